@@ -1,0 +1,75 @@
+"""``chatsift curate``: build a release from raw conversation logs."""
+
+from __future__ import annotations
+
+import click
+
+from chatsift.config import load_config
+from chatsift.curate import DryRun, curate
+from chatsift.errors import ConfigError
+from chatsift.io.readers.registry import READER_NAMES
+
+
+def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. sample.n=1000), got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+@click.command("curate")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Release folder to write.")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file.")
+@click.option("--format", "fmt", type=click.Choice(["auto", *READER_NAMES]), help="Force a reader (default: detect).")
+@click.option("--schema", type=click.Choice(["lmsys", "full"]),
+              help="lmsys: exactly the LMSYS-Chat-1M features (default); full: plus annotation columns.")
+@click.option("--keep-private", is_flag=True, default=None, help="Keep user_id and tstamp (never for public releases).")
+@click.option("--sample", type=int, help="Seeded shuffle and keep N conversations (the paper: 1000000).")
+@click.option("--seed", type=int, help="Seed for --sample (default 42).")
+@click.option("--exact-dedup", type=click.Choice(["keep_all", "one_per_group"]),
+              help="Keep every exact duplicate (paper behaviour, default) or one per exact group.")
+@click.option("--near-cap", type=int, help="Keep at most K conversations per near-duplicate cluster.")
+@click.option("--blocked-words", type=click.Path(dir_okay=False, exists=True), help="Word list file (one per line).")
+@click.option("--workers", type=int, help="Worker processes (default: one per core).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any config value, e.g. --set sample.n=100.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config and plan, then exit.")
+@click.option("--overwrite", is_flag=True, help="Replace a finished release in --out.")
+@click.option("--restart", is_flag=True, help="Discard an unfinished run in --out instead of resuming it.")
+@click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
+                   blocked_words, workers, sets, dry_run, overwrite, restart, keep_work, no_progress) -> None:
+    """Curate INPUTS (files, folders, hf://owner/name) into a release in --out.
+
+    Writes data/*.parquet, manifest.json (config, versions, checksums, counts that reconcile),
+    exclusions.parquet, quarantine.jsonl and README.md (the dataset card). A killed run resumes
+    when the same command is run again.
+    """
+    overrides: dict[str, object] = {}
+    flags = {
+        "read.format": fmt, "release.schema": schema, "release.keep_private": keep_private, "sample.n": sample,
+        "sample.seed": seed, "select.exact": exact_dedup, "select.near_max_per_cluster": near_cap,
+        "filters.blocked_words_file": blocked_words, "engine.workers": workers, "engine.keep_work": keep_work,
+    }
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    if no_progress:
+        overrides["engine.progress"] = False
+    overrides.update(parse_sets(sets))
+    config = load_config(config_path, overrides)
+    result = curate(list(inputs), out, config, overwrite=overwrite, restart=restart, dry_run=dry_run)
+    if isinstance(result, DryRun):
+        import yaml
+
+        click.echo(yaml.safe_dump({"config": config.to_dict()}, sort_keys=False).rstrip())
+        click.echo(result.describe())
+        return
+    c = result.manifest["counts"]
+    click.echo(f"{'resumed and finished' if result.resumed else 'finished'}: {c['released']:,} of {c['input']:,} "
+               f"conversations released, {sum(c['excluded'].values()):,} excluded, "
+               f"{sum(c['quarantined'].values()):,} quarantined")
+    click.echo(f"release: {result.out / 'data'}")
+    click.echo(f"card:    {result.out / 'README.md'}")

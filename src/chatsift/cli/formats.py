@@ -1,0 +1,33 @@
+"""``chatsift formats``: the readers and what they expect; with files, what each file is detected as."""
+
+from __future__ import annotations
+
+import click
+
+from chatsift.config import CurateConfig
+from chatsift.io.inputs import plan_units, resolve_inputs
+from chatsift.io.readers.registry import READER_CLASSES, detect_format
+from chatsift.pipeline.plan import _sample
+
+
+@click.command("formats")
+@click.argument("files", nargs=-1)
+def formats_command(files: tuple[str, ...]) -> None:
+    """List the input formats, or detect the format of FILES."""
+    if not files:
+        for cls in READER_CLASSES:
+            click.echo(f"{cls.name}\n  {cls.description}\n  expects: {cls.expects}\n")
+        click.echo("Containers: JSON lines (.jsonl, .ndjson, .json with one object per line), JSON arrays (.json), "
+                   "Parquet; .gz, .bz2, .zst and .lz4 compression. Folders are searched recursively.")
+        return
+    config = CurateConfig()
+    found, warnings = resolve_inputs(list(files))
+    units, _ = plan_units(found, config.engine.chunk_bytes)
+    first = {}
+    for u in units:
+        first.setdefault(u.file_index, u)
+    for f in found:
+        name, message = detect_format(_sample(first[f.index], config.read.max_record_bytes), f.label)
+        click.echo(f"{f.label}: {name}" if name else message)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)

@@ -1,0 +1,69 @@
+"""``chatsift inspect``: what is in a release, checked against its manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pyarrow.parquet as pq
+
+from chatsift.errors import ReleaseError
+
+
+def inspect_release(path: Path) -> dict:
+    """The manifest's summary plus what the shards on disk hold (rows, bytes, schema)."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise ReleaseError(f"{path} has no manifest.json: not a finished chatsift release")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    shards = sorted((path / "data").glob("*.parquet"))
+    rows = sum(pq.ParquetFile(s).metadata.num_rows for s in shards)
+    schema = pq.read_schema(shards[0]) if shards else None
+    problems = []
+    if rows != manifest["counts"]["released"]:
+        problems.append(f"shards hold {rows} rows but the manifest says {manifest['counts']['released']} released")
+    return {
+        "name": manifest["name"],
+        "created": manifest["created"],
+        "chatsift_version": manifest["chatsift_version"],
+        "counts": manifest["counts"],
+        "statistics": {k: v for k, v in manifest["statistics"].items() if not k.endswith("_count")},
+        "schema": {"mode": manifest["schema"]["mode"], "columns": schema.names if schema else []},
+        "shards": {"files": len(shards), "rows": rows, "bytes": sum(s.stat().st_size for s in shards)},
+        "inputs": [{"file": i["file"], "format": i["format"], "input": i["counts"]["input"],
+                    "released": i["counts"]["released"]} for i in manifest["inputs"]],
+        "problems": problems,
+    }
+
+
+@click.command("inspect")
+@click.argument("release", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect_command(release: str, as_json: bool) -> None:
+    """Summarise RELEASE: counts, Table-1 basics, schema, shards and inputs."""
+    info = inspect_release(Path(release))
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    c, s = info["counts"], info["statistics"]
+    click.echo(f"{info['name']}  (chatsift {info['chatsift_version']}, {info['created']})")
+    click.echo(f"input {c['input']:,} = released {c['released']:,} + excluded {sum(c['excluded'].values()):,} "
+               f"+ quarantined {sum(c['quarantined'].values()):,}")
+    for title, d in (("excluded", c["excluded"]), ("quarantined", c["quarantined"])):
+        for reason, n in sorted(d.items(), key=lambda x: -x[1]):
+            click.echo(f"  {title:<11} {reason:<24} {n:>10,}")
+    users = f"{s['users']:,}" if s["users"] is not None else "n/a"
+    click.echo(f"conversations {s['conversations']:,} | models {s['models']} | users {users} | "
+               f"languages {s['languages']} | mean turns {s['mean_turns']:.2f}")
+    click.echo("top models: " + ", ".join(f"{m} ({n:,})" for m, n in s["top_models"][:5]))
+    click.echo("top languages: " + ", ".join(f"{m} ({n:,})" for m, n in s["top_languages"][:5]))
+    sh = info["shards"]
+    click.echo(f"schema ({info['schema']['mode']}): {', '.join(info['schema']['columns'])}")
+    click.echo(f"shards: {sh['files']} file(s), {sh['rows']:,} rows, {sh['bytes'] / 1e6:,.1f} MB")
+    for i in info["inputs"]:
+        click.echo(f"  {i['file']} [{i['format']}]: {i['released']:,} of {i['input']:,} released")
+    for p in info["problems"]:
+        click.echo(f"PROBLEM: {p}", err=True)
+    if info["problems"]:
+        raise SystemExit(1)

@@ -1,0 +1,204 @@
+"""``curate``: raw conversation logs in, an LMSYS-Chat-1M-style release out.
+
+The public entry point shared by the CLI, notebooks and the service. It plans the run, resumes an
+unfinished one in the same output folder when inputs and config are unchanged, lets an executor run
+the phases, then packs the release and writes its manifest and card (the manifest last, so a
+release without a manifest is an unfinished one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from chatsift.config import CurateConfig
+from chatsift.errors import ReleaseError
+from chatsift.executors.base import Executor, PhaseReport
+from chatsift.executors.local import LocalExecutor
+from chatsift.pipeline.pipeline import Pipeline
+from chatsift.pipeline.plan import RunPlan, make_plan
+from chatsift.pipeline.workdir import WORK_DIR_NAME, WorkDir, atomic_write_bytes, read_json, write_json
+from chatsift.release.card import render_card
+from chatsift.release.manifest import build_manifest
+from chatsift.release.shards import pack_shards
+from chatsift.schema import release_schema
+from chatsift.stages.defaults import build_pipeline
+
+log = logging.getLogger(__name__)
+
+RELEASE_FILES = ("manifest.json", "README.md", "exclusions.parquet", "quarantine.jsonl")
+RELEASE_DIRS = ("data",)
+
+
+@dataclass
+class CurateResult:
+    out: Path
+    manifest: dict
+    resumed: bool
+
+
+@dataclass
+class DryRun:
+    plan: RunPlan
+    pipeline: Pipeline
+
+    def describe(self) -> str:
+        lines = [f"inputs: {len(self.plan.files)} file(s), {len(self.plan.units)} unit(s)"]
+        for f in self.plan.files:
+            fmt = self.plan.formats[f.index] or "UNDETECTED (records will be quarantined)"
+            lines.append(f"  {f.label}: {fmt}, {f.container}, {f.size:,} bytes")
+        lines.extend(f"warning: {w}" for w in self.plan.warnings)
+        lines.append(self.pipeline.describe())
+        cfg = self.plan.config.release
+        lines.append(f"release: schema={cfg.schema}, keep_private={cfg.keep_private}, "
+                     f"shards of at most {cfg.shard_max_bytes:,} bytes")
+        return "\n".join(lines)
+
+
+def _resolve_secret(config: CurateConfig, work: WorkDir) -> tuple[bytes, bool]:
+    """The user-id key: from config, from the environment, from an unfinished run, or a new one-off key."""
+    if config.user_id.secret:
+        return config.user_id.secret.encode("utf-8"), False
+    env = os.environ.get(config.user_id.secret_env)
+    if env:
+        return env.encode("utf-8"), False
+    if work.secret_file.exists():
+        return work.secret_file.read_bytes(), True
+    return secrets.token_bytes(32), True
+
+
+def _clear_release(out: Path) -> None:
+    for name in RELEASE_FILES:
+        (out / name).unlink(missing_ok=True)
+    for name in RELEASE_DIRS:
+        shutil.rmtree(out / name, ignore_errors=True)
+
+
+def _check_empty(out: Path) -> None:
+    """Refuse a folder that holds anything but release files (leftovers of a killed finish are cleared)."""
+    if not out.exists():
+        return
+    known = {*RELEASE_FILES, *RELEASE_DIRS, WORK_DIR_NAME}
+    unknown = sorted(p.name for p in out.iterdir() if p.name not in known)
+    if unknown:
+        raise ReleaseError(f"{out} is not empty and is not a chatsift release (it holds {', '.join(unknown[:5])}); "
+                           "choose an empty or new folder for --out")
+    _clear_release(out)
+
+
+def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | None = None, *,
+           executor: Executor | None = None, overwrite: bool = False, restart: bool = False,
+           dry_run: bool = False) -> CurateResult | DryRun:
+    """Curate ``inputs`` into a release at ``out``; see ``chatsift curate --help``."""
+    config = config or CurateConfig()
+    out = Path(out)
+    work = WorkDir(out)
+    if (out / "manifest.json").exists() and not dry_run:
+        if not overwrite:
+            raise ReleaseError(f"{out} already holds a finished release; pass --overwrite to replace it")
+        _clear_release(out)
+        work.remove()
+    if restart:
+        work.remove()
+
+    secret, generated = _resolve_secret(config, work)
+    digest = hashlib.sha256(secret).hexdigest()
+    plan = make_plan([str(i) for i in inputs], config, digest)
+    pipeline = build_pipeline(config, secret)
+    if dry_run:
+        return DryRun(plan, pipeline)
+
+    resumed = False
+    if work.plan_file.exists():
+        previous = read_json(work.plan_file)
+        if previous.get("fingerprint") != plan.fingerprint:  # type: ignore[union-attr]
+            raise ReleaseError(
+                f"{out} holds an unfinished run with different inputs, config or user-id key; pass --restart "
+                "to discard it, or choose another --out"
+            )
+        resumed = True
+        log.info("resuming the unfinished run in %s", out)
+    else:
+        _check_empty(out)
+        work.create()
+        if generated:
+            atomic_write_bytes(work.secret_file, secret)
+            os.chmod(work.secret_file, 0o600)
+        write_json(work.plan_file, plan.to_dict())
+    if generated and not resumed:
+        log.warning("no user-id secret configured (%s or user_id.secret): using a one-off key, so user_id "
+                    "values will not match those of other releases", config.user_id.secret_env)
+
+    schema = release_schema(config.release.schema, config.release.keep_private)
+    executor = executor or LocalExecutor(config.engine.workers, config.engine.progress)
+    report = executor.run(plan, pipeline, work, list(schema.names), schema)
+    manifest = finalize(plan, pipeline, report, work, schema, executor.name)
+    if not config.engine.keep_work:
+        work.remove()
+    return CurateResult(out, manifest, resumed)
+
+
+def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkDir, schema: pa.Schema,
+             executor_name: str) -> dict:
+    """Pack shards, gather exclusions and quarantine, write the card, then the manifest."""
+    out, cfg = work.out, plan.config.release
+    _clear_release(out)
+    shutil.rmtree(work.final, ignore_errors=True)
+    work.final.mkdir(parents=True)
+    parts = [work.write_path(u.index, "release.parquet") for u in plan.units]
+    shard_paths = pack_shards(parts, work.final / "data", schema, cfg.shard_max_bytes, cfg.compression)
+
+    exclusions = [pq.read_table(work.write_path(u.index, "exclusions.parquet")) for u in plan.units]
+    pq.write_table(pa.concat_tables(exclusions), work.final / "exclusions.parquet", compression="zstd")
+    with open(work.final / "quarantine.jsonl", "wb") as fh:
+        for u in plan.units:
+            fh.write(work.map_path(u.index, "quarantine.jsonl").read_bytes())
+
+    shards = []
+    for p in shard_paths:
+        shards.append({"path": f"data/{p.name}", "rows": pq.ParquetFile(p).metadata.num_rows, "bytes": p.stat().st_size})
+    manifest = build_manifest(plan, pipeline, report, shards, _statistics(plan, report, work), executor_name,
+                              list(schema.names))
+    (work.final / "README.md").write_text(render_card(manifest), encoding="utf-8")
+
+    (work.final / "data").replace(out / "data")
+    for name in ("exclusions.parquet", "quarantine.jsonl", "README.md"):
+        (work.final / name).replace(out / name)
+    write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
+    from collections import Counter
+
+    models: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    for s in report.write_stats:
+        models.update(s["models"])
+        languages.update(s["languages"])
+    released = sum(s["released"] for s in report.write_stats)
+    turns = sum(s["turns"] for s in report.write_stats)
+    users_tables = [pq.read_table(work.write_path(u.index, "users.parquet")) for u in plan.units]
+    users_col = pa.concat_tables(users_tables).column("user_id") if users_tables else pa.chunked_array([], pa.string())
+    n_users = len(pc.unique(users_col)) if len(users_col) else None
+    return {
+        "conversations": released,
+        "models": len([m for m in models if m != "(none)"]),
+        "users": n_users,
+        "languages": len([lang for lang in languages if lang != "(none)"]),
+        "mean_turns": turns / released if released else 0.0,
+        "redacted": sum(s["redacted"] for s in report.write_stats),
+        "top_models": models.most_common(10),
+        "top_languages": languages.most_common(10),
+        "models_count": dict(models.most_common()),
+        "languages_count": dict(languages.most_common()),
+    }

@@ -1,0 +1,255 @@
+"""Resolve input arguments into files, and files into units of work.
+
+An input argument is a file, a folder (searched recursively), or ``hf://owner/name`` for a dataset
+on the Hugging Face Hub. Plain-text files are split into byte ranges that end on line boundaries, so
+both cores can read one big file; compressed and JSON-array files are one unit each; Parquet files
+split by row groups. Planning reads each file once, which also yields its SHA-256 for the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from chatsift.errors import InputError
+
+log = logging.getLogger(__name__)
+
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
+DATA_SUFFIXES = {".jsonl", ".ndjson", ".json", ".parquet", ".log"}
+_BLOCK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file and how to read it."""
+
+    index: int
+    path: str
+    label: str  # stored in source.file and the manifest: relative to the input argument
+    container: str  # "jsonl" | "json" | "parquet"
+    compression: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of one file that one worker reads: a byte range, a whole file or some row groups."""
+
+    index: int
+    file_index: int
+    path: str
+    label: str
+    container: str
+    compression: str | None
+    start: int = 0
+    end: int = -1
+    first_record: int = 1  # 1-based number of the first line or row in this unit
+    row_groups: tuple[int, ...] = ()
+    size: int = 0  # bytes, for progress
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _split_suffix(path: Path) -> tuple[str, str | None]:
+    """The data suffix and compression of ``path`` (``x.jsonl.gz`` -> ``.jsonl``, ``gzip``)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = None
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        compression = COMPRESSIONS[suffixes.pop()]
+    return (suffixes[-1] if suffixes else ""), compression
+
+
+def _looks_like_data(path: Path) -> bool:
+    suffix, _ = _split_suffix(path)
+    return suffix in DATA_SUFFIXES
+
+
+def _container_for(path: Path, suffix: str, compression: str | None) -> str:
+    if suffix == ".parquet":
+        return "parquet"
+    if suffix != ".json":
+        return "jsonl"
+    # A .json file is either one JSON array/object or JSON lines (FastChat's *-conv.json are lines).
+    head = _read_head(path, compression, 1 << 16)
+    text = head.lstrip()
+    if text.startswith(b"["):
+        return "json"
+    first_line = text.split(b"\n", 1)[0].strip()
+    if first_line.startswith(b"{") and first_line.endswith(b"}"):
+        return "jsonl"
+    return "json"
+
+
+def _read_head(path: Path, compression: str | None, n: int) -> bytes:
+    import pyarrow as pa
+
+    if compression:
+        with pa.input_stream(str(path), compression=compression) as stream:
+            return stream.read(n)
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def resolve_inputs(args: list[str]) -> tuple[list[InputFile], list[str]]:
+    """Turn input arguments into files; returns (files, warnings about what was skipped)."""
+    files: list[InputFile] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for arg in args:
+        if arg.startswith("hf://"):
+            root = fetch_hf_dataset(arg)
+            candidates = [(p, f"{arg.rstrip('/')}/{p.relative_to(root).as_posix()}") for p in _walk(root)]
+        else:
+            path = Path(arg)
+            if path.is_dir():
+                candidates = []
+                for p in _walk(path):
+                    if _looks_like_data(p):
+                        candidates.append((p, (Path(path.name) / p.relative_to(path)).as_posix()))
+                    else:
+                        warnings.append(f"skipped {p} (not a supported data file extension)")
+                if not candidates:
+                    warnings.append(f"input folder {arg} holds no data files")
+            elif path.is_file():
+                candidates = [(path, path.name)]
+            else:
+                raise InputError(f"input not found: {arg}")
+        for p, label in candidates:
+            key = str(p.resolve())
+            if key in seen:
+                warnings.append(f"skipped {p}: given twice")
+                continue
+            seen.add(key)
+            suffix, compression = _split_suffix(p)
+            container = _container_for(p, suffix, compression)
+            files.append(InputFile(len(files), str(p), label, container, compression, p.stat().st_size))
+    if not files:
+        raise InputError("no input files found in: " + ", ".join(args))
+    return files, warnings
+
+
+def _walk(root: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                out.append(Path(dirpath) / name)
+    return out
+
+
+def fetch_hf_dataset(url: str) -> Path:
+    """Download the data files of ``hf://owner/name`` (or ``hf://datasets/owner/name``)."""
+    repo = url[len("hf://") :].strip("/")
+    if repo.startswith("datasets/"):
+        repo = repo[len("datasets/") :]
+    if repo.count("/") != 1:
+        raise InputError(f"{url}: expected hf://owner/name")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise InputError(f"{url}: reading from the Hub needs huggingface_hub: pip install 'chatsift[hf]'") from None
+    try:
+        local = snapshot_download(
+            repo_id=repo,
+            repo_type="dataset",
+            allow_patterns=["*.parquet", "*.jsonl", "*.jsonl.gz", "*.json"],
+        )
+    except Exception as exc:  # the hub raises many types; all mean "cannot fetch"
+        raise InputError(
+            f"could not fetch {url} from the Hugging Face Hub ({type(exc).__name__}: {str(exc)[:300]}). "
+            "Check the network, accept the dataset's terms on its page and set HF_TOKEN for gated datasets, "
+            f"or download it yourself (huggingface-cli download {repo} --repo-type dataset) and pass the folder."
+        ) from None
+    return Path(local)
+
+
+def plan_units(files: list[InputFile], chunk_bytes: int) -> tuple[list[Unit], dict[int, str]]:
+    """Split files into units and checksum them; returns (units, sha256 per file index)."""
+    units: list[Unit] = []
+    checksums: dict[int, str] = {}
+    for f in files:
+        if f.container == "jsonl" and f.compression is None:
+            ranges, checksums[f.index] = _split_plain_text(f.path, chunk_bytes)
+            for start, end, first in ranges:
+                units.append(_unit(len(units), f, start=start, end=end, first_record=first, size=end - start))
+        elif f.container == "parquet":
+            checksums[f.index] = _sha256(f.path)
+            for groups, first, size in _split_parquet(f.path, chunk_bytes):
+                units.append(_unit(len(units), f, row_groups=groups, first_record=first, size=size))
+        else:
+            checksums[f.index] = _sha256(f.path)
+            units.append(_unit(len(units), f, size=f.size))
+    return units, checksums
+
+
+def _unit(index: int, f: InputFile, **kw) -> Unit:
+    return Unit(index, f.index, f.path, f.label, f.container, f.compression, **kw)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _split_plain_text(path: str, chunk_bytes: int) -> tuple[list[tuple[int, int, int]], str]:
+    """Byte ranges of about ``chunk_bytes`` ending after a newline, with the line number each starts at."""
+    h = hashlib.sha256()
+    ranges: list[tuple[int, int, int]] = []
+    start, start_line = 0, 1
+    lines_before = 0  # newlines before the current block
+    pos = 0
+    target = chunk_bytes
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            h.update(block)
+            block_end = pos + len(block)
+            while target < block_end:
+                cut = block.find(b"\n", max(target - pos, 0))
+                if cut < 0:
+                    break
+                end = pos + cut + 1
+                end_line = lines_before + block.count(b"\n", 0, cut + 1) + 1
+                ranges.append((start, end, start_line))
+                start, start_line = end, end_line
+                target = end + chunk_bytes
+            lines_before += block.count(b"\n")
+            pos = block_end
+    if pos > start or not ranges:
+        ranges.append((start, pos, start_line))
+    return ranges, h.hexdigest()
+
+
+def _split_parquet(path: str, chunk_bytes: int) -> list[tuple[tuple[int, ...], int, int]]:
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    out: list[tuple[tuple[int, ...], int, int]] = []
+    groups: list[int] = []
+    first = 1
+    rows_before = 0
+    size = 0
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        if not groups:
+            first = rows_before + 1
+        groups.append(i)
+        size += rg.total_byte_size
+        rows_before += rg.num_rows
+        if size >= chunk_bytes:
+            out.append((tuple(groups), first, size))
+            groups, size = [], 0
+    if groups or not out:
+        out.append((tuple(groups), first, size))
+    return out

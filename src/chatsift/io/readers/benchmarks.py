@@ -1,0 +1,135 @@
+"""Benchmark question and model-answer files: Arena-Hard-Auto and MT-bench (one conversation per model
+per question; a question file alone gives one prompt-only conversation per question).
+
+Answer files sit in ``model_answer/`` (or ``reference_answer/``) beside ``question.jsonl``; the
+question file is loaded once per unit to join prompts to answers by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from chatsift.errors import AdaptError
+from chatsift.io.containers import parse_json_line
+from chatsift.io.readers.base import (
+    Reader,
+    RecordContext,
+    conversation_row,
+    require_dict,
+    require_key,
+    role_content_messages,
+    stable_id,
+    text_of,
+    to_tstamp,
+)
+
+
+def _load_questions(answer_path: str, id_key: str) -> dict[str, dict]:
+    """Questions by id from the ``question.jsonl`` next to the answer folder, or {} if there is none."""
+    here = Path(answer_path).resolve().parent
+    for candidate in (here.parent / "question.jsonl", here / "question.jsonl"):
+        if candidate.is_file() and candidate.resolve() != Path(answer_path).resolve():
+            out = {}
+            with open(candidate, "rb") as fh:
+                for line in fh:
+                    if line.strip():
+                        q = parse_json_line(line)
+                        if isinstance(q, dict) and id_key in q:
+                            out[str(q[id_key])] = q
+            return out
+    return {}
+
+
+def _answer_turns(choices: object, ctx: RecordContext) -> list[str | None]:
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise AdaptError("wrong_type", "choices should be a non-empty list of {index, turns}")
+    turns = choices[0].get("turns")
+    if not isinstance(turns, list):
+        raise AdaptError("wrong_type", "choices[0].turns should be a list")
+    return [text_of(t, ctx) for t in turns]
+
+
+def _interleave(user_turns: list[str | None], answers: list[str | None]) -> list[dict]:
+    messages: list[dict] = []
+    for i, prompt in enumerate(user_turns):
+        messages.append({"role": "user", "content": prompt})
+        if i < len(answers):
+            messages.append({"role": "assistant", "content": answers[i]})
+    return messages
+
+
+class ArenaHardReader(Reader):
+    name = "arena_hard"
+    description = "Arena-Hard-Auto question.jsonl and model_answer/*.jsonl"
+    expects = ('question: {"uid", "prompt", "category", ...}; answer: {"uid", "model", "messages": [{"role": "user", '
+               '"content": str}, {"role": "assistant", "content": {"answer": str}}], "tstamp"}')
+
+    def __init__(self) -> None:
+        self._questions: dict[str, dict] = {}
+
+    def sniff(self, obj: object) -> bool:
+        return isinstance(obj, dict) and "uid" in obj and ("prompt" in obj or "messages" in obj)
+
+    def open_unit(self, path: str) -> None:
+        self._questions = _load_questions(path, "uid")
+
+    def adapt(self, obj: object, ctx: RecordContext) -> Iterator[dict]:
+        rec = require_dict(obj)
+        uid = str(require_key(rec, "uid"))
+        if "messages" not in rec:
+            prompt = text_of(require_key(rec, "prompt", str), ctx)
+            yield conversation_row(ctx, self.name, stable_id("arena_hard", uid), [{"role": "user", "content": prompt}])
+            return
+        model = rec.get("model")
+        if not isinstance(model, str):
+            raise AdaptError("wrong_type", "an answer record needs a text 'model'")
+        messages = role_content_messages(rec["messages"], ctx)
+        if messages and messages[0]["role"] != "user":
+            question = self._questions.get(uid)
+            if question is None:
+                raise AdaptError("missing_question", f"no prompt for uid {uid} (question.jsonl not found beside it)")
+            messages.insert(0, {"role": "user", "content": text_of(question.get("prompt"), ctx)})
+        yield conversation_row(
+            ctx, self.name, stable_id("arena_hard", uid, model), messages, model=model,
+            tstamp=to_tstamp(rec.get("tstamp")),
+        )
+
+
+class MTBenchReader(Reader):
+    name = "mt_bench"
+    description = "MT-bench question.jsonl and model_answer/*.jsonl (turns as parallel lists)"
+    expects = ('question: {"question_id", "category", "turns": [str, str]}; answer: {"question_id", "model_id", '
+               '"choices": [{"index", "turns": [str, str]}], "tstamp"}')
+
+    def __init__(self) -> None:
+        self._questions: dict[str, dict] = {}
+
+    def sniff(self, obj: object) -> bool:
+        if not isinstance(obj, dict) or "question_id" not in obj:
+            return False
+        return isinstance(obj.get("choices"), list) or isinstance(obj.get("turns"), list)
+
+    def open_unit(self, path: str) -> None:
+        self._questions = _load_questions(path, "question_id")
+
+    def adapt(self, obj: object, ctx: RecordContext) -> Iterator[dict]:
+        rec = require_dict(obj)
+        qid = str(require_key(rec, "question_id"))
+        if "choices" not in rec:
+            turns = [text_of(t, ctx) for t in require_key(rec, "turns", list)]
+            messages = [{"role": "user", "content": t} for t in turns]
+            yield conversation_row(ctx, self.name, stable_id("mt_bench", qid), messages)
+            return
+        model = rec.get("model_id", rec.get("model"))
+        if not isinstance(model, str):
+            raise AdaptError("wrong_type", "an answer record needs a text 'model_id'")
+        question = self._questions.get(qid)
+        if question is None:
+            raise AdaptError("missing_question", f"no question {qid} (question.jsonl not found beside model_answer/)")
+        user_turns = [text_of(t, ctx) for t in question.get("turns", [])]
+        messages = _interleave(user_turns, _answer_turns(rec["choices"], ctx))
+        yield conversation_row(
+            ctx, self.name, stable_id("mt_bench", qid, model), messages, model=model,
+            tstamp=to_tstamp(rec.get("tstamp")),
+        )

@@ -1,0 +1,89 @@
+"""Plan a run: resolve inputs, detect each file's format, split files into units, fingerprint it all.
+
+The fingerprint (inputs' checksums, the resolved config, the chatsift version) decides whether an
+unfinished run in the output folder may be resumed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+
+import orjson
+
+from chatsift import __version__
+from chatsift.config import CurateConfig
+from chatsift.io.containers import iter_records
+from chatsift.io.inputs import InputFile, Unit, plan_units, resolve_inputs
+from chatsift.io.readers.registry import detect_format, get_reader
+
+SNIFF_RECORDS = 64
+
+
+@dataclass
+class RunPlan:
+    config: CurateConfig
+    files: list[InputFile]
+    formats: dict[int, str | None]  # file index -> reader name, None when it could not be detected
+    format_problems: dict[int, str]  # file index -> why detection failed
+    units: list[Unit]
+    checksums: dict[int, str]
+    warnings: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "fingerprint": self.fingerprint,
+            "files": [dataclasses.asdict(f) | {"format": self.formats[f.index], "sha256": self.checksums[f.index]}
+                      for f in self.files],
+            "units": [u.to_dict() for u in self.units],
+        }
+
+
+def _sample(unit: Unit, max_record_bytes: int) -> list[object]:
+    return [r.obj for r in itertools.islice(iter_records(unit, max_record_bytes), SNIFF_RECORDS * 2)
+            if r.error is None][:SNIFF_RECORDS]
+
+
+def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) -> RunPlan:
+    files, warnings = resolve_inputs(inputs)
+    units, checksums = plan_units(files, config.engine.chunk_bytes)
+    formats: dict[int, str | None] = {}
+    problems: dict[int, str] = {}
+    first_unit = {}
+    for u in units:
+        first_unit.setdefault(u.file_index, u)
+    for f in files:
+        if config.read.format != "auto":
+            formats[f.index] = get_reader(config.read.format).name
+            continue
+        samples = _sample(first_unit[f.index], config.read.max_record_bytes)
+        if not samples:
+            formats[f.index] = None
+            if f.size == 0:
+                warnings.append(f"{f.label}: empty file")
+            else:
+                problems[f.index] = f"{f.label}: no readable record among the first lines"
+            continue
+        name, message = detect_format(samples, f.label)
+        formats[f.index] = name
+        if name is None:
+            problems[f.index] = message
+            warnings.append(message + " Its records are quarantined.")
+    plan = RunPlan(config, files, formats, problems, units, checksums, warnings)
+    plan.fingerprint = _fingerprint(plan, user_secret_digest)
+    return plan
+
+
+def _fingerprint(plan: RunPlan, user_secret_digest: str) -> str:
+    config = plan.config.to_dict(redact_secrets=True)
+    config["engine"] = {k: v for k, v in config["engine"].items() if k in {"chunk_bytes"}}
+    payload = {
+        "version": __version__,
+        "config": config,
+        "user_secret": user_secret_digest,
+        "files": [(f.label, plan.checksums[f.index], plan.formats[f.index]) for f in plan.files],
+    }
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -1,0 +1,346 @@
+"""The executor-independent work of a run: the map task per unit, the reduce, the write task per unit.
+
+Executors only decide where and when these run. Each task reads and writes through ``WorkDir`` and
+finishes by placing its done marker, so re-running a finished task is never needed and re-running
+an unfinished one starts it from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from chatsift.config import CurateConfig
+from chatsift.errors import AdaptError, PrivacyError
+from chatsift.io.containers import iter_records
+from chatsift.io.inputs import Unit
+from chatsift.io.quarantine import QuarantineEntry, make_entry
+from chatsift.io.readers.base import RecordContext, VoteEvent
+from chatsift.io.readers.registry import get_reader
+from chatsift.pipeline.pipeline import Pipeline
+from chatsift.pipeline.reduce import (
+    DECISION_ALIVE,
+    DECISION_RELATED,
+    DECISION_REASON,
+    DECISION_STAGE,
+    ReduceContext,
+)
+from chatsift.pipeline.workdir import WorkDir, read_json, tmp_path, write_json
+from chatsift.schema import working_schema
+
+log = logging.getLogger(__name__)
+
+KEY_BASE_COLUMNS = ("conversation_id", "tstamp", "quality.reasons")
+EVENT_SCHEMA = pa.schema([("conversation_id", pa.string()), ("kind", pa.string()), ("tstamp", pa.float64())])
+READ_EXCLUSION_SCHEMA = pa.schema([("record", pa.int64()), ("reason", pa.string()), ("detail", pa.string())])
+EXCLUSION_SCHEMA = pa.schema(
+    [
+        ("conversation_id", pa.string()),
+        ("source_file", pa.string()),
+        ("source_record", pa.int64()),
+        ("reason", pa.string()),
+        ("stage", pa.string()),
+        ("related_conversation_id", pa.string()),
+    ]
+)
+INTERMEDIATE_COMPRESSION = "lz4"
+
+
+def source_schema() -> pa.Schema:
+    return working_schema().append(pa.field("_raw_user", pa.string()))
+
+
+@dataclass
+class MapResult:
+    unit: int
+    stats: dict
+
+
+# ---------------------------------------------------------------- map
+
+
+class _UnitWriter:
+    """Streams one unit's records and keys into Parquet, batch by batch."""
+
+    def __init__(self, work: WorkDir, unit: int) -> None:
+        self.paths = {k: work.map_path(unit, f"{k}.parquet") for k in ("records", "keys")}
+        self.writers: dict[str, pq.ParquetWriter] = {}
+
+    def write(self, table: pa.Table) -> None:
+        raw = [c for c in table.column_names if c.startswith("_raw")]
+        if raw:
+            raise PrivacyError(f"column(s) {raw} would be written to disk; the user_id stage must consume them")
+        key_cols = [c for c in table.column_names if c in KEY_BASE_COLUMNS or c.startswith("_")]
+        parts = {
+            "keys": table.select(key_cols),
+            "records": table.select([c for c in table.column_names if not c.startswith("_")]),
+        }
+        for kind, part in parts.items():
+            if kind not in self.writers:
+                self.writers[kind] = pq.ParquetWriter(tmp_path(self.paths[kind]), part.schema,
+                                                      compression=INTERMEDIATE_COMPRESSION)
+            self.writers[kind].write_table(part)
+
+    def close(self, empty_schema: Callable[[], pa.Table]) -> None:
+        if not self.writers:
+            self.write(empty_schema())
+        for kind, writer in self.writers.items():
+            writer.close()
+            tmp_path(self.paths[kind]).replace(self.paths[kind])
+
+
+class MapWorker:
+    """Runs the map phase for units: read, adapt, run the batch stages, write records and keys."""
+
+    def __init__(self, pipeline: Pipeline, config: CurateConfig, formats: dict[int, str | None],
+                 format_problems: dict[int, str]) -> None:
+        self.pipeline = pipeline
+        self.config = config
+        self.formats = formats
+        self.format_problems = format_problems
+        self._ready = False
+        self._schema = source_schema()
+
+    def setup(self) -> None:
+        if not self._ready:
+            for stage in self.pipeline.batch_stages:
+                stage.setup()
+            self._ready = True
+
+    def run(self, unit: Unit, work: WorkDir) -> dict:
+        self.setup()
+        started = time.perf_counter()
+        fmt = self.formats.get(unit.file_index)
+        reader = get_reader(fmt) if fmt else None
+        if reader is not None:
+            reader.open_unit(unit.path)
+        read_cfg = self.config.read
+        out = _UnitWriter(work, unit.index)
+        quarantine: list[QuarantineEntry] = []
+        read_exclusions: list[dict] = []
+        events: list[VoteEvent] = []
+        rows: list[dict] = []
+        records_read = conversations = 0
+
+        def quarantine_record(number: int, reason: str, detail: str, raw: object) -> None:
+            quarantine.append(make_entry(unit.label, number, reason, detail, raw if isinstance(raw, (bytes, str))
+                                         else _repr(raw)))
+
+        def flush() -> None:
+            nonlocal conversations
+            if not rows:
+                return
+            table, bad = self._to_table(rows)
+            for row, message in bad:
+                quarantine_record(row["source.record"], "schema_type_error", message, row)
+            rows.clear()
+            if table.num_rows:
+                conversations += table.num_rows
+                out.write(self._run_stages(table))
+
+        for raw in iter_records(unit, read_cfg.max_record_bytes):
+            records_read += 1
+            if raw.error:
+                quarantine_record(raw.number, raw.error, raw.detail, raw.raw)
+                continue
+            if reader is None:
+                problem = self.format_problems.get(unit.file_index, "format could not be detected")
+                quarantine_record(raw.number, "unknown_format", problem, raw.raw if raw.raw is not None else raw.obj)
+                continue
+            ctx = RecordContext(unit.label, raw.number, read_cfg, unit.path)
+            try:
+                produced = list(reader.adapt(raw.obj, ctx))
+            except AdaptError as exc:
+                quarantine_record(raw.number, exc.reason, exc.detail, raw.raw if raw.raw is not None else raw.obj)
+                continue
+            except Exception as exc:  # an adapter bug must not lose the record or stop the run
+                log.warning("reader %s failed on %s:%d: %r", reader.name, unit.label, raw.number, exc)
+                quarantine_record(raw.number, "reader_error", f"{type(exc).__name__}: {exc}",
+                                  raw.raw if raw.raw is not None else raw.obj)
+                continue
+            convs = [p for p in produced if isinstance(p, dict)]
+            votes = [p for p in produced if isinstance(p, VoteEvent)]
+            events.extend(votes)
+            if not convs:
+                reason = "vote_event" if votes else "no_conversation"
+                read_exclusions.append({"record": raw.number, "reason": reason,
+                                        "detail": ",".join(sorted({v.kind for v in votes}))})
+            rows.extend(convs)
+            if len(rows) >= self.config.engine.batch_size:
+                flush()
+        flush()
+        out.close(lambda: self._run_stages(self._schema.empty_table()))
+        self._write_side_files(work, unit, quarantine, read_exclusions, events)
+        stats = {
+            "unit": unit.index,
+            "file_index": unit.file_index,
+            "records_read": records_read,
+            "conversations": conversations,
+            "no_conversation": dict(Counter(e["reason"] for e in read_exclusions)),
+            "quarantined": dict(Counter(q.reason for q in quarantine)),
+            "events": len(events),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        write_json(work.map_done(unit.index), stats)
+        return stats
+
+    def _to_table(self, rows: list[dict]) -> tuple[pa.Table, list[tuple[dict, str]]]:
+        try:
+            return pa.Table.from_pylist(rows, schema=self._schema), []
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            good, bad = [], []
+            for row in rows:  # find the records that do not fit the schema
+                try:
+                    pa.Table.from_pylist([row], schema=self._schema)
+                    good.append(row)
+                except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+                    bad.append((row, f"{type(exc).__name__}: {exc}"))
+            return pa.Table.from_pylist(good, schema=self._schema), bad
+
+    def _run_stages(self, table: pa.Table) -> pa.Table:
+        for stage in self.pipeline.batch_stages:
+            before = table.num_rows
+            table = stage.process_batch(table)
+            if table.num_rows != before:
+                raise RuntimeError(f"batch stage {stage.id} changed the row count ({before} -> {table.num_rows})")
+        return table
+
+    @staticmethod
+    def _write_side_files(work: WorkDir, unit: Unit, quarantine: list[QuarantineEntry], read_exclusions: list[dict],
+                          events: list[VoteEvent]) -> None:
+        qpath = work.map_path(unit.index, "quarantine.jsonl")
+        with open(tmp_path(qpath), "wb") as fh:
+            for q in quarantine:
+                fh.write(q.to_json() + b"\n")
+        tmp_path(qpath).replace(qpath)
+        _write_table(work.map_path(unit.index, "readexcl.parquet"),
+                     pa.Table.from_pylist(read_exclusions, schema=READ_EXCLUSION_SCHEMA))
+        _write_table(work.map_path(unit.index, "events.parquet"),
+                     pa.Table.from_pylist([{"conversation_id": e.conversation_id, "kind": e.kind, "tstamp": e.tstamp}
+                                           for e in events], schema=EVENT_SCHEMA))
+
+
+def _repr(obj: object) -> str:
+    try:
+        return orjson.dumps(obj, default=str).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(obj)
+
+
+def _write_table(path: Path, table: pa.Table, compression: str = INTERMEDIATE_COMPRESSION) -> None:
+    pq.write_table(table, tmp_path(path), compression=compression)
+    tmp_path(path).replace(path)
+
+
+# ---------------------------------------------------------------- reduce
+
+
+def run_reduce(pipeline: Pipeline, units: list[Unit], work: WorkDir,
+               on_stage: Callable[[str], None] | None = None) -> dict:
+    """Run every global stage over the keys of all units; write per-unit decision tables."""
+    counts = [read_json(work.map_done(u.index))["conversations"] for u in units]  # type: ignore[index]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n = int(offsets[-1])
+
+    def load(name: str) -> pa.ChunkedArray:
+        chunks = [pq.read_table(work.map_path(u.index, "keys.parquet"), columns=[name]).column(0) for u in units]
+        return pa.chunked_array([c for ch in chunks for c in ch.chunks], type=chunks[0].type if chunks else None)
+
+    events = pa.concat_tables([pq.read_table(work.map_path(u.index, "events.parquet")) for u in units]) if units \
+        else EVENT_SCHEMA.empty_table()
+    ctx = ReduceContext(n, load, events)
+    timings = {}
+    for stage in pipeline.global_stages:
+        if on_stage:
+            on_stage(stage.id)
+        started = time.perf_counter()
+        stage.reduce(ctx)
+        timings[stage.id] = round(time.perf_counter() - started, 3)
+    decisions = ctx.decisions()
+    for u, start, end in zip(units, offsets[:-1], offsets[1:]):
+        _write_table(work.decisions_path(u.index), decisions.slice(int(start), int(end - start)))
+    summary = {"records": n, "alive": int(ctx.alive.sum()), "seconds": timings}
+    write_json(work.reduce_done, summary)
+    return summary
+
+
+# ---------------------------------------------------------------- write
+
+
+def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_schema: pa.Schema) -> dict:
+    """Apply the decisions to one unit: its release part, its exclusions and its statistics."""
+    started = time.perf_counter()
+    records = pq.read_table(work.map_path(unit.index, "records.parquet"))
+    decisions = pq.read_table(work.decisions_path(unit.index))
+    annotations = [c for c in decisions.column_names if not c.startswith("_")]
+    for name in annotations:
+        records = records.append_column(name, decisions.column(name)) if name not in records.column_names else \
+            records.set_column(records.schema.get_field_index(name), name, decisions.column(name))
+    alive = decisions.column(DECISION_ALIVE)
+    released = records.filter(alive)
+
+    release = pa.table({name: _cast(released.column(name), release_schema.field(name).type)
+                        for name in release_columns}, schema=release_schema)
+    _write_table(work.write_path(unit.index, "release.parquet"), release, compression="zstd")
+
+    dropped = pc.invert(alive)
+    excl = pa.table(
+        {
+            "conversation_id": records.column("conversation_id").filter(dropped),
+            "source_file": pa.array([unit.label] * (len(records) - len(released)), pa.string()),
+            "source_record": records.column("source.record").filter(dropped),
+            "reason": decisions.column(DECISION_REASON).filter(dropped),
+            "stage": decisions.column(DECISION_STAGE).filter(dropped),
+            "related_conversation_id": decisions.column(DECISION_RELATED).filter(dropped),
+        },
+        schema=EXCLUSION_SCHEMA,
+    )
+    read_excl = pq.read_table(work.map_path(unit.index, "readexcl.parquet"))
+    if read_excl.num_rows:
+        excl = pa.concat_tables([excl, pa.table({
+            "conversation_id": pa.nulls(read_excl.num_rows, pa.string()),
+            "source_file": pa.array([unit.label] * read_excl.num_rows, pa.string()),
+            "source_record": read_excl.column("record"),
+            "reason": read_excl.column("reason"),
+            "stage": pa.array(["read"] * read_excl.num_rows, pa.string()),
+            "related_conversation_id": pa.nulls(read_excl.num_rows, pa.string()),
+        }, schema=EXCLUSION_SCHEMA)])
+    _write_table(work.write_path(unit.index, "exclusions.parquet"), excl, compression="zstd")
+
+    users = pc.unique(released.column("user_id").drop_null()) if "user_id" in released.column_names else []
+    _write_table(work.write_path(unit.index, "users.parquet"), pa.table({"user_id": pa.array(users, pa.string())}))
+    stats = {
+        "unit": unit.index,
+        "file_index": unit.file_index,
+        "released": released.num_rows,
+        "excluded": dict(Counter(excl.column("reason").to_pylist())),
+        "turns": int(pc.sum(released.column("turn")).as_py() or 0),
+        "models": _value_counts(released.column("model")),
+        "languages": _value_counts(released.column("language")),
+        "redacted": int(pc.sum(released.column("redacted").cast(pa.int64())).as_py() or 0),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_json(work.write_done(unit.index), stats)
+    return stats
+
+
+def _cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    return values if values.type == target else values.cast(target)
+
+
+def _value_counts(col: pa.ChunkedArray) -> dict[str, int]:
+    out = {}
+    for item in pc.value_counts(col).to_pylist():
+        key = item["values"] if item["values"] is not None else "(none)"
+        out[key] = item["counts"]
+    return out

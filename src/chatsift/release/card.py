@@ -1,0 +1,97 @@
+"""The dataset card (README.md of a release): what was done, the counts, Table-1 basics and the schema."""
+
+from __future__ import annotations
+
+from chatsift.schema import EXTRAS_BY_NAME, LMSYS_COLUMNS
+
+_CORE_DOCS = {
+    "conversation_id": "conversation id (32 hex characters where the source had none)",
+    "model": "model name",
+    "conversation": "messages: list of {content, role}; roles alternate user/assistant",
+    "turn": "len(conversation) // 2",
+    "language": 'language of the first user message ("English", ...) or "unknown"',
+    "openai_moderation": "OpenAI moderation 006 result per message (null where the source had none)",
+    "redacted": "whether redaction changed the conversation",
+}
+
+
+def _table(rows: list[tuple], header: tuple) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_card(manifest: dict) -> str:
+    c = manifest["counts"]
+    s = manifest["statistics"]
+    cfg = manifest["config"]
+    lines = [
+        "---",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        "  - split: train",
+        "    path: data/train-*",
+        "---",
+        "",
+        f"# {manifest['name']}",
+        "",
+        f"A conversation dataset in the LMSYS-Chat-1M schema, curated by chatsift {manifest['chatsift_version']} "
+        f"on {manifest['created']} from {len(manifest['inputs'])} input file(s).",
+        "",
+        "## Counts",
+        "",
+        "Every input record is accounted for: input = released + excluded + quarantined.",
+        "",
+        _table([("input", f"{c['input']:,}"), ("released", f"{c['released']:,}"),
+                ("excluded", f"{sum(c['excluded'].values()):,}"),
+                ("quarantined", f"{sum(c['quarantined'].values()):,}")], ("", "conversations")),
+        "",
+    ]
+    if c["excluded"]:
+        lines += ["Excluded, by reason (details in `exclusions.parquet`):", "",
+                  _table(sorted(c["excluded"].items(), key=lambda x: -x[1]), ("reason", "count")), ""]
+    if c["quarantined"]:
+        lines += ["Quarantined, by reason (details in `quarantine.jsonl`):", "",
+                  _table(sorted(c["quarantined"].items(), key=lambda x: -x[1]), ("reason", "count")), ""]
+    lines += [
+        "## Basic statistics (the paper's Table 1 columns)",
+        "",
+        _table([(f"{s['conversations']:,}", s["models"], f"{s['users']:,}" if s["users"] is not None else "n/a",
+                 s["languages"], f"{s['mean_turns']:.2f}")],
+               ("conversations", "models", "users", "languages", "mean turns")),
+        "",
+        "Top models: " + ", ".join(f"{m} ({n:,})" for m, n in s["top_models"]),
+        "",
+        "Top languages: " + ", ".join(f"{m} ({n:,})" for m, n in s["top_languages"]),
+        "",
+        "## How it was made",
+        "",
+    ]
+    lines += [f"1. `{p['stage']}`: {p['does']}" for p in manifest["pipeline"]]
+    lines += ["", *[f"- {n}" for n in manifest["notes"]], ""]
+    if cfg["sample"]["n"] is not None:
+        lines += [f"Sampled {cfg['sample']['n']:,} conversations with seed {cfg['sample']['seed']}.", ""]
+    lines += ["## Schema", "", _table([(name, _CORE_DOCS.get(name) or EXTRAS_BY_NAME[name].doc)
+                                       for name in manifest["schema"]["columns"]], ("column", "meaning")), ""]
+    mode = manifest["schema"]["mode"]
+    if mode == "lmsys":
+        lines.append(f"The {len(LMSYS_COLUMNS)} columns are exactly the features of the public LMSYS-Chat-1M card.")
+    lines += [
+        "",
+        "## Privacy",
+        "",
+        "- `user_id` is a keyed hash (HMAC-SHA256) of the IP or user field; raw IPs are never written. "
+        + ("It is kept in this release." if cfg["release"]["keep_private"] else
+           "It and `tstamp` are removed from this release, as in LMSYS-Chat-1M."),
+        "- Quarantine excerpts are clipped and have IP and e-mail addresses masked.",
+        "",
+        "## Files",
+        "",
+        "- `data/train-*.parquet`: the conversations, in size-rotated shards",
+        "- `manifest.json`: resolved config, versions, input checksums and all counts",
+        "- `exclusions.parquet`: every removed conversation with its reason and stage",
+        "- `quarantine.jsonl`: every input record that could not be read, with file, line and reason",
+        "",
+    ]
+    return "\n".join(lines)
