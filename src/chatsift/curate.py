@@ -165,7 +165,8 @@ def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkD
 
     shards = []
     for p in shard_paths:
-        shards.append({"path": f"data/{p.name}", "rows": pq.ParquetFile(p).metadata.num_rows, "bytes": p.stat().st_size})
+        rows = pq.ParquetFile(p).metadata.num_rows
+        shards.append({"path": f"data/{p.name}", "rows": rows, "bytes": p.stat().st_size})
     manifest = build_manifest(plan, pipeline, report, shards, _statistics(plan, report, work), executor_name,
                               list(schema.names))
     (work.final / "README.md").write_text(render_card(manifest), encoding="utf-8")

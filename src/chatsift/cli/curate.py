@@ -24,10 +24,12 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Release folder to write.")
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file.")
-@click.option("--format", "fmt", type=click.Choice(["auto", *READER_NAMES]), help="Force a reader (default: detect).")
+@click.option("--format", "fmt", type=click.Choice(["auto", *READER_NAMES]),
+              help="Force a reader (default: detect per file).")
 @click.option("--schema", type=click.Choice(["lmsys", "full"]),
               help="lmsys: exactly the LMSYS-Chat-1M features (default); full: plus annotation columns.")
-@click.option("--keep-private", is_flag=True, default=None, help="Keep user_id and tstamp (never for public releases).")
+@click.option("--keep-private", is_flag=True, default=None,
+              help="Keep user_id and tstamp (never for public releases).")
 @click.option("--sample", type=int, help="Seeded shuffle and keep N conversations (the paper: 1000000).")
 @click.option("--seed", type=int, help="Seed for --sample (default 42).")
 @click.option("--exact-dedup", type=click.Choice(["keep_all", "one_per_group"]),

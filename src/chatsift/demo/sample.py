@@ -136,8 +136,9 @@ def write_sample(folder: str | Path, n: int = 2000, seed: int = 7) -> SampleFile
             prompt = template.format(rng.choice(COMPANIES if template is TEMPLATE_A else CHEMICALS))
             lang = "en"
             planted["templated"] += 1
-        else:
-            prompt = f"{rng.choice(PROMPTS[lang])} ({rng.randrange(10_000)})"
+        else:  # one prompt, or two of the same language asked together
+            first, second = rng.sample(PROMPTS[lang], 2)
+            prompt = first if rng.random() < 0.4 else f"{first} {second}"
         messages = _conv(rng, lang, prompt, rng.choice([1, 1, 1, 2, 3]))
         return {"id": uuid.UUID(int=rng.getrandbits(128)).hex, "model": rng.choice(MODELS), "messages": messages,
                 "user": f"user-{rng.randrange(n // 4 + 1)}", "tstamp": 1_690_000_000 + i * 60}
@@ -177,14 +178,16 @@ def write_sample(folder: str | Path, n: int = 2000, seed: int = 7) -> SampleFile
 
     logs = folder / "fastchat_logs"
     logs.mkdir(exist_ok=True)
-    write_fastchat_logs(logs / "2023-08-01-conv.json", [make_one(n_openai + n_share + i) for i in range(n - n_openai - n_share)],
-                        rng)
+    log_convs = [make_one(n_openai + n_share + i) for i in range(n - n_openai - n_share)]
+    write_fastchat_logs(logs / "2023-08-01-conv.json", log_convs, rng)
 
-    with gzip.open(folder / "notes.jsonl.gz", "wt", encoding="utf-8") as fh:
-        for i in range(3):
-            rec = make_one(n + i)
-            fh.write(json.dumps({"conversation": rec["messages"], "conversation_id": f"gz-{i}",
-                                 "model": rec["model"]}, ensure_ascii=False) + "\n")
+    notes = "".join(
+        json.dumps({"conversation": rec["messages"], "conversation_id": f"gz-{i}", "model": rec["model"]},
+                   ensure_ascii=False) + "\n"
+        for i, rec in enumerate(make_one(n + i) for i in range(3))
+    )
+    with open(folder / "notes.jsonl.gz", "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as fh:
+        fh.write(notes.encode("utf-8"))  # mtime=0 keeps the file byte-for-byte reproducible
     (folder / "empty.jsonl").write_bytes(b"")
     (folder / "README.txt").write_text(SYNTHETIC_NOTE + "\n", encoding="utf-8")
     blocked = folder.parent / f"{folder.name}-blocked-words.txt"
@@ -226,7 +229,8 @@ def write_fastchat_logs(path: Path, conversations: list[dict], rng: random.Rando
         pending["tstamp"] = pending["tstamp"] + 1
         out.append(pending)
     if len(conversations) >= 2:  # an arena vote between the first two conversations
-        states = [out[0]["state"], next(r["state"] for r in out if r["state"]["conv_id"] != out[0]["state"]["conv_id"])]
+        first_id = out[0]["state"]["conv_id"]
+        states = [out[0]["state"], next(r["state"] for r in out if r["state"]["conv_id"] != first_id)]
         out.append({"tstamp": 1_690_100_000.0, "type": "leftvote", "models": ["", ""], "states": states,
                     "ip": "10.0.0.1"})
         counts["votes"] += 1

@@ -87,8 +87,8 @@ class ReduceContext:
 
     def decisions(self) -> pa.Table:
         """One row per record: alive, reason, stage, related conversation id, annotations."""
-        names = pa.array(self._reason_names + [None], pa.string())
-        stages = pa.array(self._reason_stages + [None], pa.string())
+        names = pa.array([*self._reason_names, None], pa.string())
+        stages = pa.array([*self._reason_stages, None], pa.string())
         codes = np.where(self._reason < 0, len(self._reason_names), self._reason)
         related_ids = pa.nulls(self.n, pa.string())
         has_related = self._related >= 0

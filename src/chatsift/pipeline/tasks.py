@@ -30,8 +30,8 @@ from chatsift.io.readers.registry import get_reader
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.reduce import (
     DECISION_ALIVE,
-    DECISION_RELATED,
     DECISION_REASON,
+    DECISION_RELATED,
     DECISION_STAGE,
     ReduceContext,
 )

@@ -63,7 +63,7 @@ class Reader:
         """True when ``obj`` looks like a record of this format."""
         raise NotImplementedError
 
-    def open_unit(self, path: str) -> None:  # noqa: B027 - optional hook
+    def open_unit(self, path: str) -> None:
         """Called once before the records of a unit; a reader may load sibling files here."""
 
     def adapt(self, obj: object, ctx: RecordContext) -> Iterator[dict | VoteEvent]:

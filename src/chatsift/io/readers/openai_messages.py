@@ -36,7 +36,7 @@ class OpenAIMessagesReader(Reader):
         if not isinstance(obj, dict):
             return False
         msgs = obj.get("messages", obj.get("conversation"))
-        return isinstance(msgs, list) and bool(msgs) and isinstance(msgs[0], dict) and "role" in msgs[0]
+        return isinstance(msgs, list) and (not msgs or (isinstance(msgs[0], dict) and "role" in msgs[0]))
 
     def adapt(self, obj: object, ctx: RecordContext) -> Iterator[dict]:
         rec = require_dict(obj)

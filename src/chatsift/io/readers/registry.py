@@ -37,7 +37,7 @@ def get_reader(name: str) -> Reader:
 def detect_format(samples: list[object], label: str) -> tuple[str | None, str]:
     """The most specific reader that matches nearly every sampled record.
 
-    A few stray records (at most 10% of the sample) do not stop detection: they are quarantined one
+    A few stray records (at most 20% of the sample) do not stop detection: they are quarantined one
     by one when the chosen reader cannot adapt them. Returns ``(name, "")`` on success, or
     ``(None, message)`` naming the formats the file looked like.
     """
@@ -45,7 +45,7 @@ def detect_format(samples: list[object], label: str) -> tuple[str | None, str]:
         return None, f"{label}: no records to detect a format from"
     readers = [cls() for cls in READER_CLASSES]
     hits = {r.name: sum(1 for s in samples if r.sniff(s)) for r in readers}
-    needed = max(1, -(-9 * len(samples) // 10))
+    needed = max(1, -(-4 * len(samples) // 5))
     for r in readers:
         if hits[r.name] >= needed:
             return r.name, ""

@@ -1,0 +1,51 @@
+"""Shared fixtures: the third-party data folder, a quiet curate helper, a clean environment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from chatsift.config import load_config
+from chatsift.curate import curate
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environ(monkeypatch):
+    monkeypatch.delenv("CHATSIFT_USER_ID_SECRET", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+def run_curate(inputs, out, **overrides):
+    """Curate quietly in-process with one worker unless told otherwise; returns the manifest."""
+    settings = {"engine.progress": False, "engine.workers": 1, "user_id.secret": "test-key"}
+    settings.update(overrides)
+    config = load_config(None, settings)
+    return curate([str(i) for i in inputs], out, config).manifest
+
+
+def read_release(out: Path) -> pa.Table:
+    return pq.read_table(sorted((Path(out) / "data").glob("*.parquet")))
+
+
+def read_quarantine(out: Path) -> list[dict]:
+    text = (Path(out) / "quarantine.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def assert_reconciles(manifest: dict) -> None:
+    for scope in [manifest["counts"], *[i["counts"] for i in manifest["inputs"]]]:
+        total = scope["released"] + sum(scope["excluded"].values()) + sum(scope["quarantined"].values())
+        assert total == scope["input"], scope

@@ -1,0 +1,52 @@
+"""The CLI surface: help texts, the demo, and the Hub path when the Hub cannot be reached."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import assert_reconciles
+
+from chatsift.cli.main import cli
+
+
+@pytest.mark.parametrize("command", [[], ["curate"], ["inspect"], ["formats"], ["demo"]])
+def test_help(command):
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_demo_curates_the_synthetic_sample(tmp_path):
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path), "-n", "600", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "synthetic" in result.output and "card:" in result.output
+    manifest = json.loads((tmp_path / "release" / "manifest.json").read_text())
+    assert_reconciles(manifest)
+    c = manifest["counts"]
+    # What the sample plants, each found: snapshots, votes, the three filters, five malformed records.
+    assert c["excluded"]["snapshot_superseded"] > 0 and c["excluded"]["vote_event"] > 0
+    for reason in ("network_error", "anonymized", "blocked_word", "bad_format"):
+        assert c["excluded"][reason] == 1, reason
+    assert sum(c["quarantined"].values()) == 5
+    assert manifest["statistics"]["languages"] >= 6
+    card = (tmp_path / "release" / "README.md").read_text()
+    assert "synthetic" in card
+
+
+def test_demo_is_deterministic(tmp_path):
+    from chatsift.demo.sample import write_sample
+
+    a = write_sample(tmp_path / "a", n=300)
+    b = write_sample(tmp_path / "b", n=300)
+    for path in sorted(a.folder.rglob("*")):
+        if path.is_file():
+            assert path.read_bytes() == (b.folder / path.relative_to(a.folder)).read_bytes()
+
+
+def test_hub_input_fails_clearly_offline(tmp_path):
+    result = CliRunner().invoke(cli, ["curate", "hf://lmsys/lmsys-chat-1m", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "could not fetch hf://lmsys/lmsys-chat-1m" in result.output
+    assert "huggingface-cli download" in result.output
