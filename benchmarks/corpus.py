@@ -18,6 +18,7 @@ import argparse
 import csv
 import gzip
 import json
+import os
 import random
 import re
 import sys
@@ -27,7 +28,9 @@ from pathlib import Path
 
 import orjson
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = next((p for p in (Path(os.environ.get("CHATSIFT_SHARED_DATA", "/nonexistent")),
+                         Path(__file__).resolve().parents[2] / "shared" / "data", Path("/work/shared/data"))
+             if p.is_dir()), Path(__file__).resolve().parents[2] / "shared" / "data")
 # LMSYS-Chat-1M's top models dominate (vicuna-13b alone is about half); weights follow that shape.
 MODELS = [("vicuna-13b", 49), ("koala-13b", 10), ("alpaca-13b", 6), ("chatglm-6b", 5), ("llama-13b", 4),
           ("vicuna-33b", 3), ("llama-2-13b-chat", 3), ("oasst-pythia-12b", 3), ("dolly-v2-12b", 2),

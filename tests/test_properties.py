@@ -89,11 +89,11 @@ record = st.one_of(
 def test_counts_always_reconcile_and_one_per_exact_group(lines, policy, sample):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "in.jsonl"
-        # A leading good record keeps the format detectable whatever else the file holds.
         lines = ['{"messages": [{"role": "user", "content": "anchor"}]}', *lines]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # The format is forced: this is about counting, whatever share of the file is broken.
         manifest = run_curate([path], Path(d) / "r", **{"select.exact": policy, "sample.n": sample,
-                                                        "release.schema": "full"})
+                                                        "release.schema": "full", "read.format": "openai_messages"})
         assert_reconciles(manifest)
         assert manifest["counts"]["input"] == len(lines)
         table = read_release(Path(d) / "r")
