@@ -105,6 +105,7 @@ DEFAULT_EXCLUDE_REASONS = (
     "too_few_turns",
     "too_many_turns",
     "source_deleted",
+    "pii_timeout",
 )
 
 
@@ -125,7 +126,15 @@ class SampleConfig:
 
 @dataclass(frozen=True)
 class PiiConfig:
-    enabled: bool = False  # slot for the PII redaction stage
+    """PII redaction: on by default, as a public release needs it."""
+
+    enabled: bool = True
+    kinds: tuple[str, ...] = ("secret", "url", "email", "iban", "credit_card", "ssn", "ip_address", "phone", "address",
+                              "name")
+    backend: str = "builtin"  # or "presidio" (needs presidio-analyzer and an installed spaCy model)
+    presidio_model: str = "en_core_web_sm"
+    time_budget_s: float = 2.0  # per message; a message over it is withheld and the conversation excluded
+    keep_spans: bool = True  # pii.spans (offsets and kinds, never values) in --schema full
 
 
 @dataclass(frozen=True)
@@ -293,8 +302,10 @@ def validate(config: CurateConfig) -> None:
                           f"{config.normalize.unicode_form!r}")
     if config.moderation.source != "passthrough":
         raise ConfigError(f"moderation.source: only 'passthrough' is available, got {config.moderation.source!r}")
-    if config.pii.enabled:
-        raise ConfigError("pii.enabled: the PII redaction stage is not available in this version")
+    if config.pii.backend not in {"builtin", "presidio"}:
+        raise ConfigError(f"pii.backend: expected 'builtin' or 'presidio', got {config.pii.backend!r}")
+    if config.pii.time_budget_s <= 0:
+        raise ConfigError(f"pii.time_budget_s: expected a positive number, got {config.pii.time_budget_s}")
     if config.filters.blocked_words_file and not Path(config.filters.blocked_words_file).is_file():
         raise ConfigError(f"filters.blocked_words_file: file not found: {config.filters.blocked_words_file}")
     if config.engine.workers < 0:

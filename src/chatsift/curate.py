@@ -183,9 +183,11 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
 
     models: Counter[str] = Counter()
     languages: Counter[str] = Counter()
+    pii: Counter[str] = Counter()
     for s in report.write_stats:
         models.update(s["models"])
         languages.update(s["languages"])
+        pii.update(s.get("pii", {}))
     released = sum(s["released"] for s in report.write_stats)
     turns = sum(s["turns"] for s in report.write_stats)
     users_tables = [pq.read_table(work.write_path(u.index, "users.parquet")) for u in plan.units]
@@ -198,6 +200,7 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
         "languages": len([lang for lang in languages if lang != "(none)"]),
         "mean_turns": turns / released if released else 0.0,
         "redacted": sum(s["redacted"] for s in report.write_stats),
+        "pii_replacements": dict(sorted(pii.items())),
         "top_models": models.most_common(10),
         "top_languages": languages.most_common(10),
         "models_count": dict(models.most_common()),

@@ -50,6 +50,14 @@ LMSYS_SCHEMA = pa.schema(
 )
 LMSYS_COLUMNS: tuple[str, ...] = tuple(LMSYS_SCHEMA.names)
 
+PII_KINDS: tuple[str, ...] = ("secret", "url", "email", "iban", "credit_card", "ssn", "ip_address", "phone", "address",
+                              "name")
+PII_COUNTS_TYPE = pa.struct([(k, pa.int32()) for k in PII_KINDS])
+PII_SPANS_TYPE = pa.list_(
+    pa.struct([("message", pa.int32()), ("start", pa.int32()), ("end", pa.int32()), ("kind", pa.string()),
+               ("placeholder", pa.string())])
+)
+
 
 @dataclass(frozen=True)
 class ExtraColumn:
@@ -75,6 +83,10 @@ EXTRA_COLUMNS: tuple[ExtraColumn, ...] = (
     ExtraColumn("source.record", pa.int64(), "1-based line or row number in the input file"),
     ExtraColumn("normalize.issues", pa.list_(pa.string()), "what normalisation repaired"),
     ExtraColumn("quality.reasons", pa.list_(pa.string()), "filter reasons that apply to the record"),
+    ExtraColumn("pii.counts", PII_COUNTS_TYPE, "replacements made by the PII stage, per kind"),
+    ExtraColumn("pii.spans", PII_SPANS_TYPE,
+                "where replacements were made: message (-1 = system prompt), offsets in the original text, kind, "
+                "placeholder; never the values"),
     ExtraColumn("dedup.exact_group", pa.string(), "hash of the normalised user turns"),
     ExtraColumn("dedup.exact_size", pa.int64(), "conversations in the exact group"),
     ExtraColumn("dedup.near_cluster", pa.string(), "conversation_id of the near-duplicate cluster's first member"),

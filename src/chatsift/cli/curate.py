@@ -36,6 +36,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
               help="Keep every exact duplicate (paper behaviour, default) or one per exact group.")
 @click.option("--near-cap", type=int, help="Keep at most K conversations per near-duplicate cluster.")
 @click.option("--blocked-words", type=click.Path(dir_okay=False, exists=True), help="Word list file (one per line).")
+@click.option("--no-pii", is_flag=True, help="Turn PII redaction off (never for a public release).")
 @click.option("--workers", type=int, help="Worker processes (default: one per core).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any config value, e.g. --set sample.n=100.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and plan, then exit.")
@@ -44,7 +45,8 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
-                   blocked_words, workers, sets, dry_run, overwrite, restart, keep_work, no_progress) -> None:
+                   blocked_words, no_pii, workers, sets, dry_run, overwrite, restart, keep_work,
+                   no_progress) -> None:
     """Curate INPUTS (files, folders, hf://owner/name) into a release in --out.
 
     Writes data/*.parquet, manifest.json (config, versions, checksums, counts that reconcile),
@@ -60,6 +62,8 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
     overrides.update({k: v for k, v in flags.items() if v is not None})
     if no_progress:
         overrides["engine.progress"] = False
+    if no_pii:
+        overrides["pii.enabled"] = False
     overrides.update(parse_sets(sets))
     config = load_config(config_path, overrides)
     result = curate(list(inputs), out, config, overwrite=overwrite, restart=restart, dry_run=dry_run)

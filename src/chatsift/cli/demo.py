@@ -35,6 +35,8 @@ def demo_command(out: str, conversations: int, schema: str, no_progress: bool) -
     click.echo(f"curated: {c['input']:,} in = {c['released']:,} released + {sum(c['excluded'].values()):,} excluded "
                f"+ {sum(c['quarantined'].values()):,} quarantined")
     click.echo(f"         {s['models']} models, {s['languages']} languages, mean turns {s['mean_turns']:.2f}")
+    pii = ", ".join(f"{k} {v}" for k, v in s.get("pii_replacements", {}).items() if v) or "none"
+    click.echo(f"         PII replaced: {pii}")
     click.echo(f"release: {result.out / 'data'}")
     click.echo(f"card:    {result.out / 'README.md'}")
     click.echo(f"inspect: chatsift inspect {result.out}")

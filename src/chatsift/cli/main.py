@@ -33,9 +33,10 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from chatsift.cli import curate, demo, formats, inspect
+    from chatsift.cli import curate, demo, formats, inspect, pii_audit
 
     cli.add_command(curate.curate_command)
+    cli.add_command(pii_audit.pii_audit_command)
     cli.add_command(inspect.inspect_command)
     cli.add_command(formats.formats_command)
     cli.add_command(demo.demo_command)

@@ -82,6 +82,17 @@ TEMPLATE_A = "Give me an introduction over 200 words for {}, a chemical company 
 TEMPLATE_B = "Write an article about the Production Process of {} 2000 words in chemical industry"
 MODELS = ["vicuna-13b", "koala-13b", "alpaca-13b", "gpt-3.5-turbo", "claude-1", "llama-2-13b-chat", "gpt-4"]
 NETWORK_ERROR = "**NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.**"
+# Invented people and contact details for the PII stage to find (none belongs to anyone).
+FIRST_NAMES = ["Marta", "Jonas", "Aiko", "Tomasz", "Ingrid", "Rafael", "Leila", "Henrik", "Sofia", "Dmitri"]
+LAST_NAMES = ["Kowalczyk", "Lindqvist", "Okafor", "Brennan", "Haddad", "Marchetti", "Novak", "Sorensen"]
+PII_TEMPLATES = [
+    "My name is {first} {last} and you can write to me at {email}.",
+    "Please call me back on +44 20 7946 {d4}, thanks.",
+    "Charge it to my card {card}.",
+    "Here is my API key for the script: {key}",
+    "My server at {ip} keeps refusing SSH connections.",
+    "Ship it to {n} Harbour Street, Apt. {apt}, please.",
+]
 BLOCKED_WORD = "forbiddenword"
 
 
@@ -102,6 +113,26 @@ def _conv(rng: random.Random, lang: str, prompt: str, turns: int) -> list[dict]:
     return messages
 
 
+def _luhn_card(rng: random.Random) -> str:
+    digits = [4] + [rng.randrange(10) for _ in range(14)]
+    total = 0
+    for i, d in enumerate(reversed(digits)):  # the check digit goes last, so these are even positions
+        total += (d * 2 - 9 if d > 4 else d * 2) if i % 2 == 0 else d
+    digits.append((10 - total % 10) % 10)
+    return "".join(map(str, digits))
+
+
+def _pii_sentence(rng: random.Random) -> str:
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return rng.choice(PII_TEMPLATES).format(
+        first=first, last=last, email=f"{first}.{last}@inbox-sample.org".lower(), d4=f"{rng.randrange(10_000):04d}",
+        card=_luhn_card(rng), key="sk-" + "".join(rng.choice(alphabet) for _ in range(48)),
+        ip=f"81.{rng.randrange(2, 250)}.{rng.randrange(256)}.{rng.randrange(1, 255)}", n=rng.randrange(1, 300),
+        apt=rng.randrange(1, 99),
+    )
+
+
 def _near_edit(rng: random.Random, text: str) -> str:
     words = text.split()
     i = rng.randrange(len(words))
@@ -115,7 +146,7 @@ def write_sample(folder: str | Path, n: int = 2000, seed: int = 7) -> SampleFile
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     planted = {"exact_repeats": 0, "near_duplicates": 0, "templated": 0, "network_error": 0, "anonymized": 0,
-               "blocked_word": 0, "malformed": 0}
+               "blocked_word": 0, "malformed": 0, "pii": 0}
     langs = list(PROMPTS)
     weights = [50, 10, 8, 8, 8, 6, 6, 4]
     popular = rng.sample([p for ps in PROMPTS.values() for p in ps], 5)
@@ -139,6 +170,9 @@ def write_sample(folder: str | Path, n: int = 2000, seed: int = 7) -> SampleFile
         else:  # one prompt, or two of the same language asked together
             first, second = rng.sample(PROMPTS[lang], 2)
             prompt = first if rng.random() < 0.4 else f"{first} {second}"
+        if rng.random() < 0.05:  # invented personal data for the PII stage
+            prompt = f"{prompt} {_pii_sentence(rng)}"
+            planted["pii"] += 1
         messages = _conv(rng, lang, prompt, rng.choice([1, 1, 1, 2, 3]))
         return {"id": uuid.UUID(int=rng.getrandbits(128)).hex, "model": rng.choice(MODELS), "messages": messages,
                 "user": f"user-{rng.randrange(n // 4 + 1)}", "tstamp": 1_690_000_000 + i * 60}

@@ -1,12 +1,13 @@
 """Mask private values in text that chatsift itself writes outside the release columns.
 
 Quarantine excerpts and log messages can carry raw input (a FastChat log line holds the client IP),
-so every such excerpt passes through ``scrub`` before it reaches disk.
+so every such excerpt goes through the PII redactor and then ``scrub`` before it reaches disk.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])")
 # Full and compressed IPv6 forms; at least three colons so times like 12:30 are left alone.
@@ -14,6 +15,19 @@ _IPV6 = re.compile(
     r"(?<![\w:])(?=[0-9a-fA-F:]*:[0-9a-fA-F:]*:[0-9a-fA-F:]*:)[0-9a-fA-F]{0,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:])"
 )
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+
+
+@lru_cache(maxsize=1)
+def _redactor():
+    from chatsift.stages.pii.redactor import Redactor
+
+    return Redactor()
+
+
+def redact_excerpt(text: str) -> str:
+    """Every PII kind chatsift knows, replaced; then any IP or e-mail left (say, a local one) masked too."""
+    redacted = _redactor().redact([text]).texts[0] or ""
+    return scrub(redacted)
 
 
 def scrub(text: str) -> str:
@@ -35,6 +49,6 @@ def excerpt(raw: bytes | str | None, limit: int) -> str:
         text = window.decode("utf-8", errors="backslashreplace")
     else:
         text = window.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
-    out = scrub(text)
+    out = redact_excerpt(text)
     truncated = len(out) > limit or len(raw) > len(window)
     return out[:limit] + ("…" if truncated else "")

@@ -328,10 +328,18 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
         "models": _value_counts(released.column("model")),
         "languages": _value_counts(released.column("language")),
         "redacted": int(pc.sum(released.column("redacted").cast(pa.int64())).as_py() or 0),
+        "pii": _pii_totals(released),
         "seconds": round(time.perf_counter() - started, 3),
     }
     write_json(work.write_done(unit.index), stats)
     return stats
+
+
+def _pii_totals(table: pa.Table) -> dict[str, int]:
+    if "pii.counts" not in table.column_names or not table.num_rows:
+        return {}
+    counts = table.column("pii.counts").combine_chunks()
+    return {f.name: int(pc.sum(counts.field(i)).as_py() or 0) for i, f in enumerate(counts.type)}
 
 
 def _cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:

@@ -11,7 +11,7 @@ _CORE_DOCS = {
     "turn": "len(conversation) // 2",
     "language": 'language of the first user message ("English", ...) or "unknown"',
     "openai_moderation": "OpenAI moderation 006 result per message (null where the source had none)",
-    "redacted": "whether redaction changed the conversation",
+    "redacted": "whether redaction changed the conversation (here or at the source)",
 }
 
 
@@ -81,6 +81,10 @@ def render_card(manifest: dict) -> str:
         "",
         "## Privacy",
         "",
+        (f"- PII redaction ({cfg['pii']['backend']} detector) replaced, in the released conversations: "
+         + (", ".join(f"{k} {v:,}" for k, v in s.get("pii_replacements", {}).items() if v) or "nothing")
+         + f"; {s['redacted']:,} conversations are marked `redacted`." if cfg["pii"]["enabled"] else
+         "- PII redaction was OFF for this release: names, contacts and secrets may be present."),
         "- `user_id` is a keyed hash (HMAC-SHA256) of the IP or user field; raw IPs are never written. "
         + ("It is kept in this release." if cfg["release"]["keep_private"] else
            "It and `tstamp` are removed from this release, as in LMSYS-Chat-1M."),

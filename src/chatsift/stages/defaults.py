@@ -1,6 +1,6 @@
 """The default curation pipeline, built from a ``CurateConfig``: the paper's order plus what it lacked.
 
-normalize -> user_id -> format_filter -> [snapshot_dedup] -> language -> [pii slot] -> moderation
+normalize -> user_id -> format_filter -> [snapshot_dedup] -> language -> pii -> moderation
 -> content_filter -> duplicate_signatures -> [duplicate_groups] -> [select] -> [sample]
 (bracketed: global stages; the executor runs them after the per-record map phase).
 """
@@ -17,6 +17,7 @@ from chatsift.stages.filters import ContentFilter, FormatFilter
 from chatsift.stages.language import LanguageStage
 from chatsift.stages.moderation import ModerationPassthrough
 from chatsift.stages.normalize import NormalizeStage
+from chatsift.stages.pii.stage import PiiStage
 from chatsift.stages.sample import Sample
 from chatsift.stages.select import Select
 from chatsift.stages.snapshot import PRE_SNAPSHOT_REASONS, SnapshotDedup
@@ -38,7 +39,10 @@ def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
         stages.append(LanguageStage(config.language))
     else:
         notes.append("language detection is off: the source's language (or null) is kept")
-    notes.append("pii: slot for the PII redaction stage (not in this version); names and contacts are NOT redacted")
+    if config.pii.enabled:
+        stages.append(PiiStage(config.pii))
+    else:
+        notes.append("pii: redaction is OFF; names, contacts and secrets are NOT redacted")
     stages.append(ModerationPassthrough())
     stages.append(ContentFilter(config.filters))
     stages.append(DuplicateSignatures(config.duplicates))

@@ -1,0 +1,408 @@
+"""Person names without a neural model: gazetteers, capitalisation and context.
+
+Evidence, strongest first:
+- a title before the name (Mr., Dr., Frau, Sra., ...): any capitalised words after it;
+- an introduction ("my name is", "je m'appelle", "меня зовут", "我叫", ...): the words after it, in
+  any script;
+- a known given name followed by a surname-like word (a census surname, or a capitalised word that
+  is not a dictionary word);
+- a known given name on its own, unless it is also a common word or a tech term (then it needs one
+  of the above), or a list of given names ("Anna, James and Emily").
+
+Gazetteers come from dependencies, read at run time: ~61k given names from 55 countries
+(``gender-guesser``, Jörg Michael's name dictionary), the US census given names and 88,799 surnames
+(``names``), and the lower-case words of Webster's 2nd (``english-words``) to tell words from names. The
+lists of ambiguous names and non-surname words are chatsift's own (``data/pii_*.txt``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import re2
+
+from chatsift.errors import ConfigError
+from chatsift.stages.pii.spans import ScanTimeout, Span
+from chatsift.stages.pii.structured import _OPTS, gend, gstart
+
+# Honorifics: whatever capitalised word follows is a name ("Ms. Austin").
+HONORIFICS = frozenset({
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "madame", "mme", "mlle", "monsieur",
+    "herr", "frau", "sr", "sra", "srta", "señor", "señora", "doña", "dona", "sig", "signor", "signora",
+    "signorina", "rev", "fr", "capt", "lt", "col", "gen", "sgt", "mister",
+})
+# Roles: a following word is a name only if it is not an ordinary word ("Uncle Bob", not "Coach They").
+ROLES = frozenset({
+    "professor", "lady", "lord", "reverend", "father", "sister", "brother", "captain", "officer", "detective",
+    "judge", "senator", "uncle", "aunt", "auntie", "grandma", "grandpa", "doctor", "nurse", "coach", "pastor",
+    "rabbi", "imam", "president", "minister",
+})
+TITLES = HONORIFICS | ROLES
+SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "dds", "dvm", "esq", "cpa", "rn", "mba", "dmd",
+                      "jd", "do"})
+PARTICLES = frozenset({"van", "von", "de", "da", "del", "della", "di", "du", "la", "le", "bin", "al", "ibn", "ter",
+                       "ten", "den", "der", "dos", "das", "el", "bint", "ben", "af", "zu", "y"})
+STRONG_INTRO = ("my name is", "name is", "name's", "your name?", "name?", "i'm", "i am", "call me", "called", "named",
+                "this is",
+                "dear", "hi", "hello", "hey", "thanks", "thank you", "regards,", "sincerely,", "cheers,", "best,",
+                "from:", "to:", "cc:", "signed,", "contact", "ask", "meet", "met", "married", "son", "daughter",
+                "wife", "husband", "friend", "colleague", "boss", "manager", "mom", "mother", "dad", "father",
+                "last name", "last name?", "surname", "surname?", "first name", "first name?", "full name",
+                "name:", "name -", "follow up with", "talk to", "speak to", "spoke with", "spoke to",
+                "named him", "named her", "calls me", "call me", "maiden name is", "kid", "child", "baby", "son",
+                "partner's name", "brother", "sister", "aunt", "uncle", "cousin", "nephew", "niece", "grandson",
+                "granddaughter")
+# Weaker contexts: the word must also look like a name (a known given name or surname).
+WEAK_INTRO = ("said", "says", "told", "asked", "answered", "replied", "shouted", "yelled", "according to",
+                "kid", "child", "baby", "son", "partner", "partner's name", "brother", "sister", "aunt", "uncle",
+                "cousin", "nephew", "niece", "grandson", "granddaughter", "assistant to", "directed by", "starring",
+                "featuring", "produced by", "written by", "producer", "songwriter", "author", "singer", "actor",
+                "actress", "director", "named him", "named her", "calls me", "call me", "maiden name is", "add",
+                "remove", "under", "to", "by")
+# Verbs that follow a person's name in narrative text ("Shovda is very reliable", "Dexter lives on ...").
+PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "told", "lives", "lived", "was born",
+                      "is from", "was from", "had given", "has given", "began", "wrote", "writes", "thinks",
+                      "thought", "feels", "felt", "wants", "wanted", "loves", "loved", "married", "died", "smiled",
+                      "laughed", "cried", "spent", "works at", "worked at", "will be talking", "is talking",
+                      "is very", "is so", "is my", "was my", "has been", "had been", "listed his", "listed her",
+                      "employs", "explained")
+
+_SEQ = re2.compile(
+    r"(?:^|[^\p{L}\p{N}_@])(?P<seq>(?:\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?"
+    r"|(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+)"
+    r"(?:(?:[ \t]+|[ \t]*\.[ \t]*)(?:(?:van|von|de|da|del|della|di|du|la|le|bin|al|ibn|ter|ten|den|der|dos|das|el|y)"
+    r"[ \t]+)?(?:\p{Lu}\.|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+"
+    r"|\p{Lu})"
+    r"){0,3})",
+    _OPTS,
+)
+_INTRO = re2.compile(
+    r"(?i)(?:my name is|my name's|(?:last|first|full|sur) ?name is|last name\?|mi nombre es|me llamo|je m'appelle|"
+    r"je m’appelle|mon nom est|ich heiße|ich heisse|"
+    r"mein name ist|mi chiamo|il mio nome è|meu nome é|me chamo|mijn naam is|ik heet|nazywam się|jmenuji se|"
+    r"benim adım|меня зовут|моё имя|мое имя|мене звати)[ \t]*[:,]?[ \t]*(?P<n>\p{L}[\p{L}\p{M}'’-]*"
+    r"(?:[ \t]+\p{L}[\p{L}\p{M}'’-]*){0,2})",
+    _OPTS,
+)
+_INTRO_CJK = re2.compile(
+    r"(?:我叫|我的名字是|我是|私の名前は|わたしは|제 이름은|저는)[ \t]*"
+    r"(?P<n>[\p{Han}\p{Hangul}\p{Katakana}]{2,4})",
+    _OPTS,
+)
+_CJK_HONORIFIC = re2.compile(
+    r"(?P<n>[\p{Han}\p{Katakana}\p{Hiragana}]{2,4})(?:さん|様|先生|くん|ちゃん|氏)", _OPTS
+)
+_SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská", "ová", "ić", "vić",
+                    "vich", "sen", "son", "sson", "dóttir", "dottir", "poulos", "escu", "yan", "enko", "uk",
+                    "chuk", "ez", "ini", "elli", "etti", "ucci", "mann", "berg", "stein", "baum", "feld", "ström",
+                    "qvist", "quist", "lund", "gaard", "gård", "wicz", "czyk", "shvili", "dze", "oglu", "oğlu")
+# Literal separators only: these two plain patterns cannot backtrack, so the stdlib engine is safe here.
+_CLAUSE = re.compile(r"[.;:!?\n]")
+_LIST_SEP = re.compile(r",| and | und | et | y | e | и ")
+_WORD = re2.compile(r"\p{L}[\p{L}\p{M}'’-]*", _OPTS)
+_CONTRACTIONS = frozenset({"m", "ve", "ll", "d", "re", "s", "t"})
+_SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', "“", "(")
+
+
+@dataclass(frozen=True)
+class Gazetteers:
+    given: dict[str, int]  # lower-cased given name -> prominence (summed country frequencies)
+    surnames: frozenset[str]
+    dictionary: frozenset[str]  # common English words (see _common_words)
+    ambiguous: frozenset[str]
+    not_surnames: frozenset[str]
+    not_names: frozenset[str]
+
+
+def _read_list(name: str) -> frozenset[str]:
+    text = resources.files("chatsift").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return frozenset(w.lower() for line in text.splitlines() if not line.startswith("#") for w in line.split())
+
+
+_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("er", ""),
+                ("ers", ""), ("ly", ""), ("ness", ""), ("ment", ""), ("ation", "ate"))
+
+
+def _common_words(web2: set[str]) -> frozenset[str]:
+    """Words used at least once per million words (wordfreq) that Webster's 2nd lists in lower case.
+
+    Webster's keeps proper nouns capitalised, so "james" is not a word there while "harry" is; the
+    frequency cut drops archaic entries ("hilding", "maslin") that would otherwise hide real names.
+    """
+    import wordfreq
+
+    lower = {w for w in web2 if w.islower()}
+    out = set()
+    for word, freq in wordfreq.get_frequency_dict("en", wordlist="best").items():
+        if freq < 1e-6:
+            continue
+        if word in lower or any(word.endswith(a) and len(word) > len(a) + 2 and word[: -len(a)] + b in lower
+                                for a, b in _INFLECTIONS):
+            out.add(word)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def gazetteers() -> Gazetteers:
+    try:
+        import gender_guesser.detector
+        import names
+        import wordfreq  # noqa: F401 - checked here so a missing package fails with this message
+        from english_words import get_english_words_set
+    except ImportError as exc:  # pragma: no cover - declared dependencies
+        raise ConfigError(f"the name detector needs {exc.name}: pip install chatsift") from None
+    given: dict[str, int] = {}
+    for name, genders in gender_guesser.detector.Detector(case_sensitive=True).names.items():
+        # Each country column holds a hex frequency class (1 rare .. D very common); sum them up.
+        weight = sum(int(c, 16) for v in genders.values() for c in v if c.strip() and c in "0123456789ABCDEFabcdef")
+        key = name.lower()
+        given[key] = max(given.get(key, 0), weight)
+    folder = os.path.dirname(names.__file__)
+    for fname in ("dist.male.first", "dist.female.first"):
+        with open(os.path.join(folder, fname), encoding="utf-8") as fh:
+            for rank, line in enumerate(fh):
+                if line.strip():
+                    key = line.split()[0].lower()
+                    given[key] = max(given.get(key, 0), 40 if rank < 300 else 20 if rank < 1500 else 5)
+    with open(os.path.join(folder, "dist.all.last"), encoding="utf-8") as fh:
+        surnames = frozenset(line.split()[0].lower() for line in fh if line.strip())
+    dictionary = _common_words(get_english_words_set(["web2"], lower=False, alpha=True))
+    return Gazetteers({k: v for k, v in given.items() if len(k) > 1}, surnames, dictionary,
+                      _read_list("pii_ambiguous_names.txt"), _read_list("pii_not_surnames.txt"),
+                      _read_list("pii_not_names.txt"))
+
+
+def _tokens(seq: str, offset: int) -> list[tuple[str, int, int]]:
+    """Words of a capitalised run with their offsets; a possessive ending is left outside the word."""
+    out = []
+    i = 0
+    for part in seq.replace("\t", " ").split(" "):
+        if part:
+            start = seq.index(part, i)
+            i = start + len(part)
+            word = part[:-2] if part.endswith(("'s", "’s")) else part
+            out.append((word, offset + start, offset + start + len(word)))
+    return out
+
+
+class NameFinder:
+    """Finds person names in one text; ``find(text)`` yields spans of kind ``name``."""
+
+    COMMON_NAME_WEIGHT = 30  # a given name that is also a dictionary word needs this prominence
+
+    def __init__(self) -> None:
+        self.g = gazetteers()
+
+    def _is_word(self, w: str) -> bool:
+        """A common English word (inflected forms included)."""
+        return w in self.g.dictionary
+
+    def _surname_shaped(self, word: str) -> bool:
+        """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir)."""
+        w = word.lower()
+        return (w in self.g.surnames or w.endswith(_SURNAME_ENDINGS)) and not self._is_word(w)
+
+    def _given(self, word: str) -> int:
+        return self.g.given.get(word.lower(), 0)
+
+    def _strong_given(self, word: str) -> bool:
+        """A given name good enough on its own (not a word, a place, or a rare dictionary entry)."""
+        w = word.lower()
+        weight = self.g.given.get(w, 0)
+        if weight < 2 or w in self.g.ambiguous or w in self.g.not_names:
+            return False
+        if len(w) <= 3 and weight < 10:
+            return False
+        return not self._is_word(w) or weight >= self.COMMON_NAME_WEIGHT
+
+    def _surname_like(self, word: str) -> bool:
+        w = word.lower().rstrip(".")
+        if w in self.g.not_surnames or w in self.g.ambiguous or w in self.g.not_names or len(w) < 2:
+            return False
+        if w.replace("’", "'").rsplit("'", 1)[-1] in _CONTRACTIONS:
+            return False
+        return not self._is_word(w) and word[:1].isupper()
+
+    def _skippable(self, word: str) -> bool:
+        """Leading words of a capitalised run that are not part of a name ("Producer", "I'm", "The")."""
+        w = word.lower().rstrip(".")
+        if w in TITLES:
+            return False
+        if "'" in w or "’" in w:
+            return w not in self.g.given
+        return w in self.g.not_names or (self._is_word(w) and not self._strong_given(word))
+
+    def name_part_ok(self, word: str) -> bool:
+        """Whether one word of a found name may be replaced wherever it recurs in the conversation."""
+        w = word.lower()
+        return not self._is_word(w) and w not in self.g.not_names and w not in self.g.ambiguous
+
+    def find(self, text: str, deadline: float | None = None) -> Iterator[Span]:
+        for m in _INTRO.finditer(text):
+            yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
+        for pattern in (_INTRO_CJK, _CJK_HONORIFIC):
+            for m in pattern.finditer(text):
+                yield Span(gstart(m, "n"), gend(m, "n"), "name", m.group("n"))
+        for n, m in enumerate(_SEQ.finditer(text)):
+            if deadline is not None and n % 256 == 255 and time.perf_counter() > deadline:
+                raise ScanTimeout
+            span = self._judge(text, m.group("seq"), gstart(m, "seq"))
+            if span is not None:
+                yield span
+        yield from self._lists(text)
+        if text == text.lower():
+            yield from self._lowercase_names(text)
+
+    def _lowercase_names(self, text: str) -> Iterator[Span]:
+        """Names in text written all in lower case ("follow up with patricia desrosiers")."""
+        toks = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        i = 0
+        while i < len(toks):
+            word = toks[i][0]
+            if (self._given(word) >= 5 and not self._is_word(word) and word not in self.g.not_names
+                    and word not in self.g.ambiguous and len(word) > 2):
+                j = i + 1
+                if j < len(toks) and len(toks[j][0]) == 1 and j + 1 < len(toks):
+                    j += 1  # a middle initial
+                nxt = toks[j][0] if j < len(toks) else ""
+                if nxt and len(nxt) > 2 and not self._is_word(nxt) and nxt not in self.g.not_names:
+                    yield Span(toks[i][1], toks[j][2], "name", text[toks[i][1] : toks[j][2]])
+                    i = j + 1
+                    continue
+                if self._given(word) >= 20:
+                    yield Span(toks[i][1], toks[i][2], "name", word)
+            i += 1
+
+    def _judge(self, text: str, seq: str, start: int) -> Span | None:
+        toks = [t for t in _tokens(seq, start) if t[0].lower() not in PARTICLES]
+        title = self._title_before(text, start)
+        while toks and toks[0][0].rstrip(".").lower() in TITLES:
+            title = "honorific" if toks[0][0].rstrip(".").lower() in HONORIFICS else title or "role"
+            toks = toks[1:]
+        toks = self._trim_suffixes(toks, text)
+        if not toks:
+            return None
+        if title:  # after an honorific the next capitalised word is a name, whatever it also means
+            first = toks[0][0].rstrip(".")
+            if title == "role" and (self._is_word(first.lower()) or first.lower() in self.g.not_names) and not (
+                self._strong_given(first)
+            ):
+                return None
+            keep = toks[:1] + [t for t in toks[1:3] if self._surname_like(t[0].rstrip("."))]
+            return self._span(text, keep)
+        for i in range(len(toks)):  # "Producer James Sparks", "Hi Freddy": the name may start later
+            span = self._judge_from(text, toks[i:])
+            if span is not None:
+                return span
+        return None
+
+    def _judge_from(self, text: str, toks: list[tuple[str, int, int]]) -> Span | None:
+        words = [t[0].rstrip(".") for t in toks]
+        w0 = words[0]
+        before = text[max(0, toks[0][1] - 20) : toks[0][1]].lower().rstrip(" \t,")
+        line_start = before == "" or before.endswith(_SENTENCE_END)
+        introduced = before.endswith(STRONG_INTRO) and (not self._is_word(w0.lower()) or self._given(w0) >= 2) and (
+            w0.lower() not in self.g.not_names)
+        introduced = introduced or (before.endswith(WEAK_INTRO) and self._surname_like(w0) and (
+            self._given(w0) >= 2 or self._surname_shaped(w0)))
+        census_surname = len(words) > 1 and self._surname_shaped(words[1])
+        plain_given = self._given(w0) >= 2 and (self._strong_given(w0) or not self._is_word(w0.lower())
+                                                or (census_surname and self._given(w0) >= 10 and len(w0) > 2))
+        if len(toks) >= 2 and plain_given and self._surname_like(words[1]) and (
+            self._strong_given(w0) or census_surname
+        ):
+            end = 2
+            while end < len(toks) and self._surname_like(words[end]):
+                end += 1
+            return self._span(text, toks[:end])
+        if len(toks) >= 3 and len(words[1]) == 1 and self._surname_like(words[2]) and (
+            self._given(w0) or not self._is_word(w0.lower())
+        ):
+            return self._span(text, toks[:3])  # "Alvir D. Pušaver", "Kate M Begum"
+        if len(toks) >= 2 and all(self._surname_like(w) for w in words[:2]) and any(
+            self._given(w) >= 2 or self._surname_shaped(w) or not w.isascii() for w in words[:2]
+        ):
+            return self._span(text, toks[:3] if len(toks) > 2 and self._surname_like(words[2]) else toks[:2])
+        if introduced and (self._given(w0) or self._surname_like(w0)):
+            return self._span(text, toks[:2] if len(toks) > 1 and self._surname_like(words[1]) else toks[:1])
+        if len(toks) == 1 and line_start and text[toks[0][2] : toks[0][2] + 1] == ":" and self._surname_like(w0) and (
+            self._given(w0) >= 2 or self._surname_shaped(w0)
+        ):
+            return self._span(text, toks)  # a speaker label in a script ("Ubul: What a wife.")
+        if self._strong_given(w0) and (len(toks) == 1 or not self._surname_like(words[1])):
+            if line_start and self._is_word(w0.lower()) and self._given(w0) < 40:
+                return None
+            return self._span(text, toks[:1])
+        if len(toks) <= 2 and all(self._surname_like(w) or (self._given(w) >= 2 and w.lower() not in self.g.not_names)
+                                  for w in words):
+            after = text[toks[-1][2] : toks[-1][2] + 24].lstrip(" \t,").lower()
+            if after.startswith(PERSON_VERBS_AFTER):
+                return self._span(text, toks)
+        return None
+
+    def _intro_name(self, text: str, start: int, found: str) -> Iterator[Span]:
+        toks = _tokens(found, start)
+        keep = []
+        for word, s, e in toks:
+            w = word.lower()
+            common = w in self.g.dictionary and self._given(w) < self.COMMON_NAME_WEIGHT
+            if keep and (common or w in TITLES or w in self.g.not_names):
+                break
+            if not keep and (common or w in self.g.not_names):
+                return
+            keep.append((word, s, e))
+            if not word[:1].isupper() and len(keep) >= 1 and not any(c.isupper() for c in found):
+                break  # lower-case text: take one word
+        if keep:
+            yield self._span(text, keep)
+
+    def _title_before(self, text: str, start: int) -> str | None:
+        before = text[max(0, start - 14) : start].rstrip(" \t").rstrip(".").rstrip(" \t")
+        word = before.split()[-1].lower() if before.split() else ""
+        return "honorific" if word in HONORIFICS else "role" if word in ROLES else None
+
+    def _trim_suffixes(self, toks: list[tuple[str, int, int]], text: str) -> list[tuple[str, int, int]]:
+        # Keep professional suffixes inside the name span ("Giovanna Rodrigues MD"), drop trailing initials.
+        while toks and len(toks[-1][0].rstrip(".")) == 1:
+            toks = toks[:-1]
+        return toks
+
+    def _span(self, text: str, toks: list[tuple[str, int, int]]) -> Span:
+        start, end = toks[0][1], toks[-1][2]
+        while end > start and text[end - 1] in ".’'":
+            end -= 1
+        tail = text[end : end + 6]
+        for suffix in (" MD", " PhD", " Jr", " Sr", " DDS", " DVM", " Esq", " III", " II", " IV", ", Jr"):
+            if tail.startswith(suffix) and (len(tail) == len(suffix) or not tail[len(suffix)].isalpha()):
+                end += len(suffix)
+                break
+        return Span(start, end, "name", text[start:end])
+
+    def _lists(self, text: str) -> Iterator[Span]:
+        """Given names in an enumeration ("Kateřina, James, Christopher and Emily")."""
+        if "," not in text and " and " not in text:
+            return
+        for part in _CLAUSE.split(text):
+            if "," not in part and " and " not in part:
+                continue
+            items = [i.strip() for i in _LIST_SEP.split(part)]
+            if len(items) >= 2:  # "founders Kónya, Becker and Vasquez were": the ends carry other words
+                items[0] = items[0].split()[-1] if items[0].split() else ""
+                items[-1] = items[-1].split()[0] if items[-1].split() else ""
+            singles = [i for i in items if i and " " not in i and i[:1].isupper() and i[1:].islower()
+                       and i.lower() not in self.g.not_names
+                       and (not self._is_word(i.lower()) or self._strong_given(i))]
+            known = [i for i in singles if self._given(i) >= 2 or self._surname_shaped(i)]
+            pair = len(singles) == 2 == len(items) and not any(self._is_word(i.lower()) for i in singles)
+            if len(known) >= 2 and (len(singles) >= 3 or pair) and len(known) * 2 >= len(singles):
+                offset = text.find(part)
+                for item in singles:
+                    pos = text.find(item, offset)
+                    if pos >= 0:
+                        yield Span(pos, pos + len(item), "name", item)

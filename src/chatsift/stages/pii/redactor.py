@@ -1,0 +1,175 @@
+"""Redact one conversation: find spans in every message, number them, replace them.
+
+Placeholders follow LMSYS-Chat-1M: ``NAME_1``, ``NAME_2``, ... numbered per conversation in order
+of first appearance, the same value always the same number; other kinds get ``EMAIL_1``,
+``PHONE_1``, ... the same way. A name found once is also replaced where it recurs in the
+conversation, and a first name or surname on its own takes the number of the full name it belongs
+to. Every message has a time budget; a message that exceeds it is withheld and the conversation
+gets the ``pii_timeout`` reason, so unscanned text never passes silently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import re2
+
+from chatsift.stages.pii.address import find_addresses
+from chatsift.stages.pii.names import NameFinder
+from chatsift.stages.pii.secrets import find_secrets
+from chatsift.stages.pii.spans import KINDS, PLACEHOLDER, IntervalSet, ScanTimeout, Span, resolve_overlaps
+from chatsift.stages.pii.structured import _OPTS, find_structured
+
+WITHHELD = "[message withheld: the PII scan did not finish in its time budget]"
+MAX_PROPAGATED_NAMES = 500
+_PLACEHOLDER_TOKEN = re2.compile(r"(?:" + "|".join(PLACEHOLDER.values()) + r")_\d+")
+
+
+@dataclass
+class RedactionResult:
+    texts: list[str | None]
+    counts: dict[str, int]
+    spans: list[dict] = field(default_factory=list)  # {message, start, end, kind, placeholder}
+    timed_out: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(self.counts.values()) or self.timed_out
+
+
+def _key(span: Span) -> str:
+    v = span.value
+    if span.kind in {"phone", "credit_card", "ssn"}:
+        return "".join(c for c in v if c.isdigit())
+    if span.kind == "iban":
+        return v.replace(" ", "").upper()
+    return " ".join(v.lower().split())
+
+
+class Redactor:
+    """The default, offline PII detector: validated patterns, secrets, addresses and names."""
+
+    def __init__(self, kinds: frozenset[str] | None = None, time_budget_s: float = 2.0, name_finder=None) -> None:
+        self.kinds = frozenset(KINDS) if kinds is None else kinds
+        self.time_budget_s = time_budget_s
+        self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
+
+    def find(self, text: str, deadline: float | None = None) -> list[Span]:
+        """Resolved, non-overlapping spans in ``text``."""
+        spans = list(find_secrets(text, self.kinds))
+        _check(deadline)
+        spans.extend(find_structured(text, self.kinds))
+        _check(deadline)
+        if "address" in self.kinds:
+            spans.extend(find_addresses(text))
+            _check(deadline)
+        if self.names is not None:
+            spans.extend(self.names.find(text, deadline))
+            _check(deadline)
+        # Text that is already a placeholder (a re-run over a release) is left alone.
+        if "_" in text:
+            held = IntervalSet()
+            for m in _PLACEHOLDER_TOKEN.finditer(text):
+                held.add(m.start(), m.end())
+            if held.starts:
+                spans = [s for s in spans if not held.overlaps(s.start, s.end)]
+        return resolve_overlaps(spans)
+
+    def redact(self, texts: list[str | None]) -> RedactionResult:
+        """Redact the texts of one conversation (messages in order; None stays None)."""
+        found: list[list[Span]] = []
+        timeouts: set[int] = set()
+        for i, text in enumerate(texts):
+            if not text:
+                found.append([])
+                continue
+            deadline = time.perf_counter() + self.time_budget_s
+            try:
+                found.append(self.find(text, deadline))
+            except ScanTimeout:
+                found.append([])
+                timeouts.add(i)
+        if self.names is not None:
+            found = self._propagate_names(texts, found)
+        result = self._replace(texts, found)
+        if timeouts:
+            result.texts = [WITHHELD if i in timeouts else t for i, t in enumerate(result.texts)]
+            result.timed_out = True
+        return result
+
+    def _propagate_names(self, texts: list[str | None], found: list[list[Span]]) -> list[list[Span]]:
+        surfaces: set[str] = set()
+        for spans in found:
+            for s in spans:
+                if s.kind == "name":
+                    surfaces.add(s.value)
+                    parts = s.value.split()
+                    if len(parts) > 1:
+                        # A part recurs as the same person only when it cannot be an ordinary word.
+                        surfaces.update(p for p in parts if len(p) > 2 and p[:1].isupper() and not p.endswith(".")
+                                        and self.names.name_part_ok(p))
+        if not surfaces:
+            return found
+        # One linear pass per message over all names (longest first, so "Ana Lima" beats "Ana").
+        ordered = sorted(surfaces, key=len, reverse=True)[:MAX_PROPAGATED_NAMES]
+        pattern = re2.compile("|".join(re2.escape(s) for s in ordered), _OPTS)
+        out = []
+        for text, spans in zip(texts, found):
+            if not text:
+                out.append(spans)
+                continue
+            taken = IntervalSet()
+            for s in spans:
+                taken.add(s.start, s.end)
+            extra = []
+            for m in pattern.finditer(text):
+                pos, end = m.start(), m.end()
+                bounded = (pos == 0 or not text[pos - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+                if bounded and not taken.overlaps(pos, end):
+                    extra.append(Span(pos, end, "name", m.group()))
+            out.append(resolve_overlaps(spans + extra) if extra else spans)
+        return out
+
+    def _replace(self, texts: list[str | None], found: list[list[Span]]) -> RedactionResult:
+        numbers: dict[str, dict[str, int]] = {k: {} for k in KINDS}
+        issued = dict.fromkeys(KINDS, 0)
+        name_parts: dict[str, int] = {}
+        counts = dict.fromkeys(KINDS, 0)
+        records: list[dict] = []
+        out: list[str | None] = []
+        for i, (text, spans) in enumerate(zip(texts, found)):
+            if text is None:
+                out.append(None)
+                continue
+            placeholders = []
+            for span in spans:
+                table = numbers[span.kind]
+                key = _key(span)
+                if key not in table:
+                    if span.kind == "name" and " " not in key and key in name_parts:
+                        table[key] = name_parts[key]
+                    else:
+                        issued[span.kind] += 1
+                        table[key] = issued[span.kind]
+                    if span.kind == "name":
+                        for part in key.split():
+                            name_parts.setdefault(part, table[key])
+                placeholder = f"{PLACEHOLDER[span.kind]}_{table[key]}"
+                placeholders.append(placeholder)
+                counts[span.kind] += 1
+                records.append({"message": i, "start": span.start, "end": span.end, "kind": span.kind,
+                                "placeholder": placeholder})
+            pieces, last = [], 0
+            for span, placeholder in zip(spans, placeholders):
+                pieces.append(text[last : span.start])
+                pieces.append(placeholder)
+                last = span.end
+            pieces.append(text[last:])
+            out.append("".join(pieces))
+        return RedactionResult(out, counts, records)
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise ScanTimeout
