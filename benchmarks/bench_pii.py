@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import time
@@ -104,8 +105,18 @@ def technical_false_positives(redactor: Redactor, review: Path) -> dict:
             lines.append(f"{span.kind}\t{span.value!r}\t{source}\t…{context}…")
     review.write_text("\n".join(sorted(lines)) + "\n", encoding="utf-8")
     n = len(messages)
+    # benchmarks/pii_technical_review.txt: the replaced strings a person judged not to be names.
+    listed = Path(__file__).with_name("pii_technical_review.txt").read_text(encoding="utf-8").splitlines()
+    not_names = {x for x in listed if x and not x.startswith("#")}
+    names = [ast.literal_eval(line.split("\t")[1]) for line in lines if line.startswith("name\t")]
+    wrong = sum(1 for name in names if name in not_names)
+    unreviewed = sorted(set(names) - not_names)
+    outside_names = sum(v for k, v in by_kind.items() if k != "name")
     return {"messages": n, "replacements": dict(by_kind), "per_1000_messages": {
-        k: round(v / n * 1000, 2) for k, v in by_kind.items()}, "review_file": str(review)}
+        k: round(v / n * 1000, 2) for k, v in by_kind.items()}, "review_file": str(review),
+        "non_name_kinds_per_1000": round(outside_names / n * 1000, 2),
+        "names_that_are_not_people": wrong, "names_that_are_not_people_per_1000": round(wrong / n * 1000, 2),
+        "distinct_names_judged_people": len(unreviewed)}
 
 
 def speed(redactor: Redactor, corpus: Path, limit: int = 100_000) -> dict:
@@ -137,6 +148,8 @@ def main() -> None:
     redactor = Redactor()
     result = {"presidio_v2": evaluate(redactor, DATA / "presidio-research-synth-pii/synth_dataset_v2.json")}
     errors = result["presidio_v2"].pop("errors")
+    small = evaluate(redactor, DATA / "presidio-research-synth-pii/generated_small.json")
+    result["presidio_generated_small"] = small["per_kind"]
     if args.errors:
         for k, v in sorted(errors.items()):
             print(f"== {k}")

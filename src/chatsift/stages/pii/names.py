@@ -65,6 +65,15 @@ WEAK_INTRO = ("said", "says", "told", "asked", "answered", "replied", "shouted",
                 "featuring", "produced by", "written by", "producer", "songwriter", "author", "singer", "actor",
                 "actress", "director", "named him", "named her", "calls me", "call me", "maiden name is", "add",
                 "remove", "under", "to", "by")
+EPONYM_NOUNS = ("cube", "law", "laws", "theorem", "algorithm", "rule", "principle", "method", "constant", "equation",
+                "paradox", "razor", "test", "disease", "syndrome", "conjecture", "lemma", "formula", "series",
+                "number", "numbers", "triangle", "effect", "hypothesis", "inequality", "identity", "distribution",
+                "transform", "problem", "sequence", "machine", "cat", "dilemma", "pyramid", "hierarchy", "box")
+NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "university", "institute", "college",
+                          "school", "hospital", "museum", "library", "cup", "trophy", "theorem", "law", "effect",
+                          "method", "algorithm", "distribution", "process", "chain", "test", "box", "center",
+                          "centre", "hall", "tower", "bridge", "park", "airport", "station", "stadium", "hotel",
+                          "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show"})
 # Verbs that follow a person's name in narrative text ("Shovda is very reliable", "Dexter lives on ...").
 PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "told", "lives", "lived", "was born",
                       "is from", "was from", "had given", "has given", "began", "wrote", "writes", "thinks",
@@ -74,10 +83,10 @@ PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "
                       "employs", "explained")
 
 _SEQ = re2.compile(
-    r"(?:^|[^\p{L}\p{N}_@])(?P<seq>(?:\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?"
-    r"|(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+)"
+    r"(?:^|[^\p{L}\p{N}_@])(?P<seq>(?:(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+"
+    r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?)"
     r"(?:(?:[ \t]+|[ \t]*\.[ \t]*)(?:(?:van|von|de|da|del|della|di|du|la|le|bin|al|ibn|ter|ten|den|der|dos|das|el|y)"
-    r"[ \t]+)?(?:\p{Lu}\.|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+"
+    r"[ \t]+)?(?:\p{Lu}\.|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?"
     r"|\p{Lu})"
     r"){0,3})",
     _OPTS,
@@ -105,7 +114,11 @@ _SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská
 # Literal separators only: these two plain patterns cannot backtrack, so the stdlib engine is safe here.
 _CLAUSE = re.compile(r"[.;:!?\n]")
 _LIST_SEP = re.compile(r",| and | und | et | y | e | и ")
+_INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 _WORD = re2.compile(r"\p{L}[\p{L}\p{M}'’-]*", _OPTS)
+# Endings that mark a surname on their own (unlike "-son" or "-mann", common in eponyms: Poisson, Riemann).
+_SLAVIC_NORDIC = ("ova", "ová", "eva", "ov", "ev", "sky", "ski", "ska", "ský", "ská", "vić", "ić", "sson", "dóttir",
+                  "enko", "shvili", "dze", "poulos", "escu", "yan", "czyk", "wicz")
 _CONTRACTIONS = frozenset({"m", "ve", "ll", "d", "re", "s", "t"})
 _SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', "“", "(")
 
@@ -142,7 +155,7 @@ def _common_words(web2: set[str]) -> frozenset[str]:
     for word, freq in wordfreq.get_frequency_dict("en", wordlist="best").items():
         if freq < 1e-6:
             continue
-        if word in lower or any(word.endswith(a) and len(word) > len(a) + 2 and word[: -len(a)] + b in lower
+        if word in lower or any(word.endswith(a) and len(word) > len(a) + 1 and word[: -len(a)] + b in lower
                                 for a, b in _INFLECTIONS):
             out.add(word)
     return frozenset(out)
@@ -176,6 +189,24 @@ def gazetteers() -> Gazetteers:
     return Gazetteers({k: v for k, v in given.items() if len(k) > 1}, surnames, dictionary,
                       _read_list("pii_ambiguous_names.txt"), _read_list("pii_not_surnames.txt"),
                       _read_list("pii_not_names.txt"))
+
+
+def _code_regions(text: str) -> list[tuple[int, int]]:
+    """Fenced (```) and inline (`) code: identifiers there are not names (secrets are still scanned)."""
+    regions = []
+    pos = 0
+    while True:
+        start = text.find("```", pos)
+        if start < 0:
+            break
+        end = text.find("```", start + 3)
+        end = len(text) if end < 0 else end + 3
+        regions.append((start, end))
+        pos = end
+    for m in _INLINE_CODE.finditer(text):
+        if not any(s <= m.start() < e for s, e in regions):
+            regions.append((m.start(), m.end()))
+    return regions
 
 
 def _tokens(seq: str, offset: int) -> list[tuple[str, int, int]]:
@@ -244,6 +275,12 @@ class NameFinder:
         return not self._is_word(w) and w not in self.g.not_names and w not in self.g.ambiguous
 
     def find(self, text: str, deadline: float | None = None) -> Iterator[Span]:
+        code = _code_regions(text) if "`" in text else []
+        for span in self._find(text, deadline):
+            if not any(s <= span.start < e for s, e in code):
+                yield span
+
+    def _find(self, text: str, deadline: float | None) -> Iterator[Span]:
         for m in _INTRO.finditer(text):
             yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
         for pattern in (_INTRO_CJK, _CJK_HONORIFIC):
@@ -256,7 +293,7 @@ class NameFinder:
             if span is not None:
                 yield span
         yield from self._lists(text)
-        if text == text.lower():
+        if text == text.lower() and not any(c in text for c in "(){}[]=<>;_/\\`"):
             yield from self._lowercase_names(text)
 
     def _lowercase_names(self, text: str) -> Iterator[Span]:
@@ -280,11 +317,27 @@ class NameFinder:
             i += 1
 
     def _judge(self, text: str, seq: str, start: int) -> Span | None:
+        end = start + len(seq)
+        if end < len(text) and (text[end].isalnum() or text[end] in "_<>("):
+            return None  # part of an identifier or generic type: LoanLogoDropdown, Mutex<Primes>, Foo(
+        for pos, mark in ((seq.find("'s"), 2), (seq.find("’s"), 2)):
+            if pos > 0 and (pos + mark == len(seq) or seq[pos + mark] == " "):
+                # A possessive ends the name; "Rubik's Cube", "Newton's laws" are named after someone.
+                if text[start + pos + mark : start + pos + mark + 20].lstrip().lower().startswith(EPONYM_NOUNS):
+                    return None
+                seq = seq[: pos + mark]
+                break
+        if " " not in seq.strip() and (text[max(0, start - 5) : start].lower().endswith((" the ", " a ", " an "))
+                                       or text[max(0, start - 4) : start].lower() in ("the ", "an ")):
+            return None  # "at the Hilton", "an Arduino": an article before a single word makes it a thing
         toks = [t for t in _tokens(seq, start) if t[0].lower() not in PARTICLES]
         title = self._title_before(text, start)
         while toks and toks[0][0].rstrip(".").lower() in TITLES:
             title = "honorific" if toks[0][0].rstrip(".").lower() in HONORIFICS else title or "role"
             toks = toks[1:]
+        for tok in toks[1:]:
+            if tok[0].lower() in NAMED_THINGS:
+                return None  # "Sherman Act", "Nobel Prize", "Francis Crick Institute": a thing named after someone
         toks = self._trim_suffixes(toks, text)
         if not toks:
             return None
@@ -307,10 +360,11 @@ class NameFinder:
         w0 = words[0]
         before = text[max(0, toks[0][1] - 20) : toks[0][1]].lower().rstrip(" \t,")
         line_start = before == "" or before.endswith(_SENTENCE_END)
-        introduced = before.endswith(STRONG_INTRO) and (not self._is_word(w0.lower()) or self._given(w0) >= 2) and (
+        introduced = before.endswith(STRONG_INTRO) and (not self._is_word(w0.lower()) or self._strong_given(w0)
+                                                        or (self._given(w0) >= 2 and not line_start)) and (
             w0.lower() not in self.g.not_names)
         introduced = introduced or (before.endswith(WEAK_INTRO) and self._surname_like(w0) and (
-            self._given(w0) >= 2 or self._surname_shaped(w0)))
+            self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()))
         census_surname = len(words) > 1 and self._surname_shaped(words[1])
         plain_given = self._given(w0) >= 2 and (self._strong_given(w0) or not self._is_word(w0.lower())
                                                 or (census_surname and self._given(w0) >= 10 and len(w0) > 2))
@@ -321,8 +375,8 @@ class NameFinder:
             while end < len(toks) and self._surname_like(words[end]):
                 end += 1
             return self._span(text, toks[:end])
-        if len(toks) >= 3 and len(words[1]) == 1 and self._surname_like(words[2]) and (
-            self._given(w0) or not self._is_word(w0.lower())
+        if len(toks) >= 3 and len(words[1]) == 1 and self._surname_like(words[2]) and self._surname_like(w0) and (
+            len(w0) > 2 and len(words[2]) > 2 and w0.isalpha()
         ):
             return self._span(text, toks[:3])  # "Alvir D. Pušaver", "Kate M Begum"
         if len(toks) >= 2 and all(self._surname_like(w) for w in words[:2]) and any(
@@ -331,14 +385,18 @@ class NameFinder:
             return self._span(text, toks[:3] if len(toks) > 2 and self._surname_like(words[2]) else toks[:2])
         if introduced and (self._given(w0) or self._surname_like(w0)):
             return self._span(text, toks[:2] if len(toks) > 1 and self._surname_like(words[1]) else toks[:1])
-        if len(toks) == 1 and line_start and text[toks[0][2] : toks[0][2] + 1] == ":" and self._surname_like(w0) and (
-            self._given(w0) >= 2 or self._surname_shaped(w0)
+        numbered = before[-3:].strip().rstrip(".)").isdigit()
+        if len(toks) == 1 and line_start and not numbered and text[toks[0][2] : toks[0][2] + 1] == ":" and \
+                self._surname_like(w0) and len(w0) > 2 and (
+            self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
         ):
             return self._span(text, toks)  # a speaker label in a script ("Ubul: What a wife.")
         if self._strong_given(w0) and (len(toks) == 1 or not self._surname_like(words[1])):
             if line_start and self._is_word(w0.lower()) and self._given(w0) < 40:
                 return None
             return self._span(text, toks[:1])
+        if len(toks) == 1 and not line_start and self._surname_like(w0) and w0.lower().endswith(_SLAVIC_NORDIC):
+            return self._span(text, toks)  # "than early Yefremova", "by Ushurma Dratchev"
         if len(toks) <= 2 and all(self._surname_like(w) or (self._given(w) >= 2 and w.lower() not in self.g.not_names)
                                   for w in words):
             after = text[toks[-1][2] : toks[-1][2] + 24].lstrip(" \t,").lower()

