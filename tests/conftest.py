@@ -32,10 +32,17 @@ settings.register_profile("chatsift", derandomize=True, deadline=None)
 settings.load_profile("chatsift")
 
 
+@pytest.fixture(scope="session")
+def _model_cache(tmp_path_factory):
+    """One cache for the whole run: the static embedder is distilled once (about half a minute)."""
+    return os.environ.get("CHATSIFT_TEST_CACHE") or str(tmp_path_factory.mktemp("chatsift-cache"))
+
+
 @pytest.fixture(autouse=True)
-def _clean_environ(monkeypatch):
+def _clean_environ(monkeypatch, _model_cache):
     monkeypatch.delenv("CHATSIFT_USER_ID_SECRET", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("CHATSIFT_CACHE", _model_cache)
 
 
 @pytest.fixture

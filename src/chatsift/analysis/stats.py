@@ -60,12 +60,12 @@ def _flag(parent: str) -> str:
     """SQL: does any message carry one of ``parent``'s categories (or the overall flag)?"""
     cats = " OR ".join(f"coalesce(struct_extract(m.categories, '{c}'), false)" for c in PARENT_CATEGORIES[parent]) \
         if parent != "flagged" else "coalesce(m.flagged, false)"
-    return f"coalesce(list_bool_or(list_transform(openai_moderation, m -> {cats})), false)"
+    return f"coalesce(list_bool_or(list_transform(openai_moderation, lambda m: {cats})), false)"
 
 
 def _flag_by_role(role: str) -> str:
     """SQL: is a message of ``role`` flagged (the paper's jailbreak attempt / success)?"""
-    return (f"coalesce(list_bool_or(list_transform(generate_series(1, len(openai_moderation)), i -> "
+    return (f"coalesce(list_bool_or(list_transform(generate_series(1, len(openai_moderation)), lambda i: "
             f"conversation[i].role = '{role}' AND coalesce(openai_moderation[i].flagged, false))), false)")
 
 
@@ -87,7 +87,7 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
         + (", count(DISTINCT user_id)" if has_users else "") + " FROM t"
     ).fetchall()[0]
     table1 = {"dataset": "this release", "conversations": base[0], "models": base[1],
-              "users": base[4] if has_users else None, "languages": base[2],
+              "users": base[4] if has_users and base[4] else None, "languages": base[2],
               "mean_turns": round(base[3], 3) if base[3] is not None else None}
     tok = get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
     table1.update(_token_means(con, tok))
@@ -120,7 +120,7 @@ def _token_means(con: duckdb.DuckDBPyConnection, tok: Tokenizer) -> dict:
         means = {r: v for r, v, _ in rows}
     else:
         sums: dict[str, list[int]] = {}
-        reader = con.execute(messages).fetch_record_batch(20_000)
+        reader = con.sql(messages).to_arrow_reader(20_000)
         for batch in reader:
             roles = batch.column(0).to_pylist()
             counts = tok.count(batch.column(1).to_pylist())

@@ -19,7 +19,7 @@ import numpy as np
 
 from chatsift.errors import ConfigError
 
-_TOKEN = re.compile(r"(?u)\b[^\W\d_][\w'-]{2,}\b")
+_TOKEN = re.compile(r"(?u)\b[^\W\d_]{3,}\b")
 
 
 def ctfidf_keywords(docs_per_cluster: list[list[str]], top: int = 8) -> list[list[str]]:

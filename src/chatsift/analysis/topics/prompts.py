@@ -51,7 +51,7 @@ def select_prompts(release: Path, sample: int | None = 100_000, language: str | 
         f"CREATE TEMP TABLE sampled AS SELECT conversation_id, conversation{extra} FROM t {where} "
         f"ORDER BY hash(conversation_id || '{int(seed)}') {limit}", params)
     n_sampled = con.execute("SELECT count(*) FROM sampled").fetchall()[0][0]
-    table = con.execute(
+    table = con.sql(
         f"""
         SELECT conversation_id, message, prompt, user_id, template FROM (
             SELECT conversation_id, user_id, template, i - 1 AS message, trim(conversation[i].content) AS prompt
@@ -60,7 +60,7 @@ def select_prompts(release: Path, sample: int | None = 100_000, language: str | 
         ) WHERE length(prompt) BETWEEN {int(min_chars)} AND {int(max_chars)}
         ORDER BY hash(conversation_id || '{int(seed)}'), message
         """
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     candidates = table.num_rows
     seen: set[str] = set()
     keep = []

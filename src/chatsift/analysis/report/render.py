@@ -1,0 +1,113 @@
+"""``chatsift report``: one self-contained HTML file describing a release.
+
+Statistics come from ``compute_stats``; topics from ``RELEASE/topics`` (built on demand unless
+turned off). Charts are inline SVG, styles inline, no script and no network (a Content-Security-
+Policy forbids both). All text from the data is escaped by Jinja's autoescape; chart labels by
+``svg.py``. Example conversations respect the topic privacy threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from chatsift import __version__
+from chatsift.analysis.report import svg
+from chatsift.analysis.stats import compute_stats, shards
+from chatsift.analysis.textable import fmt
+from chatsift.analysis.topics.model import TopicSettings, build_topics, load_topics
+
+EXAMPLE_CHARS = 600
+
+
+def _examples(release: Path, topics: dict, per_topic: int = 2) -> dict[int, list[dict]]:
+    assignments = pq.read_table(release / "topics" / "assignments.parquet")
+    chosen: dict[int, list[str]] = {}
+    private = {c["cluster"] for c in topics["clusters"] if c["private"]}
+    ids, clusters = assignments.column("conversation_id").to_pylist(), assignments.column("cluster").to_pylist()
+    for cid, cluster in zip(ids, clusters):
+        if cluster in private:
+            continue
+        ids = chosen.setdefault(cluster, [])
+        if len(ids) < per_topic and cid not in ids:
+            ids.append(cid)
+    wanted = sorted({i for ids in chosen.values() for i in ids})
+    if not wanted:
+        return {}
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT conversation_id, conversation FROM read_parquet('{shards(release)}') "
+                       "WHERE list_contains($ids, conversation_id)", {"ids": wanted}).fetchall()
+    by_id = {cid: conv for cid, conv in rows}
+    out: dict[int, list[dict]] = {}
+    for cluster, ids in chosen.items():
+        for cid in ids:
+            conv = by_id.get(cid) or []
+            messages = [{"role": m["role"], "content": _clip(m["content"] or "")} for m in conv[:2]]
+            out.setdefault(cluster, []).append({"id": cid, "messages": messages})
+    return out
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + " …"
+
+
+def _map_points(release: Path) -> list[tuple[float, float, int]]:
+    path = release / "topics" / "map.parquet"
+    if not path.exists():
+        return []
+    t = pq.read_table(path)
+    return list(zip(t.column("x").to_pylist(), t.column("y").to_pylist(), t.column("cluster").to_pylist()))
+
+
+def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx", topics: bool = True,
+                 explorer_url: str | None = None, topic_settings: TopicSettings | None = None) -> Path:
+    release = Path(release)
+    stats = compute_stats(release, tokenizer=tokenizer)
+    topic_data = load_topics(release)
+    if topic_data is None and topics:
+        build_topics(release, topic_settings or TopicSettings())
+        topic_data = load_topics(release)
+    manifest = json.loads((release / "manifest.json").read_text()) if (release / "manifest.json").exists() else {}
+    t1 = stats["table1"]
+    n = max(t1["conversations"], 1)
+    charts = {
+        "models": svg.hbar(list(stats["models"].items())[:20], title="conversations per model"),
+        "languages": svg.hbar(list(stats["languages_top"].items()), title="top languages"),
+        "turns": svg.columns([(str(k), v) for k, v in list(stats["turns"].items())[:30]], title="turns"),
+        "daily": svg.columns(list(stats["daily"].items()), title="per day") if stats.get("daily") else None,
+    }
+    dup = stats.get("duplicates")
+    if dup:
+        charts["duplicates"] = svg.hbar([("exact duplicates", 100 * dup["share_in_exact_duplicates"]),
+                                         ("near duplicates", 100 * dup["share_in_near_duplicates"]),
+                                         ("templated", 100 * dup["share_in_templates"])],
+                                        value_fmt="{:.1f}%", title="duplicate shares")
+    mod = stats["moderation"]
+    if "table2" in mod:
+        charts["moderation"] = svg.hbar([(k, v) for k, v in mod["table2"].items() if k != "flagged"],
+                                        title="flagged by category")
+    examples = {}
+    if topic_data:
+        clusters = topic_data["clusters"]
+        charts["topics"] = svg.hbar([(f"{c['cluster'] + 1}. {c['label']}", 100 * c["share"]) for c in clusters],
+                                    value_fmt="{:.1f}%", title="topic shares")
+        labels = {c["cluster"]: c["label"] for c in clusters if not c["private"]}
+        charts["map"] = svg.scatter(_map_points(release), labels, title="topic map")
+        examples = _examples(release, topic_data)
+    env = Environment(loader=PackageLoader("chatsift.analysis", "templates"), autoescape=select_autoescape(["j2"]))
+    html = env.get_template("report.html.j2").render(
+        name=manifest.get("name", release.name), version=__version__,
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), tokenizer=stats["tokenizer"],
+        t1=t1, table1=[t1, *stats["paper_table1"]], dup=dup, mod=mod, topics=topic_data, examples=examples,
+        charts={k: Markup(v) if v else None for k, v in charts.items()}, fmt=fmt, n=n,
+        explorer_url=(explorer_url or "").rstrip("/") or None,
+    )
+    out = Path(out)
+    out.write_text(html, encoding="utf-8")
+    return out

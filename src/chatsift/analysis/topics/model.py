@@ -1,0 +1,168 @@
+"""The topic map of a release: prompts -> embeddings -> k-means -> labels, with a privacy threshold.
+
+Writes ``<release>/topics/``: ``assignments.parquet`` (conversation_id, message, cluster, parent;
+joinable to the release), ``clusters.json`` (the cluster table) and ``map.parquet`` (a 2-D PCA
+projection of up to 5,000 prompts, coordinates and cluster only, for the report).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chatsift.analysis.topics.cluster import kmeans, parents
+from chatsift.analysis.topics.embed import EmbeddingCache, get_embedder
+from chatsift.analysis.topics.label import LLMLabeler, ctfidf_keywords
+from chatsift.analysis.topics.prompts import select_prompts
+from chatsift.errors import ConfigError
+from chatsift.stages.dedup.signatures import template_key, tokens
+
+DISPLAY_CHARS = 512  # the paper's display cut for representative prompts
+OTHER = "other (fewer distinct users than the privacy threshold)"
+
+
+@dataclass
+class TopicSettings:
+    sample: int | None = 100_000
+    language: str | None = "English"
+    k: int = 20
+    seed: int = 42
+    embedder: str = "static"
+    labeler: str = "ctfidf"  # or openai:BASE_URL#MODEL
+    parents: int = 0  # 0: no second level
+    min_users: int = 5  # distinct user_ids (or conversations, in a release without user_id)
+    central: int = 10  # representatives shown per cluster
+    random: int = 5
+
+
+@dataclass
+class TopicResult:
+    clusters: list[dict]
+    assignments: pa.Table
+    meta: dict = field(default_factory=dict)
+
+
+def _labeler(spec: str) -> LLMLabeler | None:
+    if spec == "ctfidf":
+        return None
+    if spec.startswith("openai:"):
+        url, _, model = spec[len("openai:"):].partition("#")
+        if not url or not model:
+            raise ConfigError("--labeler openai: expected openai:BASE_URL#MODEL")
+        return LLMLabeler(url, model)
+    raise ConfigError(f"unknown labeler {spec!r}; use ctfidf or openai:BASE_URL#MODEL")
+
+
+def template_share(prompts: list[str], templates: list[str | None]) -> float:
+    """Share of a cluster's prompts that are script-like: in a release template group, or sharing a
+    first-and-last-five-words frame with at least four other prompts of the cluster."""
+    keys = [template_key(tokens(p), 5, 5) for p in prompts]
+    counts = Counter(k for k in keys if k)
+    flagged = [t is not None or (k and counts[k] >= 5) for t, k in zip(templates, keys)]
+    return sum(flagged) / max(len(prompts), 1)
+
+
+def build_topics(release: str | Path, settings: TopicSettings | None = None, write: bool = True) -> TopicResult:
+    s = settings or TopicSettings()
+    release = Path(release)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prompts = select_prompts(release, s.sample, s.language, s.seed)
+    texts = prompts.texts
+    timings["select"] = time.perf_counter() - t0
+    if len(texts) < 2:
+        raise ConfigError(f"only {len(texts)} prompt(s) qualify for the topic map (language={s.language!r}, "
+                          "32-1536 characters); try --language any or a larger --sample")
+    embedder = get_embedder(s.embedder)
+    t0 = time.perf_counter()
+    vectors = EmbeddingCache(embedder).embed(texts)
+    timings["embed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    clustering = kmeans(vectors, s.k, s.seed, n_central=200)
+    timings["cluster"] = time.perf_counter() - t0
+    labels = clustering.labels
+    k = len(clustering.sizes)
+    members = [np.flatnonzero(labels == c) for c in range(k)]
+    users = prompts.table.column("user_id").to_pylist()
+    if not any(u is not None for u in users):
+        # A public release has no user_id: count distinct conversations instead, which is stricter.
+        users = prompts.table.column("conversation_id").to_pylist()
+    templates = prompts.table.column("template").to_pylist()
+    keywords = ctfidf_keywords([[texts[i] for i in m] for m in members])
+    llm = _labeler(s.labeler)
+    parent_of = parents(clustering.centroids, s.parents, s.seed) if s.parents else np.zeros(k, dtype=np.int64)
+    has_users = True
+    clusters = []
+    for c in range(k):
+        m = members[c]
+        distinct_users = len({users[i] for i in m if users[i] is not None}) if has_users else None
+        private = has_users and distinct_users < s.min_users
+        central = [texts[i] for i in clustering.central[c]]
+        random_ = [texts[i] for i in clustering.random[c]]
+        label = OTHER if private else (llm.label(central, random_) if llm else ", ".join(keywords[c][:4]) or "(empty)")
+        share = template_share([texts[i] for i in m], [templates[i] for i in m])
+        clusters.append({
+            "cluster": c,
+            "size": int(clustering.sizes[c]),
+            "share": round(float(clustering.sizes[c]) / len(texts), 4),
+            "label": label,
+            "keywords": [] if private else keywords[c],
+            "templated": bool(share >= 0.3),
+            "template_share": round(share, 3),
+            "users": distinct_users,
+            "private": bool(private),
+            "parent": int(parent_of[c]),
+            "central": [] if private else [p[:DISPLAY_CHARS] for p in central[: s.central]],
+            "random": [] if private else [p[:DISPLAY_CHARS] for p in random_[: s.random]],
+        })
+    assignments = pa.table({
+        "conversation_id": prompts.table.column("conversation_id"),
+        "message": prompts.table.column("message").cast(pa.int32()),
+        "cluster": pa.array(labels.astype(np.int32)),
+        "parent": pa.array(parent_of[labels].astype(np.int32)),
+    })
+    meta = {
+        "settings": s.__dict__, "embedder": embedder.name, "prompts": len(texts),
+        "prompts_before_dedup": prompts.candidates, "sampled_conversations": prompts.sampled_conversations,
+        "seconds": {k2: round(v, 2) for k2, v in timings.items()},
+    }
+    if s.parents:
+        parent_keywords = ctfidf_keywords([[texts[i] for c in range(k) if parent_of[c] == p for i in members[c]]
+                                           for p in range(int(parent_of.max()) + 1)])
+        meta["parents"] = [{"parent": p, "label": ", ".join(kw[:4]), "clusters": [c for c in range(k)
+                                                                                   if parent_of[c] == p]}
+                           for p, kw in enumerate(parent_keywords)]
+    result = TopicResult(clusters, assignments, meta)
+    if write:
+        _write(release, result, vectors, labels, s.seed)
+    return result
+
+
+def _write(release: Path, result: TopicResult, vectors: np.ndarray, labels: np.ndarray, seed: int) -> None:
+    from sklearn.decomposition import PCA
+
+    folder = release / "topics"
+    folder.mkdir(exist_ok=True)
+    pq.write_table(result.assignments, folder / "assignments.parquet")
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(len(vectors), size=min(5000, len(vectors)), replace=False))
+    xy = PCA(n_components=2, random_state=seed).fit_transform(vectors[take]) if len(take) > 2 else \
+        np.zeros((len(take), 2))
+    private = {c["cluster"] for c in result.clusters if c["private"]}
+    keep = np.array([labels[i] not in private for i in take], dtype=bool)
+    pq.write_table(pa.table({"x": xy[keep, 0].astype(np.float32), "y": xy[keep, 1].astype(np.float32),
+                             "cluster": labels[take][keep].astype(np.int32)}), folder / "map.parquet")
+    (folder / "clusters.json").write_text(json.dumps({"meta": result.meta, "clusters": result.clusters}, indent=2,
+                                                     ensure_ascii=False), encoding="utf-8")
+
+
+def load_topics(release: str | Path) -> dict | None:
+    path = Path(release) / "topics" / "clusters.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

@@ -1,0 +1,24 @@
+"""``chatsift explore``: serve a local web app to search and read a release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("explore")
+@click.argument("release", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True)
+@click.option("--rebuild-index", is_flag=True, help="Rebuild the search index even if it looks current.")
+def explore_command(release: str, host: str, port: int, rebuild_index: bool) -> None:
+    """Search, filter and read the conversations of RELEASE in a browser (http://HOST:PORT/).
+
+    The first start builds a SQLite full-text index in RELEASE/.explore/ (minutes for a million
+    conversations); later starts reuse it while the release and its topics are unchanged.
+    """
+    from chatsift.explore.app import serve
+
+    click.echo(f"serving {release} at http://{host}:{port}/ (Ctrl-C to stop)")
+    serve(Path(release), host, port, rebuild=rebuild_index)

@@ -1,0 +1,42 @@
+"""``chatsift topics``: the topic map of a release."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from chatsift.analysis.textable import table
+
+
+@click.command("topics")
+@click.argument("release", type=click.Path(exists=True, file_okay=False))
+@click.option("--sample", default=100_000, show_default=True, help="Conversations sampled (0: all).")
+@click.option("--language", default="English", show_default=True, help="Conversation language, or 'any'.")
+@click.option("-k", "--clusters", "k", default=20, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--embedder", default="static", show_default=True,
+              help="static (offline model2vec from the bundled MiniLM), st:MODEL, or openai:BASE_URL#MODEL.")
+@click.option("--labeler", default="ctfidf", show_default=True,
+              help="ctfidf (offline distinctive terms) or openai:BASE_URL#MODEL (LLM summaries, the paper's recipe).")
+@click.option("--parents", default=0, show_default=True, help="Second level: this many clusters of clusters.")
+@click.option("--min-users", default=5, show_default=True,
+              help="Clusters with fewer distinct users (or conversations) are reported only as 'other'.")
+@click.option("--json", "as_json", is_flag=True, help="Print the cluster table as JSON.")
+def topics_command(release, sample, language, k, seed, embedder, labeler, parents, min_users, as_json) -> None:
+    """Cluster the user prompts of RELEASE into topics (writes RELEASE/topics/)."""
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+
+    settings = TopicSettings(sample=sample or None, language=None if language == "any" else language, k=k, seed=seed,
+                             embedder=embedder, labeler=labeler, parents=parents, min_users=min_users)
+    result = build_topics(release, settings)
+    if as_json:
+        click.echo(json.dumps({"meta": result.meta, "clusters": result.clusters}, indent=2, ensure_ascii=False))
+        return
+    m = result.meta
+    click.echo(f"{m['prompts']:,} prompts ({m['prompts_before_dedup']:,} before dedup) from "
+               f"{m['sampled_conversations']:,} conversations; embedder {m['embedder']}; {m['seconds']}")
+    rows = [[c["cluster"] + 1, c["size"], f"{100 * c['share']:.1f}%", c["label"],
+             ("templated " if c["templated"] else "") + ("private" if c["private"] else "")] for c in result.clusters]
+    click.echo(table(["#", "prompts", "share", "label", "flags"], rows, max_width=70))
+    click.echo(f"written: {release}/topics/ (assignments.parquet, clusters.json, map.parquet)")

@@ -1,0 +1,138 @@
+"""Queries over the explorer index: full-text search with filters, one conversation, facets."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+PAGE = 25
+_WORD = re.compile(r"[\w'-]+", re.UNICODE)
+# Snippet markers that cannot occur in text, swapped for <mark> after escaping.
+_OPEN, _CLOSE = "\x02", "\x03"
+
+
+@dataclass
+class Query:
+    q: str = ""
+    model: str = ""
+    language: str = ""
+    flagged: str = ""
+    topic: int | None = None
+    min_turns: int | None = None
+    max_turns: int | None = None
+    redacted: str = ""  # "", "yes", "no"
+    group: str = ""
+    sort: str = "relevance"  # or "order" (release order, fastest)
+    page: int = 1
+
+
+@dataclass
+class Hit:
+    conversation_id: str
+    model: str | None
+    language: str | None
+    turn: int
+    redacted: bool
+    flagged: list[str]
+    topic: int | None
+    exact_size: int | None
+    snippet_html: str  # escaped text with <mark> around matches
+
+
+@dataclass
+class Results:
+    hits: list[Hit]
+    total: int  # capped at cap + 1
+    cap: int
+    page: int
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def fts_expression(q: str) -> str:
+    """User text to a safe FTS5 query: every word quoted (no operators), all words required."""
+    words = _WORD.findall(q)
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words[:12])
+
+
+class Searcher:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._con.execute("PRAGMA cache_size = -65536")
+        self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+
+    def close(self) -> None:
+        self._con.close()
+
+    def search(self, query: Query, cap: int = 1000) -> Results:
+        where, params = [], []
+        expression = fts_expression(query.q)
+        for column, value in (("model", query.model), ("language", query.language), ("exact_group", query.group)):
+            if value:
+                where.append(f"c.{column} = ?")
+                params.append(value)
+        if query.flagged:
+            where.append("(',' || c.flagged || ',') LIKE ?")
+            params.append(f"%,{query.flagged},%")
+        if query.topic is not None:
+            where.append("c.topic = ?")
+            params.append(query.topic)
+        if query.min_turns is not None:
+            where.append("c.turn >= ?")
+            params.append(query.min_turns)
+        if query.max_turns is not None:
+            where.append("c.turn <= ?")
+            params.append(query.max_turns)
+        if query.redacted in ("yes", "no"):
+            where.append("c.redacted = ?")
+            params.append(1 if query.redacted == "yes" else 0)
+        offset = (max(query.page, 1) - 1) * PAGE
+        if expression:
+            base = "FROM fts JOIN conv c ON c.id = fts.rowid WHERE fts MATCH ?"
+            args = [expression, *params]
+            cond = "".join(f" AND {w}" for w in where)
+            order = "ORDER BY fts.rank" if query.sort == "relevance" else "ORDER BY c.id"
+            select = (f"SELECT c.conversation_id, c.model, c.language, c.turn, c.redacted, c.flagged, c.topic, "
+                      f"c.exact_size, snippet(fts, 0, '{_OPEN}', '{_CLOSE}', ' … ', 24) {base}{cond}")
+        else:
+            base = "FROM conv c"
+            args = list(params)
+            cond = (" WHERE " + " AND ".join(where)) if where else ""
+            order = "ORDER BY c.id"
+            select = (f"SELECT c.conversation_id, c.model, c.language, c.turn, c.redacted, c.flagged, c.topic, "
+                      f"c.exact_size, c.preview {base}{cond}")
+        rows = self._con.execute(f"{select} {order} LIMIT {PAGE} OFFSET {offset}", args).fetchall()
+        counted = f"SELECT count(*) FROM (SELECT 1 {base}{cond} LIMIT {cap + 1})"
+        total = self._con.execute(counted, args).fetchall()[0][0]
+        hits = [Hit(r[0], r[1], r[2], r[3] or 0, bool(r[4]), [f for f in (r[5] or "").split(",") if f], r[6], r[7],
+                    _highlight(r[8] or "")) for r in rows]
+        return Results(hits, total, cap, max(query.page, 1))
+
+    def conversation(self, conversation_id: str) -> dict | None:
+        row = self._con.execute(
+            "SELECT conversation_id, model, language, turn, redacted, flagged, topic, exact_group, exact_size, body "
+            "FROM conv WHERE conversation_id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            return None
+        keys = ["conversation_id", "model", "language", "turn", "redacted", "flagged", "topic", "exact_group",
+                "exact_size"]
+        out = dict(zip(keys, row[:-1]))
+        out["flagged"] = [f for f in (out["flagged"] or "").split(",") if f]
+        out["messages"] = json.loads(row[-1])
+        return out
+
+    def facets(self) -> dict[str, list[tuple[str, int]]]:
+        out = {}
+        for column in ("model", "language", "topic"):
+            out[column] = [(str(v), n) for v, n in self._con.execute(
+                f"SELECT {column}, count(*) n FROM conv WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY n DESC LIMIT 60"
+            ).fetchall()]
+        return out
+
+
+def _highlight(snippet: str) -> str:
+    return escape(snippet).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")

@@ -1,0 +1,213 @@
+"""stats, topics and report on releases curated from real data, with numbers checked by hand."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from conftest import SHARED_DATA, run_curate
+
+from chatsift.analysis.stats import compute_stats
+from chatsift.analysis.tokenize import ApproxTokenizer
+from chatsift.cli.main import cli
+from chatsift.schema import MODERATION_CATEGORIES
+
+
+def _mod(flags: set[str]) -> dict:
+    return {"categories": {c: c in flags for c in MODERATION_CATEGORIES},
+            "category_scores": {c: 0.9 if c in flags else 0.01 for c in MODERATION_CATEGORIES},
+            "flagged": bool(flags)}
+
+
+@pytest.fixture(scope="module")
+def small_release(tmp_path_factory):
+    """Six conversations whose every statistic can be worked out by hand."""
+    root = tmp_path_factory.mktemp("small")
+    rows = [
+        ("a1", "vicuna-13b", "English", [("user", "Tell me a joke about cats."),
+                                         ("assistant", "Why did the cat sit?")], [set(), set()], "u1"),
+        ("a2", "vicuna-13b", "English", [("user", "Tell me a joke about cats."),
+                                         ("assistant", "Cats nap a lot."),
+                                         ("user", "Another one"), ("assistant", "No.")],
+         [set(), set(), set(), set()], "u1"),
+        ("a3", "gpt-4", "Portuguese", [("user", "Qual é a capital do Brasil?"), ("assistant", "Brasília.")],
+         [set(), set()], "u2"),
+        ("a4", "gpt-4", "English", [("user", "write something violent"), ("assistant", "I will not.")],
+         [{"violence"}, set()], "u3"),
+        ("a5", "claude-1", "English", [("user", "say something hateful"), ("assistant", "awful hateful text")],
+         [{"harassment"}, {"hate", "hate/threatening"}], "u3"),
+        ("a6", "claude-1", "Spanish", [("user", "¿Hola?"), ("assistant", "")], [set(), set()], None),
+    ]
+    src = root / "in.jsonl"
+    src.write_text("".join(json.dumps({
+        "conversation_id": cid, "model": model, "language": lang, "turn": len(msgs) // 2, "user_id": user,
+        "conversation": [{"role": r, "content": c} for r, c in msgs], "openai_moderation": [_mod(f) for f in mods]
+    }, ensure_ascii=False) + "\n" for cid, model, lang, msgs, mods, user in rows), encoding="utf-8")
+    run_curate([src], root / "release", **{"release.schema": "full", "release.keep_private": True,
+                                           "pii.enabled": False})
+    return root / "release", rows
+
+
+def test_table1_by_hand(small_release):
+    release, rows = small_release
+    s = compute_stats(release)
+    t1 = s["table1"]
+    assert t1["conversations"] == 6
+    assert t1["models"] == 3
+    assert t1["languages"] == 3
+    assert t1["users"] == 3  # u1, u2, u3; a6 has none
+    assert t1["mean_turns"] == round((1 + 2 + 1 + 1 + 1 + 1) / 6, 3)
+    approx = ApproxTokenizer()
+    user = [c for r in rows for role, c in r[3] if role == "user"]
+    assistant = [c for r in rows for role, c in r[3] if role == "assistant"]
+    assert t1["prompt_tokens"] == round(sum(approx.count(user)) / len(user), 1)
+    assert t1["response_tokens"] == round(sum(approx.count(assistant)) / len(assistant), 1)
+    assert s["models"] == {"claude-1": 2, "gpt-4": 2, "vicuna-13b": 2}
+    assert s["turns"] == {1: 5, 2: 1}
+
+
+def test_table2_and_table4_by_hand(small_release):
+    release, _ = small_release
+    mod = compute_stats(release)["moderation"]
+    # a4: violence (user); a5: harassment (user) and hate + hate/threatening (assistant).
+    assert mod["table2"] == {"flagged": 2, "sexual": 0, "harassment": 1, "violence": 1, "hate": 1, "self-harm": 0}
+    table4 = {r["model"]: r for r in mod["table4"]}
+    assert (table4["gpt-4"]["jailbreak_attempts"], table4["gpt-4"]["jailbreak_successes"]) == (1, 0)
+    assert (table4["claude-1"]["jailbreak_attempts"], table4["claude-1"]["jailbreak_successes"]) == (1, 1)
+    assert table4["vicuna-13b"]["jailbreak_attempts"] == 0
+
+
+def test_duplicate_shares(small_release):
+    dup = compute_stats(release := small_release[0])["duplicates"]
+    # a1 and a2 open with the same prompt, but exact groups compare all user turns: six distinct.
+    assert (dup["in_exact_duplicates"], dup["exact_groups"], dup["conversations"]) == (0, 6, 6)
+    assert compute_stats(release, tokenizer="approx")["tokenizer"] == "approx"
+
+
+def test_stats_cli_text_and_json(small_release):
+    release, _ = small_release
+    text = CliRunner().invoke(cli, ["stats", str(release)])
+    assert text.exit_code == 0, text.output
+    assert "LMSYS-Chat-1M" in text.output and "Table 2" in text.output and "jailbreak" in text.output
+    js = CliRunner().invoke(cli, ["stats", str(release), "--json"])
+    assert json.loads(js.output)["table1"]["conversations"] == 6
+
+
+def test_offline_subword_tokenizer(small_release):
+    pytest.importorskip("tokenizers")
+    s = compute_stats(small_release[0], tokenizer="minilm")
+    assert s["tokenizer"] == "minilm" and s["table1"]["prompt_tokens"] > 2
+
+
+def test_unknown_or_unreachable_tokenizer_is_a_clear_error(small_release):
+    result = CliRunner().invoke(cli, ["stats", str(small_release[0]), "--tokenizer", "nope"])
+    assert result.exit_code == 2 and "unknown tokenizer" in result.output
+
+
+@pytest.fixture(scope="module")
+def real_release(tmp_path_factory):
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    root = tmp_path_factory.mktemp("real")
+    inputs = [SHARED_DATA / "arena-hard-auto", SHARED_DATA / "fastchat-llm-judge/mt_bench",
+              SHARED_DATA / "openassistant-oasst-eval-samples/en_100_tree.jsonl",
+              SHARED_DATA / "anthropic-hh-rlhf"]
+    run_curate(inputs, root / "release", **{"release.schema": "full", "engine.workers": 2})
+    return root / "release"
+
+
+def test_topics_on_real_data(real_release):
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+
+    result = build_topics(real_release, TopicSettings(k=8, min_users=3))
+    sizes = [c["size"] for c in result.clusters]
+    assert sizes == sorted(sizes, reverse=True)  # numbered by size
+    assert sum(sizes) == result.meta["prompts"] == result.assignments.num_rows
+    assert result.meta["prompts"] < result.meta["prompts_before_dedup"]  # bag-of-words dedup removed some
+    assert all(c["label"] and c["keywords"] for c in result.clusters)
+    assert all(32 <= len(p) <= 1536 for c in result.clusters for p in c["central"])
+    labels = {c["label"] for c in result.clusters}
+    assert any(re.search(r"code|python|function|number", label) for label in labels)  # coding forms a topic
+    # Joinable to the release, and written to disk.
+    ids = set(pq.read_table(real_release / "data").column("conversation_id").to_pylist())
+    assert set(result.assignments.column("conversation_id").to_pylist()) <= ids
+    assert (real_release / "topics" / "clusters.json").exists()
+    # Deterministic with the seed.
+    again = build_topics(real_release, TopicSettings(k=8, min_users=3), write=False)
+    assert [c["label"] for c in again.clusters] == [c["label"] for c in result.clusters]
+
+
+def test_topic_privacy_threshold(real_release):
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.topics.model import OTHER, TopicSettings, build_topics
+
+    result = build_topics(real_release, TopicSettings(k=6, min_users=10_000), write=False)
+    assert all(c["private"] and c["label"] == OTHER and not c["central"] and not c["keywords"]
+               for c in result.clusters)
+
+
+def test_templated_clusters_are_flagged(tmp_path):
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+    from chatsift.demo.sample import write_sample
+
+    sample = write_sample(tmp_path / "in", n=1500)
+    run_curate([sample.folder], tmp_path / "r", **{"release.schema": "full"})
+    result = build_topics(tmp_path / "r", TopicSettings(k=6, min_users=2), write=False)
+    assert any(c["templated"] for c in result.clusters)
+
+
+def test_topics_cli(real_release):
+    pytest.importorskip("model2vec")
+    result = CliRunner().invoke(cli, ["topics", str(real_release), "-k", "5", "--parents", "2", "--min-users", "2"])
+    assert result.exit_code == 0, result.output
+    assert "written:" in result.output
+    meta = json.loads((real_release / "topics" / "clusters.json").read_text())["meta"]
+    assert len(meta["parents"]) == 2
+
+
+def test_topics_endpoint_errors_are_clear(real_release):
+    from chatsift.analysis.topics.embed import get_embedder
+
+    embedder = get_embedder("openai:http://127.0.0.1:9#none")
+    from chatsift.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="embeddings endpoint"):
+        embedder.embed(["hello"])
+
+
+def test_embedding_cache_reuses_vectors(tmp_path):
+    import numpy as np
+
+    from chatsift.analysis.topics.embed import EmbeddingCache
+
+    class Counting:
+        name = "counting"
+        calls = 0
+
+        def embed(self, texts):
+            Counting.calls += len(texts)
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    cache = EmbeddingCache(Counting(), tmp_path)
+    cache.embed(["a", "b"])
+    out = cache.embed(["b", "c", "a"])
+    assert Counting.calls == 3 and out.shape == (3, 4)
+
+
+def test_private_columns_absent_stats_still_work(tmp_path):
+    table = pa.table({"conversation_id": ["x"], "model": ["m"], "language": ["English"], "turn": [1],
+                      "conversation": [[{"content": "hi there", "role": "user"},
+                                        {"content": "hello", "role": "assistant"}]],
+                      "openai_moderation": pa.nulls(1, pa.list_(pa.struct([("flagged", pa.bool_())]))),
+                      "redacted": [False]})
+    (tmp_path / "data").mkdir()
+    pq.write_table(table, tmp_path / "data" / "train-00000-of-00001.parquet")
+    s = compute_stats(tmp_path)
+    assert s["table1"]["users"] is None and s["table1"]["conversations"] == 1
+    assert "table2" not in s["moderation"]

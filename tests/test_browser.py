@@ -1,0 +1,182 @@
+"""The report and the explorer in a real browser (Debian's Chromium, driven by Selenium).
+
+Script-injection payloads are planted in conversations and model names; the tests prove in Chromium
+that none of them runs, and in the served HTML that they arrive escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+from conftest import run_curate
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="Chromium and chromedriver are not installed")
+
+PAYLOADS = [
+    "<script>window.__pwned = 1</script>",
+    '<img src=x onerror="window.__pwned = 2">',
+    '<a href="javascript:window.__pwned = 3">click me</a>',
+    '"><svg onload="window.__pwned = 4">',
+    "</textarea><iframe srcdoc=\"<script>parent.__pwned = 5</script>\"></iframe>",
+    "{{ 7 * 7 }} ${7*7} <style>body{display:none}</style>",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--window-size=1280,1600",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def hostile_release(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    records = []
+    for i, payload in enumerate(PAYLOADS):
+        for j in range(3):  # enough prompts for a small topic map
+            records.append({"id": f"x{i}-{j}", "model": PAYLOADS[3] if i % 2 else "vicuna-13b",
+                            "messages": [{"role": "user", "content": f"Please explain this markup {j}: {payload} "
+                                                                     "and why browsers treat it specially."},
+                                         {"role": "assistant", "content": f"It is shown as text: {payload}"}]})
+    records.append({"id": "a<script>b", "model": "gpt-4", "messages": [
+        {"role": "user", "content": "What is the capital of France and why is it famous for art?"},
+        {"role": "assistant", "content": "Paris."}]})
+    (root / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    run_curate([root / "in.jsonl"], root / "release", **{"release.schema": "full"})
+    return root / "release"
+
+
+def _assert_nothing_ran(driver) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    assert driver.execute_script("return window.__pwned === undefined")
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 - raises when there is no alert
+    # Nothing the data carried became an element: no iframes, no images, no SVG from payloads.
+    assert driver.execute_script("return document.querySelectorAll('iframe, img, body script').length") == 0
+
+
+def test_report_renders_and_escapes(browser, hostile_release, tmp_path):
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.report.render import build_report
+    from chatsift.analysis.topics.model import TopicSettings
+
+    out = build_report(hostile_release, tmp_path / "report.html", topic_settings=TopicSettings(k=3, min_users=2))
+    html = out.read_text(encoding="utf-8")
+    assert "<script" not in html.lower().replace("&lt;script", "")
+    assert "&lt;script&gt;window.__pwned" in html
+    browser.get(out.as_uri())
+    _assert_nothing_ran(browser)
+    sections = [e.get_attribute("id") for e in browser.find_elements("css selector", "section")]
+    assert sections == ["overview", "distributions", "duplicates", "moderation", "topics"]
+    charts = browser.find_elements("css selector", "svg.chart")
+    assert len(charts) >= 5 and all(c.size["width"] > 200 and c.size["height"] > 20 for c in charts)
+    assert "<script>window.__pwned = 1</script>" in browser.find_element("id", "topics").text
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+
+
+def test_report_screenshot(browser, tmp_path, shared_data):
+    """The report on real data, as a person would see it: a screenshot that is not blank."""
+    pytest.importorskip("model2vec")
+    from PIL import Image
+
+    from chatsift.analysis.report.render import build_report
+    from chatsift.analysis.topics.model import TopicSettings
+
+    inputs = [shared_data / "arena-hard-auto/v0.1", shared_data / "openassistant-oasst-eval-samples/en_100_tree.jsonl"]
+    run_curate(inputs, tmp_path / "r", **{"release.schema": "full"})
+    out = build_report(tmp_path / "r", tmp_path / "report.html", topic_settings=TopicSettings(k=6, min_users=2))
+    browser.get(out.as_uri())
+    shot = tmp_path / "report.png"
+    browser.save_screenshot(str(shot))
+    image = Image.open(shot).convert("RGB")
+    assert image.size[0] >= 1200
+    colours = image.resize((160, 200)).getcolors(maxcolors=100_000)
+    assert colours is not None and len(colours) > 50  # text, bars and tables, not an empty page
+    assert "Table 1" in browser.find_element("id", "overview").text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def explorer(hostile_release):
+    import uvicorn
+
+    from chatsift.explore.app import create_app
+    from chatsift.explore.index import build_index
+
+    index = build_index(hostile_release)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(index, hostile_release), host="127.0.0.1", port=port,
+                                           log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_explorer_pages_escape_everything(browser, explorer):
+    for path in ("/?q=markup", "/?q=script", "/conversation/x0-0", "/conversation/x1-1", "/?q=svg&sort=order",
+                 "/topics", "/conversation/a%3Cscript%3Eb"):
+        response = httpx.get(explorer + path)
+        assert response.status_code == 200, path
+        assert "script-src" not in response.headers["content-security-policy"]  # no script source allowed at all
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        body = response.text
+        for payload in PAYLOADS:
+            assert payload not in body, (path, payload)
+        browser.get(explorer + path)
+        _assert_nothing_ran(browser)
+    browser.get(explorer + "/conversation/x0-0")
+    assert "<script>window.__pwned = 1</script>" in browser.find_element("css selector", ".messages").text
+
+
+def test_explorer_search_and_filters(explorer):
+    def api(**params):
+        return httpx.get(explorer + "/api/search", params=params).json()
+
+    assert api(q="capital France")["total"] == 1
+    assert api(q="markup")["total"] == 18
+    assert api(model="gpt-4")["total"] == 1
+    assert api(model=PAYLOADS[3])["total"] == 9
+    assert api(q="markup", min_turns=1, max_turns=1)["total"] == 18
+    assert api(q="markup", max_turns=0)["total"] == 0
+    assert api(redacted="yes")["total"] == 0
+    hit = api(q="capital")["hits"][0]
+    assert hit["conversation_id"] == "a<script>b" and "<mark>capital</mark>" in hit["snippet_html"]
+    group = httpx.get(explorer + "/api/search", params={"q": "markup 0"}).json()
+    assert group["total"] >= 1
+    # Operators and quotes in the query are words, never FTS5 syntax errors.
+    assert httpx.get(explorer + "/", params={"q": 'NEAR( "unbalanced OR * ^'}).status_code == 200
+    assert httpx.get(explorer + "/conversation/does-not-exist").status_code == 404
