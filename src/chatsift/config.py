@@ -153,6 +153,9 @@ class ReleaseConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    executor: str = "local"  # or "ray"
+    work_dir: str | None = None  # intermediates and staging; on a multi-node Ray cluster: shared storage
+    ray_address: str | None = None  # None: start a local Ray instance; "auto" or "ray://host:port" to join one
     workers: int = 0  # 0: one per CPU core
     chunk_bytes: int = 48 * MiB  # plain-text inputs are split into units of about this size
     batch_size: int = 2000
@@ -308,6 +311,8 @@ def validate(config: CurateConfig) -> None:
         raise ConfigError(f"pii.time_budget_s: expected a positive number, got {config.pii.time_budget_s}")
     if config.filters.blocked_words_file and not Path(config.filters.blocked_words_file).is_file():
         raise ConfigError(f"filters.blocked_words_file: file not found: {config.filters.blocked_words_file}")
+    if config.engine.executor not in {"local", "ray"}:
+        raise ConfigError(f"engine.executor: expected 'local' or 'ray', got {config.engine.executor!r}")
     if config.engine.workers < 0:
         raise ConfigError(f"engine.workers: expected 0 (auto) or a positive number, got {config.engine.workers}")
     if config.engine.chunk_bytes < 1024 or config.engine.batch_size < 1:

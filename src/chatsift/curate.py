@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from chatsift.config import CurateConfig
 from chatsift.errors import ReleaseError
 from chatsift.executors.base import Executor, PhaseReport
 from chatsift.executors.local import LocalExecutor
+from chatsift.io.remote import is_remote, remote_release_exists, stage_input, staging_release, upload_release
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan, make_plan
 from chatsift.pipeline.workdir import WORK_DIR_NAME, WorkDir, atomic_write_bytes, read_json, write_json
@@ -41,7 +43,7 @@ RELEASE_DIRS = ("data",)
 
 @dataclass
 class CurateResult:
-    out: Path
+    out: Path | str  # a folder, or the object-store URL the release was uploaded to
     manifest: dict
     resumed: bool
 
@@ -83,6 +85,15 @@ def _clear_release(out: Path) -> None:
         shutil.rmtree(out / name, ignore_errors=True)
 
 
+def make_executor(config: CurateConfig) -> Executor:
+    if config.engine.executor == "ray":
+        from chatsift.executors.ray import RayExecutor
+
+        return RayExecutor(config.engine.ray_address, config.engine.progress, config.engine.workers or None,
+                           config.engine.batch_size)
+    return LocalExecutor(config.engine.workers, config.engine.progress)
+
+
 def _check_empty(out: Path) -> None:
     """Refuse a folder that holds anything but release files (leftovers of a killed finish are cleared)."""
     if not out.exists():
@@ -97,11 +108,27 @@ def _check_empty(out: Path) -> None:
 
 def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | None = None, *,
            executor: Executor | None = None, overwrite: bool = False, restart: bool = False,
-           dry_run: bool = False) -> CurateResult | DryRun:
-    """Curate ``inputs`` into a release at ``out``; see ``chatsift curate --help``."""
+           dry_run: bool = False, pipeline_hook: Callable[[Pipeline], Pipeline] | None = None
+           ) -> CurateResult | DryRun:
+    """Curate ``inputs`` into a release at ``out`` (a folder or an object-store URL).
+
+    ``pipeline_hook`` may return a changed pipeline (extra stages from a plugin, or a test's fault).
+    See ``chatsift curate --help`` for the rest.
+    """
     config = config or CurateConfig()
+    work_dir = config.engine.work_dir
+    remote_out = str(out) if is_remote(out) else None
+    if remote_out:
+        if remote_release_exists(remote_out) and not (overwrite or dry_run):
+            raise ReleaseError(f"{remote_out} already holds a finished release; pass --overwrite to replace it")
+        out = staging_release(remote_out, work_dir)
+    inputs = [stage_input(str(i), work_dir) if is_remote(i) else str(i) for i in inputs]
     out = Path(out)
-    work = WorkDir(out)
+    work = WorkDir(out, Path(work_dir) / f"work-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}"
+                   if work_dir else None)
+    if remote_out and (out / "manifest.json").exists() and not (overwrite or dry_run):
+        upload_release(out, remote_out)  # finished earlier, upload interrupted: finish the upload
+        return CurateResult(remote_out, read_json(out / "manifest.json"), True)
     if (out / "manifest.json").exists() and not dry_run:
         if not overwrite:
             raise ReleaseError(f"{out} already holds a finished release; pass --overwrite to replace it")
@@ -114,6 +141,9 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
     digest = hashlib.sha256(secret).hexdigest()
     plan = make_plan([str(i) for i in inputs], config, digest)
     pipeline = build_pipeline(config, secret)
+    if pipeline_hook is not None:
+        pipeline = pipeline_hook(pipeline)
+        pipeline.validate()
     if dry_run:
         return DryRun(plan, pipeline)
 
@@ -139,11 +169,14 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
                     "values will not match those of other releases", config.user_id.secret_env)
 
     schema = release_schema(config.release.schema, config.release.keep_private)
-    executor = executor or LocalExecutor(config.engine.workers, config.engine.progress)
+    executor = executor or make_executor(config)
     report = executor.run(plan, pipeline, work, list(schema.names), schema)
     manifest = finalize(plan, pipeline, report, work, schema, executor.name)
     if not config.engine.keep_work:
         work.remove()
+    if remote_out:
+        upload_release(out, remote_out)
+        return CurateResult(remote_out, manifest, resumed)
     return CurateResult(out, manifest, resumed)
 
 

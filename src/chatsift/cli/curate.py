@@ -22,7 +22,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("curate")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Release folder to write.")
+@click.option("-o", "--out", required=True, help="Release folder (or object-store URL, e.g. s3://bucket/release).")
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file.")
 @click.option("--format", "fmt", type=click.Choice(["auto", *READER_NAMES]),
               help="Force a reader (default: detect per file).")
@@ -37,7 +37,9 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--near-cap", type=int, help="Keep at most K conversations per near-duplicate cluster.")
 @click.option("--blocked-words", type=click.Path(dir_okay=False, exists=True), help="Word list file (one per line).")
 @click.option("--no-pii", is_flag=True, help="Turn PII redaction off (never for a public release).")
-@click.option("--workers", type=int, help="Worker processes (default: one per core).")
+@click.option("--workers", type=int, help="Worker processes (default: one per core; with Ray: CPUs of a local Ray).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), help="Run locally (default) or on Ray Data.")
+@click.option("--ray-address", help="Join a Ray cluster: 'auto' or ray://host:port (default: start a local Ray).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any config value, e.g. --set sample.n=100.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and plan, then exit.")
 @click.option("--overwrite", is_flag=True, help="Replace a finished release in --out.")
@@ -45,9 +47,9 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
-                   blocked_words, no_pii, workers, sets, dry_run, overwrite, restart, keep_work,
-                   no_progress) -> None:
-    """Curate INPUTS (files, folders, hf://owner/name) into a release in --out.
+                   blocked_words, no_pii, workers, executor, ray_address, sets, dry_run, overwrite, restart,
+                   keep_work, no_progress) -> None:
+    """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs) into a release in --out (a folder or URL).
 
     Writes data/*.parquet, manifest.json (config, versions, checksums, counts that reconcile),
     exclusions.parquet, quarantine.jsonl and README.md (the dataset card). A killed run resumes
@@ -58,6 +60,7 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
         "read.format": fmt, "release.schema": schema, "release.keep_private": keep_private, "sample.n": sample,
         "sample.seed": seed, "select.exact": exact_dedup, "select.near_max_per_cluster": near_cap,
         "filters.blocked_words_file": blocked_words, "engine.workers": workers, "engine.keep_work": keep_work,
+        "engine.executor": executor, "engine.ray_address": ray_address,
     }
     overrides.update({k: v for k, v in flags.items() if v is not None})
     if no_progress:
@@ -77,5 +80,6 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
     click.echo(f"{'resumed and finished' if result.resumed else 'finished'}: {c['released']:,} of {c['input']:,} "
                f"conversations released, {sum(c['excluded'].values()):,} excluded, "
                f"{sum(c['quarantined'].values()):,} quarantined")
-    click.echo(f"release: {result.out / 'data'}")
-    click.echo(f"card:    {result.out / 'README.md'}")
+    root = str(result.out).rstrip("/")
+    click.echo(f"release: {root}/data")
+    click.echo(f"card:    {root}/README.md")

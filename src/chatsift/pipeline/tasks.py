@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,40 @@ class MapResult:
 # ---------------------------------------------------------------- map
 
 
+def split_records_and_keys(table: pa.Table) -> dict[str, pa.Table]:
+    """The columns persisted as records (release material) and as keys (what global stages read)."""
+    raw = [c for c in table.column_names if c.startswith("_raw")]
+    if raw:
+        raise PrivacyError(f"column(s) {raw} would be written to disk; the user_id stage must consume them")
+    key_cols = [c for c in table.column_names if c in KEY_BASE_COLUMNS or c.startswith("_")]
+    return {
+        "keys": table.select(key_cols),
+        "records": table.select([c for c in table.column_names if not c.startswith("_")]),
+    }
+
+
+def write_chunk(work: WorkDir, unit: int, first_row: int, table: pa.Table) -> None:
+    """One piece of a unit written by a distributed worker: rows ``first_row`` onwards, atomically."""
+    for kind, part in split_records_and_keys(table).items():
+        _write_table(work.map / f"u{unit:06d}.r{first_row:010d}.{kind}.parquet", part)
+
+
+def unit_files(work: WorkDir, unit: int, kind: str) -> list[Path]:
+    """A unit's ``records`` or ``keys``: one file (local executor) or row-ordered chunks (distributed)."""
+    single = work.map_path(unit, f"{kind}.parquet")
+    if single.exists():
+        return [single]
+    return sorted(work.map.glob(f"u{unit:06d}.r*.{kind}.parquet"))
+
+
+def read_unit_table(work: WorkDir, unit: int, kind: str, columns: list[str] | None = None) -> pa.Table:
+    files = unit_files(work, unit, kind)
+    if not files:
+        raise FileNotFoundError(f"no {kind} files for unit {unit} in {work.map}")
+    tables = [pq.read_table(f, columns=columns) for f in files]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
 class _UnitWriter:
     """Streams one unit's records and keys into Parquet, batch by batch."""
 
@@ -77,15 +111,7 @@ class _UnitWriter:
         self.writers: dict[str, pq.ParquetWriter] = {}
 
     def write(self, table: pa.Table) -> None:
-        raw = [c for c in table.column_names if c.startswith("_raw")]
-        if raw:
-            raise PrivacyError(f"column(s) {raw} would be written to disk; the user_id stage must consume them")
-        key_cols = [c for c in table.column_names if c in KEY_BASE_COLUMNS or c.startswith("_")]
-        parts = {
-            "keys": table.select(key_cols),
-            "records": table.select([c for c in table.column_names if not c.startswith("_")]),
-        }
-        for kind, part in parts.items():
+        for kind, part in split_records_and_keys(table).items():
             if kind not in self.writers:
                 self.writers[kind] = pq.ParquetWriter(tmp_path(self.paths[kind]), part.schema,
                                                       compression=INTERMEDIATE_COMPRESSION)
@@ -99,100 +125,76 @@ class _UnitWriter:
             tmp_path(self.paths[kind]).replace(self.paths[kind])
 
 
-class MapWorker:
-    """Runs the map phase for units: read, adapt, run the batch stages, write records and keys."""
+class UnitReader:
+    """Reads one unit into source-schema tables, collecting what did not become a conversation.
 
-    def __init__(self, pipeline: Pipeline, config: CurateConfig, formats: dict[int, str | None],
-                 format_problems: dict[int, str]) -> None:
-        self.pipeline = pipeline
+    Iterating yields tables of at most ``batch_size`` conversations, in input order; ``finish``
+    writes the unit's quarantine entries, read exclusions and vote events, and returns its counts.
+    Both executors use it, so a unit reads the same way wherever it runs.
+    """
+
+    def __init__(self, unit: Unit, config: CurateConfig, fmt: str | None, format_problem: str | None) -> None:
+        self.unit = unit
         self.config = config
-        self.formats = formats
-        self.format_problems = format_problems
-        self._ready = False
+        self.reader = get_reader(fmt) if fmt else None
+        self.format_problem = format_problem or "format could not be detected"
+        self.quarantine: list[QuarantineEntry] = []
+        self.read_exclusions: list[dict] = []
+        self.events: list[VoteEvent] = []
+        self.records_read = 0
+        self.conversations = 0
         self._schema = source_schema()
 
-    def setup(self) -> None:
-        if not self._ready:
-            for stage in self.pipeline.batch_stages:
-                stage.setup()
-            self._ready = True
+    def _quarantine(self, number: int, reason: str, detail: str, raw: object) -> None:
+        self.quarantine.append(make_entry(self.unit.label, number, reason, detail,
+                                          raw if isinstance(raw, (bytes, str)) else _repr(raw)))
 
-    def run(self, unit: Unit, work: WorkDir) -> dict:
-        self.setup()
-        started = time.perf_counter()
-        fmt = self.formats.get(unit.file_index)
-        reader = get_reader(fmt) if fmt else None
-        if reader is not None:
-            reader.open_unit(unit.path)
-        read_cfg = self.config.read
-        out = _UnitWriter(work, unit.index)
-        quarantine: list[QuarantineEntry] = []
-        read_exclusions: list[dict] = []
-        events: list[VoteEvent] = []
+    def __iter__(self) -> Iterator[pa.Table]:
+        unit, read_cfg = self.unit, self.config.read
+        if self.reader is not None:
+            self.reader.open_unit(unit.path)
         rows: list[dict] = []
-        records_read = conversations = 0
-
-        def quarantine_record(number: int, reason: str, detail: str, raw: object) -> None:
-            quarantine.append(make_entry(unit.label, number, reason, detail, raw if isinstance(raw, (bytes, str))
-                                         else _repr(raw)))
-
-        def flush() -> None:
-            nonlocal conversations
-            if not rows:
-                return
-            table, bad = self._to_table(rows)
-            for row, message in bad:
-                quarantine_record(row["source.record"], "schema_type_error", message, row)
-            rows.clear()
-            if table.num_rows:
-                conversations += table.num_rows
-                out.write(self._run_stages(table))
-
         for raw in iter_records(unit, read_cfg.max_record_bytes):
-            records_read += 1
+            self.records_read += 1
             if raw.error:
-                quarantine_record(raw.number, raw.error, raw.detail, raw.raw)
+                self._quarantine(raw.number, raw.error, raw.detail, raw.raw)
                 continue
-            if reader is None:
-                problem = self.format_problems.get(unit.file_index, "format could not be detected")
-                quarantine_record(raw.number, "unknown_format", problem, raw.raw if raw.raw is not None else raw.obj)
+            original = raw.raw if raw.raw is not None else raw.obj
+            if self.reader is None:
+                self._quarantine(raw.number, "unknown_format", self.format_problem, original)
                 continue
             ctx = RecordContext(unit.label, raw.number, read_cfg, unit.path)
             try:
-                produced = list(reader.adapt(raw.obj, ctx))
+                produced = list(self.reader.adapt(raw.obj, ctx))
             except AdaptError as exc:
-                quarantine_record(raw.number, exc.reason, exc.detail, raw.raw if raw.raw is not None else raw.obj)
+                self._quarantine(raw.number, exc.reason, exc.detail, original)
                 continue
             except Exception as exc:  # an adapter bug must not lose the record or stop the run
-                log.warning("reader %s failed on %s:%d: %r", reader.name, unit.label, raw.number, exc)
-                quarantine_record(raw.number, "reader_error", f"{type(exc).__name__}: {exc}",
-                                  raw.raw if raw.raw is not None else raw.obj)
+                log.warning("reader %s failed on %s:%d: %r", self.reader.name, unit.label, raw.number, exc)
+                self._quarantine(raw.number, "reader_error", f"{type(exc).__name__}: {exc}", original)
                 continue
             convs = [p for p in produced if isinstance(p, dict)]
             votes = [p for p in produced if isinstance(p, VoteEvent)]
-            events.extend(votes)
+            self.events.extend(votes)
             if not convs:
                 reason = "vote_event" if votes else "no_conversation"
-                read_exclusions.append({"record": raw.number, "reason": reason,
-                                        "detail": ",".join(sorted({v.kind for v in votes}))})
+                self.read_exclusions.append({"record": raw.number, "reason": reason,
+                                             "detail": ",".join(sorted({v.kind for v in votes}))})
             rows.extend(convs)
             if len(rows) >= self.config.engine.batch_size:
-                flush()
-        flush()
-        out.close(lambda: self._run_stages(self._schema.empty_table()))
-        self._write_side_files(work, unit, quarantine, read_exclusions, events)
-        stats = {
-            "unit": unit.index,
-            "file_index": unit.file_index,
-            "records_read": records_read,
-            "conversations": conversations,
-            "no_conversation": dict(Counter(e["reason"] for e in read_exclusions)),
-            "quarantined": dict(Counter(q.reason for q in quarantine)),
-            "events": len(events),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        write_json(work.map_done(unit.index), stats)
-        return stats
+                yield from self._flush(rows)
+        yield from self._flush(rows)
+
+    def _flush(self, rows: list[dict]) -> Iterator[pa.Table]:
+        if not rows:
+            return
+        table, bad = self._to_table(rows)
+        for row, message in bad:
+            self._quarantine(row["source.record"], "schema_type_error", message, row)
+        rows.clear()
+        if table.num_rows:
+            self.conversations += table.num_rows
+            yield table
 
     def _to_table(self, rows: list[dict]) -> tuple[pa.Table, list[tuple[dict, str]]]:
         try:
@@ -207,27 +209,71 @@ class MapWorker:
                     bad.append((row, f"{type(exc).__name__}: {exc}"))
             return pa.Table.from_pylist(good, schema=self._schema), bad
 
-    def _run_stages(self, table: pa.Table) -> pa.Table:
-        for stage in self.pipeline.batch_stages:
-            before = table.num_rows
-            table = stage.process_batch(table)
-            if table.num_rows != before:
-                raise RuntimeError(f"batch stage {stage.id} changed the row count ({before} -> {table.num_rows})")
-        return table
-
-    @staticmethod
-    def _write_side_files(work: WorkDir, unit: Unit, quarantine: list[QuarantineEntry], read_exclusions: list[dict],
-                          events: list[VoteEvent]) -> None:
+    def finish(self, work: WorkDir) -> dict:
+        unit = self.unit
         qpath = work.map_path(unit.index, "quarantine.jsonl")
         with open(tmp_path(qpath), "wb") as fh:
-            for q in quarantine:
+            for q in self.quarantine:
                 fh.write(q.to_json() + b"\n")
         tmp_path(qpath).replace(qpath)
         _write_table(work.map_path(unit.index, "readexcl.parquet"),
-                     pa.Table.from_pylist(read_exclusions, schema=READ_EXCLUSION_SCHEMA))
+                     pa.Table.from_pylist(self.read_exclusions, schema=READ_EXCLUSION_SCHEMA))
         _write_table(work.map_path(unit.index, "events.parquet"),
                      pa.Table.from_pylist([{"conversation_id": e.conversation_id, "kind": e.kind, "tstamp": e.tstamp}
-                                           for e in events], schema=EVENT_SCHEMA))
+                                           for e in self.events], schema=EVENT_SCHEMA))
+        return {
+            "unit": unit.index,
+            "file_index": unit.file_index,
+            "records_read": self.records_read,
+            "conversations": self.conversations,
+            "no_conversation": dict(Counter(e["reason"] for e in self.read_exclusions)),
+            "quarantined": dict(Counter(q.reason for q in self.quarantine)),
+            "events": len(self.events),
+        }
+
+
+def run_batch_stages(pipeline: Pipeline, table: pa.Table) -> pa.Table:
+    for stage in pipeline.batch_stages:
+        before = table.num_rows
+        table = stage.process_batch(table)
+        if table.num_rows != before:
+            raise RuntimeError(f"batch stage {stage.id} changed the row count ({before} -> {table.num_rows})")
+    return table
+
+
+class MapWorker:
+    """Runs the map phase for whole units: read, adapt, run the batch stages, write records and keys."""
+
+    def __init__(self, pipeline: Pipeline, config: CurateConfig, formats: dict[int, str | None],
+                 format_problems: dict[int, str]) -> None:
+        self.pipeline = pipeline
+        self.config = config
+        self.formats = formats
+        self.format_problems = format_problems
+        self._ready = False
+
+    def setup(self) -> None:
+        if not self._ready:
+            for stage in self.pipeline.batch_stages:
+                stage.setup()
+            self._ready = True
+
+    def reader(self, unit: Unit) -> UnitReader:
+        return UnitReader(unit, self.config, self.formats.get(unit.file_index),
+                          self.format_problems.get(unit.file_index))
+
+    def run(self, unit: Unit, work: WorkDir) -> dict:
+        self.setup()
+        started = time.perf_counter()
+        reader = self.reader(unit)
+        out = _UnitWriter(work, unit.index)
+        for table in reader:
+            out.write(run_batch_stages(self.pipeline, table))
+        out.close(lambda: run_batch_stages(self.pipeline, source_schema().empty_table()))
+        stats = reader.finish(work)
+        stats["seconds"] = round(time.perf_counter() - started, 3)
+        write_json(work.map_done(unit.index), stats)
+        return stats
 
 
 def _repr(obj: object) -> str:
@@ -253,7 +299,7 @@ def run_reduce(pipeline: Pipeline, units: list[Unit], work: WorkDir,
     n = int(offsets[-1])
 
     def load(name: str) -> pa.ChunkedArray:
-        chunks = [pq.read_table(work.map_path(u.index, "keys.parquet"), columns=[name]).column(0) for u in units]
+        chunks = [read_unit_table(work, u.index, "keys", [name]).column(0) for u in units]
         return pa.chunked_array([c for ch in chunks for c in ch.chunks], type=chunks[0].type if chunks else None)
 
     events = pa.concat_tables([pq.read_table(work.map_path(u.index, "events.parquet")) for u in units]) if units \
@@ -280,7 +326,7 @@ def run_reduce(pipeline: Pipeline, units: list[Unit], work: WorkDir,
 def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_schema: pa.Schema) -> dict:
     """Apply the decisions to one unit: its release part, its exclusions and its statistics."""
     started = time.perf_counter()
-    records = pq.read_table(work.map_path(unit.index, "records.parquet"))
+    records = read_unit_table(work, unit.index, "records")
     decisions = pq.read_table(work.decisions_path(unit.index))
     annotations = [c for c in decisions.column_names if not c.startswith("_")]
     for name in annotations:

@@ -36,9 +36,9 @@ def read_json(path: Path) -> object:
 class WorkDir:
     """Paths of one run's intermediates below ``<out>/.chatsift-work``."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, root: Path | None = None) -> None:
         self.out = out
-        self.root = out / WORK_DIR_NAME
+        self.root = root or out / WORK_DIR_NAME  # elsewhere when engine.work_dir names shared storage
         self.map = self.root / "map"
         self.reduce = self.root / "reduce"
         self.write = self.root / "write"

@@ -86,6 +86,9 @@ class ContentFilter(BatchStage):
         parts.extend(f"{k}={v}" for k, v in bounds.items() if v is not None)
         return "reasons: " + (", ".join(parts) or "none")
 
+    def __getstate__(self) -> dict:
+        return {"config": self.config, "_automaton": None, "_converter": None}
+
     def setup(self) -> None:
         if not self.config.blocked_words_file:
             return

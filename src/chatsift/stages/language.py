@@ -95,6 +95,9 @@ class LanguageStage(BatchStage):
     def setup(self) -> None:
         self._detector = LanguageDetector(self.config.min_confidence, self.config.max_chars)
 
+    def __getstate__(self) -> dict:
+        return {"config": self.config, "_detector": None}  # the model is loaded again where it runs
+
     def process_batch(self, batch: pa.Table) -> pa.Table:
         if self._detector is None:
             self.setup()

@@ -36,7 +36,7 @@ def bow_key(text: str) -> str:
 
 
 def select_prompts(release: Path, sample: int | None = 100_000, language: str | None = "English", seed: int = 42,
-                   min_chars: int = 32, max_chars: int = 1536) -> PromptSet:
+                   min_chars: int = 32, max_chars: int = 1536, dedup: bool = True) -> PromptSet:
     cols = _columns(release)
     con = duckdb.connect()
     con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{shards(release)}')")
@@ -62,6 +62,8 @@ def select_prompts(release: Path, sample: int | None = 100_000, language: str | 
         """
     ).to_arrow_table()
     candidates = table.num_rows
+    if not dedup:
+        return PromptSet(table, n_sampled, candidates)
     seen: set[str] = set()
     keep = []
     for i, text in enumerate(table.column("prompt").to_pylist()):
