@@ -20,10 +20,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 
 import re2
 
@@ -65,15 +66,27 @@ WEAK_INTRO = ("said", "says", "told", "asked", "answered", "replied", "shouted",
                 "featuring", "produced by", "written by", "producer", "songwriter", "author", "singer", "actor",
                 "actress", "director", "named him", "named her", "calls me", "call me", "maiden name is", "add",
                 "remove", "under", "to", "by")
-EPONYM_NOUNS = ("cube", "law", "laws", "theorem", "algorithm", "rule", "principle", "method", "constant", "equation",
-                "paradox", "razor", "test", "disease", "syndrome", "conjecture", "lemma", "formula", "series",
-                "number", "numbers", "triangle", "effect", "hypothesis", "inequality", "identity", "distribution",
-                "transform", "problem", "sequence", "machine", "cat", "dilemma", "pyramid", "hierarchy", "box")
+# Nouns that, after a possessive, make a name part of a thing named after someone ("Occam's razor").
+EPONYM_NOUNS = ("cube", "law", "laws", "theorem", "algorithm", "principle", "constant", "equation", "paradox", "razor",
+                "disease", "syndrome", "conjecture", "lemma", "formula", "series", "triangle", "effect", "hypothesis",
+                "inequality", "distribution", "transform", "sequence", "dilemma", "pyramid", "hierarchy", "bound",
+                "cycle", "integral", "polynomial")
+# Nouns that, right after a capitalised run, make it a modifier: "the Monte Carlo method", "a Lewis
+# structure", "Markov decision processes". Nouns that double as verbs ("John tests", "Ann and Li model") are
+# left out.
+THING_NOUNS = (*EPONYM_NOUNS, "method", "rule", "problem", "machine", "number", "identity", "structure", "space",
+               "matrix", "operator", "coefficient", "diagram", "notation", "simulation", "simulations", "decision",
+               "curve")
 NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "university", "institute", "college",
                           "school", "hospital", "museum", "library", "cup", "trophy", "theorem", "law", "effect",
                           "method", "algorithm", "distribution", "process", "chain", "test", "box", "center",
                           "centre", "hall", "tower", "bridge", "park", "airport", "station", "stadium", "hotel",
-                          "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show"})
+                          "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show",
+                          "advisors", "partners", "consulting", "solutions", "technologies", "systems", "labs",
+                          "bank", "capital", "ventures", "holdings", "associates", "agency", "network", "system"})
+# "Item Name: Deli Cava": after these labels a capitalised run names a thing, not a person.
+THING_LABELS = ("item name:", "item:", "product:", "product name:", "brand:", "company:", "title:", "song:",
+                "album:", "film:", "movie:", "book:", "capital:", "country:", "city:", "organization:")
 # Verbs that follow a person's name in narrative text ("Shovda is very reliable", "Dexter lives on ...").
 PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "told", "lives", "lived", "was born",
                       "is from", "was from", "had given", "has given", "began", "wrote", "writes", "thinks",
@@ -82,6 +95,11 @@ PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "
                       "is very", "is so", "is my", "was my", "has been", "had been", "listed his", "listed her",
                       "employs", "explained")
 
+_ORDINALS = ("first", "second", "third", "fourth", "zeroth", "last")
+_DETERMINERS = (" the ", " a ", " an ", " your ", " our ", " their ", " its ", " this ", " these ",
+                " those ")
+_PLACE_OF = (" city of", " town of", " village of", " province of", " state of", " county of", " kingdom of",
+             " republic of", " island of")
 _SEQ = re2.compile(
     r"(?:^|[^\p{L}\p{N}_@])(?P<seq>(?:(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+"
     r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?)"
@@ -142,18 +160,26 @@ _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), 
                 ("ers", ""), ("ly", ""), ("ness", ""), ("ment", ""), ("ation", "ate"))
 
 
-def _common_words(web2: set[str]) -> frozenset[str]:
-    """Words used at least once per million words (wordfreq) that Webster's 2nd lists in lower case.
+_WORD_SUFFIXES = ("ness", "tion", "sion", "ive", "ity", "ism", "ment", "ous", "ful", "less", "able", "ible", "ance",
+                  "ence", "ize", "ise", "ical", "ally")
 
-    Webster's keeps proper nouns capitalised, so "james" is not a word there while "harry" is; the
-    frequency cut drops archaic entries ("hilding", "maslin") that would otherwise hide real names.
+
+def _common_words(web2: set[str], name_like: Callable[[str], bool]) -> frozenset[str]:
+    """Common English words: those Webster's 2nd lists in lower case that are in use (wordfreq).
+
+    Webster's keeps proper nouns capitalised, so "james" is not a word there while "harry" is. A word
+    needs a use of at least once per million words, which drops archaic entries ("hilding", "maslin",
+    "winehouse") that would otherwise hide real names, unless it is no known name and ends like a
+    derived noun or adjective ("politeness", "recursive"), which surnames do not.
     """
     import wordfreq
 
     lower = {w for w in web2 if w.islower()}
     out = set()
     for word, freq in wordfreq.get_frequency_dict("en", wordlist="best").items():
-        if freq < 1e-6:
+        if freq < 1e-8 or not word.isalpha():
+            continue
+        if freq < 1e-6 and (name_like(word) or not word.endswith(_WORD_SUFFIXES)):
             continue
         if word in lower or any(word.endswith(a) and len(word) > len(a) + 1 and word[: -len(a)] + b in lower
                                 for a, b in _INFLECTIONS):
@@ -185,10 +211,80 @@ def gazetteers() -> Gazetteers:
                     given[key] = max(given.get(key, 0), 40 if rank < 300 else 20 if rank < 1500 else 5)
     with open(os.path.join(folder, "dist.all.last"), encoding="utf-8") as fh:
         surnames = frozenset(line.split()[0].lower() for line in fh if line.strip())
-    dictionary = _common_words(get_english_words_set(["web2"], lower=False, alpha=True))
+    dictionary = _common_words(get_english_words_set(["web2"], lower=False, alpha=True),
+                               lambda w: w in surnames or given.get(w, 0) > 0)
     return Gazetteers({k: v for k, v in given.items() if len(k) > 1}, surnames, dictionary,
                       _read_list("pii_ambiguous_names.txt"), _read_list("pii_not_surnames.txt"),
                       _read_list("pii_not_names.txt"))
+
+
+_ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
+                            "IT", "PM", "RN", "DDS", "MBA", "CPA", "ESQ", "JR", "SR", "II", "III", "IV"})
+_JOINERS = (",", "/", "or", "and")
+
+
+def _term_shaped(word: str) -> bool:
+    """SGD, RMSprop, iPhone, TensorFlow, GPT4: shapes that technical terms have and names do not."""
+    word = word.strip("\"'`*()[]")
+    if len(word) < 2 or word.upper() in _ROLE_ACRONYMS:
+        return False
+    if word[:2].isupper() and word[:2].isalpha():
+        return True
+    if any(a.islower() and b.isupper() for a, b in pairwise(word)):
+        return True
+    return word.isalnum() and any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+
+
+def _listed_neighbour(words: list[str]) -> str:
+    """The item next to a word in a list, given the words leading away from it (", or SGD" -> "SGD")."""
+    i = 0
+    while i < len(words) and words[i] in _JOINERS:
+        i += 1
+    return words[i].rstrip(".;:") if 0 < i < len(words) else ""
+
+
+def _beside_term(text: str, start: int, end: int) -> bool:
+    """Whether a word is listed next to a technical term ("like Adam or SGD", "Adam, RMSprop"), not a name."""
+    before = text[max(0, start - 24) : start].replace(",", " , ").split()[::-1]
+    after = text[end : end + 24].replace(",", " , ").split()
+    return _term_shaped(_listed_neighbour(before)) or _term_shaped(_listed_neighbour(after))
+
+
+def _context_names_a_thing(text: str, seq: str, start: int, end: int, possessive: bool) -> bool:
+    """Whether the words around a capitalised run show it names a thing, not a person."""
+    words = seq.split()
+    before = " " + text[max(0, start - 16) : start].lower()
+    unquoted = before.rstrip(" \t\"'“‘") + " "  # 'the "Mona Lisa"' reads as 'the Mona Lisa'
+    if len(words) == 1 and (unquoted.endswith(_DETERMINERS) or _beside_term(text, start, end)):
+        return True  # "at the Hilton", "your Arduino", "like Adam or SGD"
+    if len(words) == 2 and f" {words[0].lower()} " in _DETERMINERS:
+        return True  # "The Hilton", "Your Arduino"
+    if unquoted.endswith(" the ") or before.rstrip(" \t").endswith(_PLACE_OF):
+        return True  # "the Mona Lisa", "the Monte Carlo method", "the city of Vega"
+    if before.rstrip(" \t*").endswith(THING_LABELS):
+        return True  # "Item Name: Deli Cava"
+    after = text[end : end + 24]
+    next_word = after.lstrip(" \t").split(" ", 1)[0].lower().rstrip(".,;:)]'\"")
+    if not possessive and next_word in THING_NOUNS:
+        return True  # "Monte Carlo simulations", "Calvin cycle": named after someone, not a person here
+    after = after.lstrip("\"”'’")
+    return after.startswith(" by ") and after[4:5].isupper()  # "Guernica by Pablo Picasso": a work
+
+
+def _sentences(seq: str, start: int) -> Iterator[tuple[str, int]]:
+    """Split a capitalised run at sentence ends ("Hilton. The Hilton"), not at initials or titles ("J. R.", "Dr.")."""
+    last = 0
+    i = seq.find(".")
+    while i >= 0:
+        words = seq[last:i].split()
+        if words and len(words[-1]) > 1 and words[-1].lower() not in TITLES:
+            yield seq[last:i].rstrip(), start + last
+            last = i + 1
+            while last < len(seq) and seq[last] in " \t":
+                last += 1
+        i = seq.find(".", i + 1)
+    if seq[last:].strip():
+        yield seq[last:], start + last
 
 
 def _code_regions(text: str) -> list[tuple[int, int]]:
@@ -289,9 +385,10 @@ class NameFinder:
         for n, m in enumerate(_SEQ.finditer(text)):
             if deadline is not None and n % 256 == 255 and time.perf_counter() > deadline:
                 raise ScanTimeout
-            span = self._judge(text, m.group("seq"), gstart(m, "seq"))
-            if span is not None:
-                yield span
+            for piece, start in _sentences(m.group("seq"), gstart(m, "seq")):
+                span = self._judge(text, piece, start)
+                if span is not None:
+                    yield span
         yield from self._lists(text)
         if text == text.lower() and not any(c in text for c in "(){}[]=<>;_/\\`"):
             yield from self._lowercase_names(text)
@@ -320,23 +417,30 @@ class NameFinder:
         end = start + len(seq)
         if end < len(text) and (text[end].isalnum() or text[end] in "_<>("):
             return None  # part of an identifier or generic type: LoanLogoDropdown, Mutex<Primes>, Foo(
-        for pos, mark in ((seq.find("'s"), 2), (seq.find("’s"), 2)):
-            if pos > 0 and (pos + mark == len(seq) or seq[pos + mark] == " "):
-                # A possessive ends the name; "Rubik's Cube", "Newton's laws" are named after someone.
-                if text[start + pos + mark : start + pos + mark + 20].lstrip().lower().startswith(EPONYM_NOUNS):
+        possessive = False
+        for pos in (seq.find("'s"), seq.find("’s")):
+            if pos > 0 and (pos + 2 == len(seq) or seq[pos + 2] == " "):
+                # A possessive ends the name; "Rubik's Cube", "Kepler's third law" are named after someone.
+                after = text[start + pos + 2 : start + pos + 34].lower().split()
+                if after and (after[0].rstrip(".,;:") in EPONYM_NOUNS or (
+                        after[0] in _ORDINALS and len(after) > 1 and after[1].rstrip(".,;:") in EPONYM_NOUNS)):
                     return None
-                seq = seq[: pos + mark]
+                seq, possessive = seq[: pos + 2], True
                 break
-        if " " not in seq.strip() and (text[max(0, start - 5) : start].lower().endswith((" the ", " a ", " an "))
-                                       or text[max(0, start - 4) : start].lower() in ("the ", "an ")):
-            return None  # "at the Hilton", "an Arduino": an article before a single word makes it a thing
+        span = self._judge_tokens(text, seq, start)
+        # The context is checked last: it is only needed for what looks like a name on its own.
+        if span is not None and _context_names_a_thing(text, seq, start, end, possessive):
+            return None
+        return span
+
+    def _judge_tokens(self, text: str, seq: str, start: int) -> Span | None:
         toks = [t for t in _tokens(seq, start) if t[0].lower() not in PARTICLES]
         title = self._title_before(text, start)
         while toks and toks[0][0].rstrip(".").lower() in TITLES:
             title = "honorific" if toks[0][0].rstrip(".").lower() in HONORIFICS else title or "role"
             toks = toks[1:]
         for tok in toks[1:]:
-            if tok[0].lower() in NAMED_THINGS:
+            if tok[0].lower().rstrip("'’.") in NAMED_THINGS or tok[0].lower() in THING_NOUNS:
                 return None  # "Sherman Act", "Nobel Prize", "Francis Crick Institute": a thing named after someone
         toks = self._trim_suffixes(toks, text)
         if not toks:
