@@ -50,3 +50,14 @@ def test_hub_input_fails_clearly_offline(tmp_path):
     assert result.exit_code == 2
     assert "could not fetch hf://lmsys/lmsys-chat-1m" in result.output
     assert "huggingface-cli download" in result.output
+
+
+def test_a_missing_optional_package_says_how_to_install_it(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # an import of "ray" now raises ImportError
+    (tmp_path / "in.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}]}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["curate", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "r"),
+                                      "--executor", "ray"])
+    assert result.exit_code == 2, result.output
+    assert "--executor ray needs Ray Data: pip install 'chatsift[ray]'" in result.output

@@ -16,6 +16,7 @@ import re
 from typing import Protocol
 
 from chatsift.errors import ConfigError
+from chatsift.optional import require
 
 APPROX_PATTERN = r"[A-Za-z]{1,6}|[0-9]|[^\s\w]|[^\x00-\x7F]"
 _APPROX = re.compile(APPROX_PATTERN)
@@ -39,12 +40,9 @@ class HFTokenizer:
 
     def __init__(self, name: str) -> None:
         self.name = f"hf:{name}"
+        transformers = require("transformers", f"tokenizer {self.name}", "pip install transformers")
         try:
-            from transformers import AutoTokenizer
-        except ImportError:
-            raise ConfigError(f"tokenizer {self.name} needs transformers: pip install transformers") from None
-        try:
-            self._tok = AutoTokenizer.from_pretrained(name)
+            self._tok = transformers.AutoTokenizer.from_pretrained(name)
         except Exception as exc:  # the hub raises many types; all mean "cannot load"
             raise ConfigError(
                 f"could not load tokenizer {name!r} ({type(exc).__name__}: {str(exc)[:200]}). It needs the Hugging "
@@ -61,11 +59,8 @@ class MiniLMTokenizer:
     def __init__(self) -> None:
         from chatsift.analysis.topics.embed import bundled_minilm_path
 
-        try:
-            from tokenizers import Tokenizer as RustTokenizer
-        except ImportError:
-            raise ConfigError("tokenizer minilm needs tokenizers: pip install 'chatsift[topics]'") from None
-        self._tok = RustTokenizer.from_file(str(bundled_minilm_path() / "tokenizer.json"))
+        tokenizers = require("tokenizers", "tokenizer minilm", "pip install 'chatsift[topics]'")
+        self._tok = tokenizers.Tokenizer.from_file(str(bundled_minilm_path() / "tokenizer.json"))
         self._tok.no_truncation()
 
     def count(self, texts: list[str]) -> list[int]:

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from chatsift.errors import ConfigError
 from chatsift.executors.base import Executor, PhaseReport
+from chatsift.optional import require
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
 from chatsift.pipeline.stage import BatchStage
@@ -124,10 +125,7 @@ class RayExecutor(Executor):
         self.batch_size = batch_size
 
     def _init(self):
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("--executor ray needs Ray Data: pip install 'chatsift[ray]'") from None
+        ray = require("ray", "--executor ray", "pip install 'chatsift[ray]'", package="Ray Data")
         if not ray.is_initialized():
             kwargs = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True,
                       "logging_level": logging.WARNING}

@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from chatsift.errors import InputError
+from chatsift.optional import require
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +153,9 @@ def fetch_hf_dataset(url: str) -> Path:
         repo = repo[len("datasets/") :]
     if repo.count("/") != 1:
         raise InputError(f"{url}: expected hf://owner/name")
+    hub = require("huggingface_hub", f"{url}: reading from the Hub", "pip install 'chatsift[hf]'", error=InputError)
     try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise InputError(f"{url}: reading from the Hub needs huggingface_hub: pip install 'chatsift[hf]'") from None
-    try:
-        local = snapshot_download(
+        local = hub.snapshot_download(
             repo_id=repo,
             repo_type="dataset",
             allow_patterns=["*.parquet", "*.jsonl", "*.jsonl.gz", "*.json"],

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from chatsift.errors import InputError, ReleaseError
+from chatsift.optional import require
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 LOCAL_SCHEMES = ("file://", "hf://")
@@ -32,10 +33,8 @@ def staging_root(work_dir: str | None = None) -> Path:
 
 
 def _fs(url: str):
-    try:
-        import fsspec
-    except ImportError:
-        raise InputError(f"{url}: object-store paths need fsspec and its backend (e.g. pip install s3fs)") from None
+    fsspec = require("fsspec", f"{url}: an object-store path", "pip install 'chatsift[cloud]'",
+                     package="fsspec and its backend", error=InputError)
     try:
         return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:

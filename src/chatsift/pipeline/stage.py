@@ -35,6 +35,12 @@ class Stage:
     resources: Resources = Resources()
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    # Attributes holding what ``setup`` builds (models, automata). They are left out when a stage is
+    # pickled for a worker process or a Ray task, so each worker builds its own copy.
+    worker_resources: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict:
+        return {k: (None if k in self.worker_resources else v) for k, v in self.__dict__.items()}
 
     @property
     def id(self) -> str:

@@ -64,6 +64,7 @@ class FormatFilter(BatchStage):
 
 class ContentFilter(BatchStage):
     name = "content_filter"
+    worker_resources = ("_automaton", "_converter")
     inputs = ("conversation", "turn", "quality.reasons")
     outputs = ("quality.reasons",)
 
@@ -85,9 +86,6 @@ class ContentFilter(BatchStage):
                   "min_turns": c.min_turns, "max_turns": c.max_turns}
         parts.extend(f"{k}={v}" for k, v in bounds.items() if v is not None)
         return "reasons: " + (", ".join(parts) or "none")
-
-    def __getstate__(self) -> dict:
-        return {"config": self.config, "_automaton": None, "_converter": None}
 
     def setup(self) -> None:
         if not self.config.blocked_words_file:

