@@ -139,7 +139,26 @@ class PiiConfig:
 
 @dataclass(frozen=True)
 class ModerationConfig:
-    source: str = "passthrough"  # keep openai_moderation from the input; null where there is none
+    """Who writes ``openai_moderation``: the bundled model, a trained one, an API or an LLM guard."""
+
+    backend: str = "local"  # local | openai | llm | passthrough
+    model: str | None = None  # local: a model folder from `chatsift moderator train` (None: the bundled one)
+    endpoint: str | None = None  # openai / llm: an endpoint spec (openai:omni-moderation-latest, URL:MODEL, NAME)
+    prompt: str = "paper"  # llm: paper | paper-one-shot | llama-guard
+    recompute: bool = False  # replace tags the source already carries (LMSYS-Chat-1M's) instead of keeping them
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Endpoints (``endpoints.NAME: {base_url, model, api_key_env, max_concurrency, rpm, tpm, price_per_mtok_in,
+    price_per_mtok_out}``), the response cache and the per-run budget of every LLM step."""
+
+    endpoints: dict = field(default_factory=dict)
+    cache_dir: str | None = None  # default: $CHATSIFT_CACHE/llm or ~/.cache/chatsift/llm
+    max_calls: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_attempts: int = 6
 
 
 @dataclass(frozen=True)
@@ -176,6 +195,7 @@ class CurateConfig:
     sample: SampleConfig = field(default_factory=SampleConfig)
     pii: PiiConfig = field(default_factory=PiiConfig)
     moderation: ModerationConfig = field(default_factory=ModerationConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
 
@@ -231,12 +251,18 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
         key = prefix + name
         if dataclasses.is_dataclass(current):
             kwargs[name] = _build(type(current), value, key + ".")
+        elif isinstance(current, dict):  # free-form mappings (llm.endpoints), checked by their owner
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+            kwargs[name] = value
         elif current is None:
             # Optional fields: keep numbers numeric when given as text on the command line.
             if isinstance(value, str) and value.lower() in {"null", "none", "~"}:
                 value = None
             elif isinstance(value, str) and value.lstrip("-").isdigit():
                 value = int(value)
+            elif isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit():
+                value = float(value)
             kwargs[name] = value
         else:
             kwargs[name] = _coerce(value, current, key)
@@ -303,8 +329,17 @@ def validate(config: CurateConfig) -> None:
     if config.normalize.unicode_form not in {"NFC", "NFKC", "NFD", "NFKD", "none"}:
         raise ConfigError(f"normalize.unicode_form: expected NFC, NFKC, NFD, NFKD or none, got "
                           f"{config.normalize.unicode_form!r}")
-    if config.moderation.source != "passthrough":
-        raise ConfigError(f"moderation.source: only 'passthrough' is available, got {config.moderation.source!r}")
+    mod = config.moderation
+    if mod.backend not in {"local", "openai", "llm", "passthrough"}:
+        raise ConfigError(f"moderation.backend: expected local, openai, llm or passthrough, got {mod.backend!r}")
+    if mod.backend == "llm" and not mod.endpoint:
+        raise ConfigError("moderation.backend llm needs moderation.endpoint (e.g. --moderator llm:URL:MODEL)")
+    if mod.prompt not in {"paper", "paper-one-shot", "llama-guard"}:
+        raise ConfigError(f"moderation.prompt: expected paper, paper-one-shot or llama-guard, got {mod.prompt!r}")
+    for name, spec in config.llm.endpoints.items():
+        from chatsift.llm.endpoints import endpoint_from_mapping
+
+        endpoint_from_mapping(str(name), spec)
     if config.pii.backend not in {"builtin", "presidio"}:
         raise ConfigError(f"pii.backend: expected 'builtin' or 'presidio', got {config.pii.backend!r}")
     if config.pii.time_budget_s <= 0:

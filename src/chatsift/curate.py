@@ -217,7 +217,13 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
     models: Counter[str] = Counter()
     languages: Counter[str] = Counter()
     pii: Counter[str] = Counter()
+    backends: Counter[str] = Counter()
+    flagged = unparsed = 0
     for s in report.write_stats:
+        mod = s.get("moderation", {})
+        backends.update(mod.get("backends", {}))
+        flagged += mod.get("flagged_conversations", 0)
+        unparsed += mod.get("unparsed_messages", 0)
         models.update(s["models"])
         languages.update(s["languages"])
         pii.update(s.get("pii", {}))
@@ -234,6 +240,8 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
         "mean_turns": turns / released if released else 0.0,
         "redacted": sum(s["redacted"] for s in report.write_stats),
         "pii_replacements": dict(sorted(pii.items())),
+        "moderation": {"backends": dict(backends.most_common()), "flagged_conversations": flagged,
+                       "unparsed_messages": unparsed},
         "top_models": models.most_common(10),
         "top_languages": languages.most_common(10),
         "models_count": dict(models.most_common()),

@@ -87,6 +87,9 @@ EXTRA_COLUMNS: tuple[ExtraColumn, ...] = (
     ExtraColumn("pii.spans", PII_SPANS_TYPE,
                 "where replacements were made: message (-1 = system prompt), offsets in the original text, kind, "
                 "placeholder; never the values"),
+    ExtraColumn("moderation.backend", pa.string(),
+                "who wrote openai_moderation: 'source' (kept from the input) or the backend and model"),
+    ExtraColumn("moderation.unparsed", pa.int32(), "messages the backend gave no usable answer for (null result)"),
     ExtraColumn("dedup.exact_group", pa.string(), "hash of the normalised user turns"),
     ExtraColumn("dedup.exact_size", pa.int64(), "conversations in the exact group"),
     ExtraColumn("dedup.near_cluster", pa.string(), "conversation_id of the near-duplicate cluster's first member"),

@@ -37,6 +37,11 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--near-cap", type=int, help="Keep at most K conversations per near-duplicate cluster.")
 @click.option("--blocked-words", type=click.Path(dir_okay=False, exists=True), help="Word list file (one per line).")
 @click.option("--no-pii", is_flag=True, help="Turn PII redaction off (never for a public release).")
+@click.option("--moderator", help="Who writes openai_moderation: local (default, the bundled model), a model folder, "
+                                  "openai[:MODEL], llm:ENDPOINT, or passthrough (keep the source's tags only).")
+@click.option("--moderation-prompt", type=click.Choice(["paper", "paper-one-shot", "llama-guard"]),
+              help="Guard prompt for --moderator llm:ENDPOINT (default: paper).")
+@click.option("--recompute-moderation", is_flag=True, help="Replace moderation tags the source already carries.")
 @click.option("--workers", type=int, help="Worker processes (default: one per core; with Ray: CPUs of a local Ray).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Run locally (default) or on Ray Data.")
 @click.option("--ray-address", help="Join a Ray cluster: 'auto' or ray://host:port (default: start a local Ray).")
@@ -47,7 +52,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
-                   blocked_words, no_pii, workers, executor, ray_address, sets, dry_run, overwrite, restart,
+                   blocked_words, no_pii, moderator, moderation_prompt, recompute_moderation, workers, executor, ray_address, sets, dry_run, overwrite, restart,
                    keep_work, no_progress) -> None:
     """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs) into a release in --out (a folder or URL).
 
@@ -67,6 +72,14 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
         overrides["engine.progress"] = False
     if no_pii:
         overrides["pii.enabled"] = False
+    if moderator:
+        from chatsift.moderation.backends import parse_moderator
+
+        overrides.update({f"moderation.{k}": v for k, v in parse_moderator(moderator).items()})
+    if moderation_prompt:
+        overrides["moderation.prompt"] = moderation_prompt
+    if recompute_moderation:
+        overrides["moderation.recompute"] = True
     overrides.update(parse_sets(sets))
     config = load_config(config_path, overrides)
     result = curate(list(inputs), out, config, overwrite=overwrite, restart=restart, dry_run=dry_run)

@@ -33,13 +33,15 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from chatsift.cli import curate, demo, explore, formats, inspect, pii_audit, report, stats, topics
+    from chatsift.cli import curate, demo, explore, formats, inspect, moderation, pii_audit, report, stats, topics
 
     cli.add_command(curate.curate_command)
     cli.add_command(stats.stats_command)
     cli.add_command(topics.topics_command)
     cli.add_command(report.report_command)
     cli.add_command(explore.explore_command)
+    cli.add_command(moderation.moderate_command)
+    cli.add_command(moderation.moderator_group)
     cli.add_command(pii_audit.pii_audit_command)
     cli.add_command(inspect.inspect_command)
     cli.add_command(formats.formats_command)

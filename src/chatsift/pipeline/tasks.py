@@ -375,10 +375,28 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
         "languages": _value_counts(released.column("language")),
         "redacted": int(pc.sum(released.column("redacted").cast(pa.int64())).as_py() or 0),
         "pii": _pii_totals(released),
+        "moderation": _moderation_totals(released),
         "seconds": round(time.perf_counter() - started, 3),
     }
     write_json(work.write_done(unit.index), stats)
     return stats
+
+
+def _moderation_totals(table: pa.Table) -> dict:
+    """Who tagged the released rows, how many conversations have a flagged message, unparsed answers."""
+    out: dict = {"backends": {}, "flagged_conversations": 0, "unparsed_messages": 0}
+    if not table.num_rows:
+        return out
+    if "moderation.backend" in table.column_names:
+        out["backends"] = _value_counts(table.column("moderation.backend"))
+        out["unparsed_messages"] = int(pc.sum(table.column("moderation.unparsed")).as_py() or 0)
+    mod = table.column("openai_moderation").combine_chunks()
+    flat = pc.list_flatten(mod)
+    if len(flat):
+        flagged = pc.fill_null(flat.field("flagged"), False)
+        parents = pc.list_parent_indices(mod).filter(flagged)
+        out["flagged_conversations"] = len(pc.unique(parents))
+    return out
 
 
 def _pii_totals(table: pa.Table) -> dict[str, int]:

@@ -10,7 +10,7 @@ _CORE_DOCS = {
     "conversation": "messages: list of {content, role}; roles alternate user/assistant",
     "turn": "len(conversation) // 2",
     "language": 'language of the first user message ("English", ...) or "unknown"',
-    "openai_moderation": "OpenAI moderation 006 result per message (null where the source had none)",
+    "openai_moderation": "moderation result per message in the OpenAI moderation 006 schema (see Moderation)",
     "redacted": "whether redaction changed the conversation (here or at the source)",
 }
 
@@ -19,6 +19,24 @@ def _table(rows: list[tuple], header: tuple) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _moderation_section(mod: dict | None) -> list[str]:
+    if not mod:
+        return []
+    who = {("kept from the source" if k == "source" else "no tags" if k == "(none)" or k == "none" else f"`{k}`"): v
+           for k, v in mod.get("backends", {}).items()}
+    lines = ["## Moderation", "",
+             "`openai_moderation` holds one result per message (the 11 categories of OpenAI moderation 006). "
+             "Who wrote the tags, by conversation:", "",
+             _table(sorted(who.items(), key=lambda x: -x[1]), ("tagged by", "conversations")), "",
+             f"{mod.get('flagged_conversations', 0):,} conversations have at least one flagged message."]
+    if mod.get("unparsed_messages"):
+        lines.append(f"{mod['unparsed_messages']:,} messages got no usable answer from the backend (null entries).")
+    if any(k.startswith("local:") for k in mod.get("backends", {})):
+        lines.append("The local moderator is chatsift's own model (`chatsift moderator train`); its model.json "
+                     "names its training data and held-out scores.")
+    return [*lines, ""]
 
 
 def render_card(manifest: dict) -> str:
@@ -77,6 +95,7 @@ def render_card(manifest: dict) -> str:
     mode = manifest["schema"]["mode"]
     if mode == "lmsys":
         lines.append(f"The {len(LMSYS_COLUMNS)} columns are exactly the features of the public LMSYS-Chat-1M card.")
+    lines += ["", *_moderation_section(s.get("moderation"))]
     lines += [
         "",
         "## Privacy",

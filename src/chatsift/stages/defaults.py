@@ -15,7 +15,7 @@ from chatsift.stages.dedup.groups import DuplicateGroups
 from chatsift.stages.dedup.signatures import DuplicateSignatures
 from chatsift.stages.filters import ContentFilter, FormatFilter
 from chatsift.stages.language import LanguageStage
-from chatsift.stages.moderation import ModerationPassthrough
+from chatsift.stages.moderation import ModerationStage
 from chatsift.stages.normalize import NormalizeStage
 from chatsift.stages.pii.stage import PiiStage
 from chatsift.stages.sample import Sample
@@ -43,7 +43,7 @@ def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
         stages.append(PiiStage(config.pii))
     else:
         notes.append("pii: redaction is OFF; names, contacts and secrets are NOT redacted")
-    stages.append(ModerationPassthrough())
+    stages.append(ModerationStage(config.moderation, config.llm))
     stages.append(ContentFilter(config.filters))
     stages.append(DuplicateSignatures(config.duplicates))
     stages.append(DuplicateGroups(config.duplicates))

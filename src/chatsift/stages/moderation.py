@@ -1,39 +1,62 @@
-"""The moderation slot. For now: keep ``openai_moderation`` from the source, one result per message.
+"""The ``moderation`` stage: ``openai_moderation`` for every message, from the source or a backend.
 
-A result list that no longer lines up with the messages (normalisation merged or moved some) is
-replaced by null and noted, because a misaligned label is worse than none. A trained moderation
-model and API taggers fill this slot in later versions.
+A thin adapter over ``moderation.apply.tag``: tags the source carries (LMSYS-Chat-1M's) are kept
+unless ``moderation.recompute``; misaligned ones are dropped, noted in ``normalize.issues`` and
+recomputed; every other conversation is tagged by the configured backend. ``moderation.backend``
+says who wrote each row's tags, ``moderation.unparsed`` counts messages left without a result.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from chatsift.config import LLMConfig, ModerationConfig
+from chatsift.moderation.apply import tag
+from chatsift.moderation.backends import Backend, BackendSpec, make_backend
 from chatsift.pipeline.stage import BatchStage, set_column
 
 
-class ModerationPassthrough(BatchStage):
-    name = "moderation_passthrough"
+class ModerationStage(BatchStage):
+    name = "moderation"
+    version = 2
+    worker_resources = ("_backend",)
     inputs = ("conversation", "openai_moderation", "normalize.issues")
-    outputs = ("openai_moderation", "normalize.issues")
+    outputs = ("openai_moderation", "normalize.issues", "moderation.backend", "moderation.unparsed")
+
+    def __init__(self, config: ModerationConfig, llm: LLMConfig | None = None) -> None:
+        self.config = config
+        self.spec = BackendSpec.from_config(config)
+        self.llm = llm or LLMConfig()
+        self._backend: Backend | None = None
+        self._ready = False
 
     def describe(self) -> str:
-        return "keep the source's openai_moderation where it lines up with the messages; null elsewhere"
+        if self.spec.backend == "passthrough":
+            return "keep the source's openai_moderation where it lines up with the messages; null elsewhere"
+        keep = "replace the source's tags" if self.config.recompute else "keep the source's tags where they line up"
+        who = {"local": f"local model {self.spec.model or '(bundled)'}",
+               "openai": f"moderations API {self.spec.endpoint}",
+               "llm": f"LLM guard {self.spec.endpoint} ({self.spec.prompt} prompt)"}[self.spec.backend]
+        return f"{keep}; tag every other message with the {who}"
+
+    def setup(self) -> None:
+        if not self._ready:
+            self._backend = make_backend(self.spec, self.llm)
+            self._ready = True
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "_ready": False}
 
     def process_batch(self, batch: pa.Table) -> pa.Table:
-        mod = batch.column("openai_moderation")
-        if mod.null_count == len(mod):
-            return batch
-        n_msgs = pc.list_value_length(batch.column("conversation")).to_pylist()
-        n_mod = pc.list_value_length(mod).to_pylist()
-        misaligned = [m is not None and m != c for m, c in zip(n_mod, n_msgs)]
-        if not any(misaligned):
-            return batch
-        mask = pa.array(misaligned)
-        batch = set_column(batch, "openai_moderation", pc.if_else(mask, pa.nulls(len(mask), mod.type), mod))
-        issues = batch.column("normalize.issues").to_pylist()
-        for i, bad in enumerate(misaligned):
-            if bad:
+        self.setup()
+        result = tag(batch.column("conversation"), batch.column("openai_moderation"), self._backend,
+                     self.config.recompute)
+        if result.misaligned.any():
+            issues = batch.column("normalize.issues").to_pylist()
+            for i in np.flatnonzero(result.misaligned):
                 issues[i] = [*(issues[i] or []), "moderation_misaligned"]
-        return set_column(batch, "normalize.issues", pa.array(issues, pa.list_(pa.string())))
+            batch = set_column(batch, "normalize.issues", pa.array(issues, pa.list_(pa.string())))
+        batch = set_column(batch, "openai_moderation", result.moderation)
+        batch = set_column(batch, "moderation.backend", pa.array(result.backend, pa.string()))
+        return set_column(batch, "moderation.unparsed", pa.array(result.unparsed, pa.int32()))

@@ -1,0 +1,341 @@
+"""The one LLM client: every chat, moderation and embedding request chatsift makes goes through it.
+
+``post_many`` sends a list of request bodies to one path of an OpenAI-compatible endpoint:
+
+- answers already in the response cache are returned without a call (a rerun pays nothing);
+- the rest go out from ``max_concurrency`` async workers behind the endpoint's rpm/tpm limits;
+- 408/409/429/5xx, timeouts, dropped connections and malformed bodies are retried with exponential
+  backoff and jitter, honouring ``Retry-After``; other 4xx answers fail that one request only;
+- an unreachable server, a refused key, an unknown model or a transient error that outlasts its
+  retries stops the run with one line (``LLMError``), as does the budget (``BudgetExceeded``);
+  requests in flight finish first, so every answer received is cached and a rerun resumes;
+- the ledger counts calls, cache hits, retries, tokens and cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import orjson
+
+from chatsift.errors import ChatsiftError
+from chatsift.llm.cache import ResponseCache, request_key
+from chatsift.llm.endpoints import Endpoint
+from chatsift.llm.ledger import Budget, BudgetExceeded, Ledger
+from chatsift.llm.limits import RateLimiter
+
+RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+FATAL_STATUSES = {401: "refused the API key", 403: "refused the request (forbidden)",
+                  404: "has no such model or path"}
+CHAT, MODERATIONS, EMBEDDINGS = "/chat/completions", "/moderations", "/embeddings"
+
+
+class LLMError(ChatsiftError):
+    """An endpoint cannot be used for this run; the message says which and what to check."""
+
+
+class EndpointUnreachable(LLMError):
+    """Nothing answers at the endpoint's address."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    connect_attempts: int = 2  # a refused connection is retried this often before the run stops
+    max_retry_after_s: float = 300.0  # a server's Retry-After is honoured up to this
+
+
+@dataclass
+class CallResult:
+    """One request's outcome: the response body, or why this request (alone) failed."""
+
+    response: dict | None
+    error: str | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class Estimate:
+    requests: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+    def line(self, endpoint: Endpoint) -> str:
+        return (f"dry run: {self.requests:,} requests to {endpoint.label}, {self.cached:,} already cached, "
+                f"{self.requests - self.cached:,} to send; about {self.prompt_tokens:,} prompt + "
+                f"{self.completion_tokens:,} completion tokens, about ${self.cost_usd:,.4f}")
+
+
+def estimate_tokens(body: dict) -> int:
+    """A rough prompt-token count (4 characters a token) for limits, budgets and dry runs."""
+    if "messages" in body:
+        return sum(len(str(m.get("content") or "")) // 4 + 4 for m in body["messages"])
+    data = body.get("input", "")
+    texts = data if isinstance(data, list) else [data]
+    return sum(len(str(t)) // 4 + 1 for t in texts)
+
+
+def _valid(path: str, body: dict, response: object) -> bool:
+    """Whether a 200 answer has the shape its path promises (a malformed one is retried, never cached)."""
+    if not isinstance(response, dict):
+        return False
+    if path == CHAT:
+        choices = response.get("choices")
+        return (isinstance(choices, list) and bool(choices) and isinstance(choices[0], dict)
+                and isinstance(choices[0].get("message"), dict))
+    expected = len(body["input"]) if isinstance(body.get("input"), list) else 1
+    key = "results" if path == MODERATIONS else "data"
+    return isinstance(response.get(key), list) and len(response[key]) == expected
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+class _Fatal(Exception):
+    def __init__(self, error: ChatsiftError) -> None:
+        self.error = error
+
+
+class LLMClient:
+    """Requests to one endpoint, with cache, limits, retries, budget and ledger.
+
+    Args:
+        cache: the response cache (``None``: no caching, for tests of the transport only).
+        ledger: where calls and tokens are counted; shared by the clients of one run.
+        budget: a hard cap for the run; the run stops cleanly when it is reached.
+    """
+
+    def __init__(self, endpoint: Endpoint, *, cache: ResponseCache | None = None, ledger: Ledger | None = None,
+                 budget: Budget | None = None, retry: RetryPolicy | None = None, progress: bool = False,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.endpoint = endpoint
+        self.cache = cache
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.budget = budget or Budget()
+        self.retry = retry or RetryPolicy()
+        self.progress = progress
+        self._transport = transport
+        self._key = endpoint.api_key()  # a missing required key fails here, before any work
+
+    # ------------------------------------------------------------ requests
+
+    def body(self, path: str, payload: dict) -> dict:
+        return {"model": self.endpoint.model, **payload}
+
+    def key(self, path: str, body: dict) -> str:
+        return request_key(self.endpoint.base_url, self.endpoint.model, path, body)
+
+    def estimate(self, path: str, payloads: list[dict], completion_tokens: int = 256) -> Estimate:
+        bodies = [self.body(path, p) for p in payloads]
+        cached = sum(1 for b in bodies if self.cache is not None and self.cache.get(self.key(path, b)) is not None)
+        prompt = sum(estimate_tokens(b) for b in bodies)
+        completion = sum(int(b.get("max_tokens") or completion_tokens) for b in bodies) if path == CHAT else 0
+        return Estimate(len(bodies), cached, prompt, completion, self.endpoint.cost(prompt, completion))
+
+    def post_many(self, path: str, payloads: list[dict], desc: str = "") -> list[CallResult]:
+        """Send every payload (``model`` is added); results in the same order."""
+        coro = self.apost_many(path, payloads, desc)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # called from inside an event loop
+            return pool.submit(asyncio.run, coro).result()
+
+    async def apost_many(self, path: str, payloads: list[dict], desc: str = "") -> list[CallResult]:
+        bodies = [self.body(path, p) for p in payloads]
+        results: list[CallResult | None] = [None] * len(bodies)
+        entry = self.ledger.entry(self.endpoint.name)
+        todo = []
+        for i, body in enumerate(bodies):
+            hit = self.cache.get(self.key(path, body)) if self.cache is not None else None
+            if hit is not None:
+                results[i] = CallResult(hit, cached=True)
+                entry.cache_hits += 1
+            else:
+                todo.append(i)
+        bar = self._bar(len(bodies), len(bodies) - len(todo), desc or f"{self.endpoint.name} {path.strip('/')}")
+        fatal: list[ChatsiftError] = []
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in todo:
+            queue.put_nowait(i)
+        limiter = RateLimiter(self.endpoint.rpm, self.endpoint.tpm)
+        limits = httpx.Limits(max_connections=self.endpoint.max_concurrency,
+                              max_keepalive_connections=self.endpoint.max_concurrency)
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        timeout = httpx.Timeout(self.endpoint.timeout_s, connect=min(10.0, self.endpoint.timeout_s))
+        async with httpx.AsyncClient(base_url=self.endpoint.base_url, headers=headers, timeout=timeout,
+                                     limits=limits, transport=self._transport) as http:
+
+            async def worker() -> None:
+                while not fatal:
+                    try:
+                        i = queue.get_nowait()
+                    except asyncio.QueueEmpty:
+                        return
+                    try:
+                        results[i] = await self._send(http, limiter, path, bodies[i])
+                    except _Fatal as stop:
+                        fatal.append(stop.error)
+                        return
+                    if bar is not None:
+                        bar.update(1)
+
+            await asyncio.gather(*(worker() for _ in range(min(self.endpoint.max_concurrency, max(len(todo), 1)))))
+        if bar is not None:
+            bar.close()
+        if fatal:
+            done = sum(r is not None for r in results)
+            error = fatal[0]
+            note = f" ({done:,} of {len(bodies):,} answers are cached; rerun the same command to resume)"
+            raise type(error)(f"{error}{note}")
+        return [r if r is not None else CallResult(None, "not sent") for r in results]
+
+    async def _send(self, http: httpx.AsyncClient, limiter: RateLimiter, path: str, body: dict) -> CallResult:
+        entry = self.ledger.entry(self.endpoint.name)
+        tokens = estimate_tokens(body)
+        where = self.endpoint.label
+        try:
+            self.budget.check(entry, tokens + int(body.get("max_tokens") or 0),
+                              self.endpoint.cost(tokens, int(body.get("max_tokens") or 0)))
+        except BudgetExceeded as exc:
+            raise _Fatal(exc) from None
+        connect_failures = 0
+        problem = ""
+        for attempt in range(self.retry.max_attempts):
+            await limiter.acquire(tokens)
+            wait: float | None = None
+            try:
+                response = await http.post(path, content=orjson.dumps(body),
+                                           headers={"Content-Type": "application/json"})
+            except httpx.ConnectError as exc:
+                connect_failures += 1
+                if connect_failures >= self.retry.connect_attempts:
+                    raise _Fatal(EndpointUnreachable(
+                        f"cannot reach {where}: {_short(exc) or 'connection refused'}; is the server running "
+                        "and the URL right?")) from None
+                problem = f"connection failed ({_short(exc)})"
+            except httpx.TimeoutException:
+                problem = f"no answer within {self.endpoint.timeout_s:g} s"
+            except httpx.TransportError as exc:  # dropped or truncated responses
+                problem = f"broken response ({type(exc).__name__})"
+            else:
+                status = response.status_code
+                if status == 200:
+                    try:
+                        data = orjson.loads(response.content)
+                    except orjson.JSONDecodeError:
+                        data = None
+                    if _valid(path, body, data):
+                        self._account(entry, body, data)
+                        if self.cache is not None:
+                            self.cache.put(self.key(path, body), data)
+                        return CallResult(data)
+                    problem = "malformed response body"
+                elif status in FATAL_STATUSES:
+                    raise _Fatal(LLMError(f"{where} {FATAL_STATUSES[status]} (HTTP {status}: "
+                                          f"{_server_message(response)})")) from None
+                elif status in RETRY_STATUSES:
+                    problem = f"HTTP {status}"
+                    wait = _retry_after(response)
+                else:
+                    entry.failures += 1
+                    return CallResult(None, f"HTTP {status}: {_server_message(response)}")
+            if attempt + 1 < self.retry.max_attempts:
+                entry.retries += 1
+                backoff = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** attempt)
+                await asyncio.sleep(min(wait, self.retry.max_retry_after_s) if wait is not None
+                                    else backoff * random.uniform(0.5, 1.5))
+        entry.failures += 1
+        raise _Fatal(LLMError(f"{where} kept failing: {problem} after {self.retry.max_attempts} attempts"))
+
+    def _account(self, entry, body: dict, data: dict) -> None:
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        prompt = int(usage.get("prompt_tokens") or estimate_tokens(body))
+        completion = int(usage.get("completion_tokens") or 0)
+        entry.calls += 1
+        entry.prompt_tokens += prompt
+        entry.completion_tokens += completion
+        entry.cost_usd += self.endpoint.cost(prompt, completion)
+
+    def _bar(self, total: int, done: int, desc: str):
+        if not self.progress or total == 0:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, initial=done, desc=desc, unit="req", dynamic_ncols=True, leave=False)
+
+    # ------------------------------------------------------------ the three kinds of request
+
+    def chat_many(self, conversations: list[list[dict]], *, temperature: float = 0.0, max_tokens: int = 512,
+                  desc: str = "", **params) -> list[CallResult]:
+        payloads = [{"messages": m, "temperature": temperature, "max_tokens": max_tokens, **params}
+                    for m in conversations]
+        return self.post_many(CHAT, payloads, desc)
+
+    def chat(self, messages: list[dict], **params) -> str:
+        result = self.chat_many([messages], **params)[0]
+        if result.response is None:
+            raise LLMError(f"{self.endpoint.label} failed: {result.error}")
+        return chat_text(result.response)
+
+    def moderate(self, texts: list[str], batch_size: int = 32, desc: str = "") -> list[dict | None]:
+        """The ``results`` entry for each text from ``/moderations`` (None where its batch failed)."""
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        out: list[dict | None] = []
+        for batch, result in zip(batches, self.post_many(MODERATIONS, [{"input": b} for b in batches], desc)):
+            out.extend(result.response["results"] if result.response else [None] * len(batch))
+        return out
+
+    def embed(self, texts: list[str], batch_size: int = 128, desc: str = "") -> list[list[float]]:
+        batches = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+        out: list[list[float]] = []
+        for result in self.post_many(EMBEDDINGS, [{"input": b} for b in batches], desc):
+            if result.response is None:
+                raise LLMError(f"{self.endpoint.label} could not embed a batch: {result.error}")
+            out.extend(d["embedding"] for d in sorted(result.response["data"], key=lambda d: d.get("index", 0)))
+        return out
+
+
+def chat_text(response: dict) -> str:
+    return response["choices"][0]["message"].get("content") or ""
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else ""
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
+        text = str(message or data)
+    except (ValueError, AttributeError):
+        text = response.text
+    return " ".join(text.split())[:200]
+
+
+def map_results(results: list[CallResult], parse: Callable[[dict], object]) -> list[object]:
+    return [parse(r.response) if r.response is not None else None for r in results]

@@ -1,0 +1,130 @@
+"""chatsift's own moderator: a linear model per category over word and character n-grams.
+
+A model folder holds ``model.json`` (what it was trained on, per-head calibration and thresholds,
+held-out metrics), ``vocabulary.parquet`` and ``weights.npz``. Heads are the 11 categories of the
+data contract plus ``flagged`` (any harm: ToxicChat's toxicity label trains only this head). A head
+without training labels scores 0 and never fires. Scores are Platt-calibrated probabilities;
+thresholds were chosen on held-out (out-of-fold) predictions to maximise F1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chatsift.errors import ConfigError
+from chatsift.moderation.categories import CATEGORIES, HEADS
+from chatsift.moderation.features import LS, Featurizer
+
+FORMAT_VERSION = 1
+
+
+def bundled_model_path() -> Path:
+    return Path(str(resources.files("chatsift") / "data" / "moderator"))
+
+
+@dataclass
+class ModerationOutput:
+    """Per-message results of any backend, as arrays.
+
+    ``scores`` and ``decisions`` are (messages, 11) in ``CATEGORIES`` order; ``flag_score`` is the
+    backend's overall harm score; ``valid`` is false where the backend gave no usable answer.
+    """
+
+    scores: np.ndarray
+    decisions: np.ndarray
+    flagged: np.ndarray
+    flag_score: np.ndarray
+    valid: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> ModerationOutput:
+        return cls(np.zeros((n, len(CATEGORIES))), np.zeros((n, len(CATEGORIES)), bool), np.zeros(n, bool),
+                   np.zeros(n), np.ones(n, bool))
+
+
+class LocalModerator:
+    """Load with ``LocalModerator.load(path)`` (``None``: the model shipped with chatsift)."""
+
+    def __init__(self, featurizer: Featurizer, weights: np.ndarray, bias: np.ndarray, calibration: np.ndarray,
+                 thresholds: np.ndarray, trained: np.ndarray, meta: dict) -> None:
+        self.featurizer = featurizer
+        self.weights = weights.astype(np.float32)  # (features, heads)
+        self.bias = bias.astype(np.float64)
+        self.calibration = calibration.astype(np.float64)  # (heads, 2): p = sigmoid(a * logit + b)
+        self.thresholds = thresholds.astype(np.float64)
+        self.trained = trained.astype(bool)
+        self.meta = meta
+
+    @property
+    def name(self) -> str:
+        return f"local:{self.meta.get('name', 'unnamed')}"
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> LocalModerator:
+        folder = Path(path) if path else bundled_model_path()
+        meta_path = folder / "model.json"
+        if not meta_path.is_file():
+            raise ConfigError(f"{folder} is not a moderator model folder (no model.json); train one with "
+                              "`chatsift moderator train DATA --out FOLDER`")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION or meta.get("heads") != list(HEADS):
+            raise ConfigError(f"{folder}: model format {meta.get('format')} with heads {meta.get('heads')} is not "
+                              f"what this chatsift reads (format {FORMAT_VERSION})")
+        vocab = pq.read_table(folder / "vocabulary.parquet")
+        block = vocab.column("block").to_numpy(zero_copy_only=False)
+        terms = vocab.column("term").combine_chunks().cast(LS)
+        with np.load(folder / "weights.npz") as arrays:
+            w = {k: arrays[k] for k in arrays.files}
+        featurizer = Featurizer(terms.filter(pa.array(block == "w")), w["word_idf"].astype(np.float64),
+                                terms.filter(pa.array(block == "c")), w["char_idf"].astype(np.float64),
+                                int(meta["max_chars"]))
+        heads = meta["head_settings"]
+        return cls(featurizer, w["weights"], w["bias"], np.array([[h["a"], h["b"]] for h in heads]),
+                   np.array([h["threshold"] for h in heads]), np.array([h["trained"] for h in heads]), meta)
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        f = self.featurizer
+        terms = pa.concat_arrays([f.word_vocab, f.char_vocab])
+        blocks = ["w"] * len(f.word_vocab) + ["c"] * len(f.char_vocab)
+        pq.write_table(pa.table({"term": terms, "block": pa.array(blocks)}), folder / "vocabulary.parquet",
+                       compression="zstd")
+        np.savez_compressed(folder / "weights.npz", weights=self.weights.astype(np.float16), bias=self.bias,
+                            word_idf=f.word_idf.astype(np.float32), char_idf=f.char_idf.astype(np.float32))
+        meta = dict(self.meta, format=FORMAT_VERSION, heads=list(HEADS), max_chars=f.max_chars)
+        previous = self.meta.get("head_settings") or [{} for _ in HEADS]  # training adds metrics per head
+        meta["head_settings"] = [
+            {**previous[i], "head": h, "trained": bool(self.trained[i]), "a": float(self.calibration[i, 0]),
+             "b": float(self.calibration[i, 1]), "threshold": float(self.thresholds[i])}
+            for i, h in enumerate(HEADS)]
+        (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return folder
+
+    def logits(self, texts: list[str | None] | pa.Array) -> np.ndarray:
+        n_words = len(self.featurizer.word_vocab)
+        return self.featurizer.project(texts, self.weights[:n_words], self.weights[n_words:]) + self.bias
+
+    def probabilities(self, texts: list[str | None] | pa.Array) -> np.ndarray:
+        """(texts, heads) calibrated probabilities; untrained heads are 0."""
+        z = self.logits(texts) * self.calibration[:, 0] + self.calibration[:, 1]
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        p[:, ~self.trained] = 0.0
+        return p
+
+    def moderate(self, texts: list[str | None] | pa.Array) -> ModerationOutput:
+        p = self.probabilities(texts)
+        decide = (p >= self.thresholds) & self.trained
+        cats = len(CATEGORIES)
+        flag_head = p[:, cats]
+        flagged = decide[:, :cats].any(axis=1) | decide[:, cats]
+        flag_score = np.maximum(flag_head, p[:, :cats].max(axis=1))
+        return ModerationOutput(p[:, :cats], decide[:, :cats], flagged, flag_score, np.ones(len(p), bool))

@@ -1,0 +1,164 @@
+"""The LLM client against a real HTTP server on 127.0.0.1 with scripted faults."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from chatsift.config import LLMConfig, load_config
+from chatsift.errors import ConfigError
+from chatsift.llm import (
+    CHAT,
+    MODERATIONS,
+    Budget,
+    BudgetExceeded,
+    EndpointUnreachable,
+    Ledger,
+    LLMClient,
+    LLMError,
+    ResponseCache,
+    RetryPolicy,
+    chat_text,
+    make_client,
+    parse_endpoint,
+)
+from tests.fake_llm import FakeLLM
+
+FAST = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)
+
+
+@pytest.fixture()
+def server():
+    with FakeLLM(slow_s=1.5) as s:
+        yield s
+
+
+def client_for(server, tmp_path, **kw) -> LLMClient:
+    endpoint = parse_endpoint(f"{server.url}:fake-model", timeout_s=kw.pop("timeout_s", 0.5),
+                              max_concurrency=kw.pop("max_concurrency", 4))
+    return LLMClient(endpoint, cache=ResponseCache(tmp_path / "cache"), retry=kw.pop("retry", FAST), **kw)
+
+
+def chats(n: int) -> list[list[dict]]:
+    return [[{"role": "user", "content": f"question {i}"}] for i in range(n)]
+
+
+def test_endpoint_specs():
+    e = parse_endpoint("http://127.0.0.1:8000/v1:qwen2.5-7b")
+    assert (e.base_url, e.model) == ("http://127.0.0.1:8000/v1", "qwen2.5-7b")
+    assert parse_endpoint("ollama:llama3:8b").model == "llama3:8b"
+    assert parse_endpoint("openai:http://h:1/v1#m").base_url == "http://h:1/v1"
+    assert parse_endpoint("vllm:m").base_url.endswith(":8000/v1")
+    named = load_config(overrides={"llm.endpoints": {"judge": {"base_url": "http://x:1/v1", "model": "m", "rpm": 60}}})
+    assert make_client("judge", named.llm).endpoint.rpm == 60
+    with pytest.raises(ConfigError, match="unknown LLM endpoint"):
+        parse_endpoint("nonsense")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(overrides={"llm.endpoints": {"j": {"base_url": "http://x/v1", "model": "m", "rmp": 1}}})
+
+
+def test_missing_key_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        make_client("openai:gpt-4o-mini", LLMConfig())
+
+
+def test_unreachable_endpoint_fails_fast(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = LLMClient(parse_endpoint(f"http://127.0.0.1:{port}/v1:m"), cache=ResponseCache(tmp_path), retry=FAST)
+    start = time.monotonic()
+    with pytest.raises(EndpointUnreachable, match=f"cannot reach .*127.0.0.1:{port}"):
+        client.chat_many(chats(3))
+    assert time.monotonic() - start < 5
+
+
+def test_answers_are_cached_and_a_rerun_pays_nothing(server, tmp_path):
+    ledger = Ledger()
+    client = client_for(server, tmp_path, ledger=ledger)
+    first = client.chat_many(chats(10))
+    assert [chat_text(r.response) for r in first] == [f"echo: question {i}" for i in range(10)]
+    assert server.count(CHAT) == 10
+    again = client_for(server, tmp_path, ledger=ledger).chat_many(chats(10))
+    assert all(r.cached for r in again) and server.count(CHAT) == 10
+    total = ledger.total()
+    assert (total.calls, total.cache_hits) == (10, 10)
+    assert total.prompt_tokens > 0 and total.completion_tokens > 0
+
+
+def test_transient_faults_are_retried(server, tmp_path):
+    server.inject(CHAT, "429", "500", "malformed", "truncated", "timeout", "503")
+    ledger = Ledger()
+    patient = RetryPolicy(max_attempts=8, base_delay_s=0.01, max_delay_s=0.05)
+    results = client_for(server, tmp_path, ledger=ledger, max_concurrency=1, retry=patient).chat_many(chats(3))
+    assert all(r.response for r in results)
+    assert ledger.total().retries == 6 and ledger.total().calls == 3
+
+
+def test_retry_after_is_honoured(tmp_path):
+    with FakeLLM(retry_after="1") as server:
+        server.inject(CHAT, "429")
+        start = time.monotonic()
+        client_for(server, tmp_path, max_concurrency=1).chat_many(chats(1))
+        assert time.monotonic() - start >= 0.95
+
+
+def test_a_bad_request_fails_alone(server, tmp_path):
+    server.inject(CHAT, "400")
+    results = client_for(server, tmp_path, max_concurrency=1).chat_many(chats(3))
+    assert [r.response is None for r in results] == [True, False, False]
+    assert "HTTP 400" in results[0].error
+
+
+def test_fatal_status_stops_the_run_with_one_line(server, tmp_path):
+    server.inject(CHAT, "401")
+    with pytest.raises(LLMError, match="refused the API key"):
+        client_for(server, tmp_path, max_concurrency=1).chat_many(chats(3))
+
+
+def test_endpoint_failing_mid_run_resumes_without_paying_twice(server, tmp_path):
+    client = client_for(server, tmp_path, max_concurrency=1)
+    client.chat_many(chats(4))  # four answers paid for and cached
+    server.inject(CHAT, *["500"] * FAST.max_attempts)  # the fifth request outlasts its retries
+    with pytest.raises(LLMError, match="kept failing.*rerun"):
+        client.chat_many(chats(8))
+    sent = server.count(CHAT)
+    results = client_for(server, tmp_path).chat_many(chats(8))
+    assert all(r.response for r in results)
+    assert server.count(CHAT) - sent == 4  # only the four never answered
+
+
+def test_budget_stops_cleanly_and_keeps_answers(server, tmp_path):
+    client = client_for(server, tmp_path, budget=Budget(max_calls=5), max_concurrency=1)
+    with pytest.raises(BudgetExceeded, match="5 calls"):
+        client.chat_many(chats(9))
+    assert server.count(CHAT) == 5
+    assert len(ResponseCache(tmp_path / "cache")) == 5
+
+
+def test_dry_run_estimate_sends_nothing(server, tmp_path):
+    client = client_for(server, tmp_path)
+    est = client.estimate(CHAT, [{"messages": m, "max_tokens": 100} for m in chats(6)])
+    assert (est.requests, est.cached, est.completion_tokens) == (6, 0, 600)
+    assert server.count(CHAT) == 0
+
+
+def test_rate_limit_spaces_requests(server, tmp_path):
+    endpoint = parse_endpoint(f"{server.url}:m", rpm=120)  # 2 a second
+    client = LLMClient(endpoint, cache=None, retry=FAST)
+    start = time.monotonic()
+    client.chat_many(chats(5))
+    assert server.count(CHAT) == 5
+    assert time.monotonic() - start >= 1.2  # two at once, then one every half second
+
+
+def test_moderations_and_embeddings(server, tmp_path):
+    client = client_for(server, tmp_path)
+    results = client.moderate(["I will kill you", "hello"], batch_size=1)
+    assert results[0]["categories"]["violence"] and not results[1]["flagged"]
+    vectors = client.embed(["a", "b", "c"], batch_size=2)
+    assert len(vectors) == 3 and len(vectors[0]) == 8
+    assert server.count(MODERATIONS) == 2
