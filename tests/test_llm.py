@@ -24,7 +24,7 @@ from chatsift.llm import (
     make_client,
     parse_endpoint,
 )
-from tests.fake_llm import FakeLLM
+from fake_llm import FakeLLM
 
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)
 

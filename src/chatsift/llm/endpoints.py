@@ -131,6 +131,8 @@ def parse_endpoint(spec: str, named: dict[str, Endpoint] | None = None, **overri
     elif spec.startswith(("http://", "https://")):
         url, model = split_url_model(spec)
         endpoint = Endpoint(name=url, base_url=url, model=model, api_key_env="OPENAI_API_KEY")
+    elif spec.partition(":")[2] in named:  # openai:NAME, llm:NAME ... name a configured endpoint too
+        endpoint = named[spec.partition(":")[2]]
     else:
         provider, sep, model = spec.partition(":")
         if provider in ("openai", "vllm", "ollama", "llamacpp") and sep and model:

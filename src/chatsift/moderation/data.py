@@ -190,7 +190,7 @@ def concat(sets: list[LabelledSet]) -> LabelledSet:
                        " + ".join(s.source for s in sets), "+".join(s.format for s in sets))
 
 
-_TEXT_KEYS = ("prompt", "text", "instance", "question", "content", "user_input", "answer")
+_TEXT_KEYS = ("prompt", "text", "instance", "question", "content", "user_input", "answer", "value")
 _LIST_KEYS = ("messages", "conversation", "turns", "conversations", "replies")
 _BENIGN_WORDS = {"benign", "safe", "0", "false", "no", "harmless"}
 
