@@ -6,6 +6,7 @@ import socket
 import time
 
 import pytest
+from fake_llm import FakeLLM
 
 from chatsift.config import LLMConfig, load_config
 from chatsift.errors import ConfigError
@@ -24,7 +25,6 @@ from chatsift.llm import (
     make_client,
     parse_endpoint,
 )
-from fake_llm import FakeLLM
 
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.05)
 
@@ -123,7 +123,7 @@ def test_endpoint_failing_mid_run_resumes_without_paying_twice(server, tmp_path)
     client = client_for(server, tmp_path, max_concurrency=1)
     client.chat_many(chats(4))  # four answers paid for and cached
     server.inject(CHAT, *["500"] * FAST.max_attempts)  # the fifth request outlasts its retries
-    with pytest.raises(LLMError, match="kept failing.*rerun"):
+    with pytest.raises(LLMError, match=r"kept failing.*rerun"):
         client.chat_many(chats(8))
     sent = server.count(CHAT)
     results = client_for(server, tmp_path).chat_many(chats(8))
@@ -162,3 +162,17 @@ def test_moderations_and_embeddings(server, tmp_path):
     vectors = client.embed(["a", "b", "c"], batch_size=2)
     assert len(vectors) == 3 and len(vectors[0]) == 8
     assert server.count(MODERATIONS) == 2
+
+
+def test_topic_labeller_and_embedder_use_the_client(server, tmp_path, monkeypatch):
+    from chatsift.analysis.topics.embed import get_embedder
+    from chatsift.analysis.topics.label import LLMLabeler
+
+    monkeypatch.setenv("CHATSIFT_CACHE", str(tmp_path))
+    labeller = LLMLabeler(f"openai:{server.url}#labeller")
+    labels = labeller.label_many([(["how do I sort a list in python"], ["python dicts"]), (["bake bread"], [])])
+    assert len(labels) == 2 and all(label.startswith("echo:") for label in labels)
+    assert LLMLabeler(f"{server.url}:labeller").label_many([(["bake bread"], [])]) == labels[1:]
+    assert server.count(CHAT) == 2  # the second labeller's request came from the cache
+    vectors = get_embedder(f"openai:{server.url}#emb").embed(["a", "b"])
+    assert vectors.shape == (2, 8)

@@ -9,7 +9,6 @@ import socket
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from click.testing import CliRunner
 from conftest import assert_reconciles, read_release, run_curate
 from fake_llm import FakeLLM
@@ -77,7 +76,7 @@ def test_model_round_trip_and_scoring_path_match(tmp_path, shared_data):
     data = load_labelled(shared_data / "toxicchat-train" / "toxic_chat_train.json").subset(np.arange(600))
     model = train_moderator(data, TrainSettings(c_grid=(4.0,), folds=3))
     again = LocalModerator.load(model.save(tmp_path / "m"))
-    texts = data.texts[:200] + ["", "ÄÖÜ ß 漢字 😀", None]
+    texts = [*data.texts[:200], "", "ÄÖÜ ß 漢字 😀", None]
     np.testing.assert_allclose(again.probabilities(texts), model.probabilities(texts), atol=2e-3)
     # The fast scoring path equals the explicit feature matrix times the weights.
     f = model.featurizer
@@ -187,8 +186,9 @@ def test_moderate_resumes_after_an_endpoint_failure_without_paying_twice(tmp_pat
     runner = CliRunner()
     with FakeLLM() as server:
         config = tmp_path / "llm.yaml"
+        fake = f"{{base_url: '{server.url}', model: text-moderation-latest, max_concurrency: 1}}"
         config.write_text(f"llm:\n  max_attempts: 2\n  cache_dir: {tmp_path / 'cache'}\n  endpoints:\n"
-                          f"    fake: {{base_url: '{server.url}', model: text-moderation-latest, max_concurrency: 1}}\n")
+                          f"    fake: {fake}\n")
         args = ["moderate", str(out), "--moderator", "openai:fake", "--no-progress", "-c", str(config)]
         dry = runner.invoke(cli, [*args, "--dry-run"])
         assert dry.exit_code == 0, dry.output

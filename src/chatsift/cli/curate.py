@@ -52,7 +52,8 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
-                   blocked_words, no_pii, moderator, moderation_prompt, recompute_moderation, workers, executor, ray_address, sets, dry_run, overwrite, restart,
+                   blocked_words, no_pii, moderator, moderation_prompt, recompute_moderation, workers, executor,
+                   ray_address, sets, dry_run, overwrite, restart,
                    keep_work, no_progress) -> None:
     """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs) into a release in --out (a folder or URL).
 

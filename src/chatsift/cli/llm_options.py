@@ -14,8 +14,10 @@ from chatsift.llm import Ledger
 def llm_options(command):
     @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
                   help="YAML config; its llm section names endpoints (llm.endpoints.NAME).")
-    @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any config value, e.g. llm.max_calls=100.")
-    @click.option("--cache-dir", type=click.Path(file_okay=False), help="LLM response cache (default ~/.cache/chatsift/llm).")
+    @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                  help="Any config value, e.g. llm.max_calls=100.")
+    @click.option("--cache-dir", type=click.Path(file_okay=False),
+                  help="LLM response cache (default ~/.cache/chatsift/llm).")
     @click.option("--max-calls", type=int, help="Stop cleanly after this many paid calls.")
     @click.option("--max-cost", type=float, help="Stop cleanly before spending more than this many US dollars.")
     @functools.wraps(command)

@@ -160,7 +160,8 @@ def eval_command(labelled, backends, prompt, limit, as_json, dry_run, no_progres
                 click.echo(f"\n{name}, per category")
                 click.echo(table(["category", "support", "P", "R", "F1", "AUPRC"],
                                  [[c, m["support"], m["precision"], m["recall"], m["f1"],
-                                   m["auprc"] if m["auprc"] is not None else "-"] for c, m in r["categories"].items()]))
+                                   m["auprc"] if m["auprc"] is not None else "-"]
+                                  for c, m in r["categories"].items()]))
     finish_ledger(ledger, None)
 
 

@@ -75,7 +75,8 @@ def endpoint_from_mapping(name: str, data: dict[str, Any]) -> Endpoint:
         raise ConfigError(f"llm.endpoints.{name}: expected a mapping with base_url and model, got {data!r}")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
-        raise ConfigError(f"llm.endpoints.{name}: unknown key {unknown[0]}; known: {', '.join(sorted(_FIELDS - {'name'}))}")
+        known = ", ".join(sorted(_FIELDS - {"name"}))
+        raise ConfigError(f"llm.endpoints.{name}: unknown key {unknown[0]}; known: {known}")
     data = dict(data)
     provider = data.pop("provider", None)
     if "base_url" not in data and provider in PROVIDERS:

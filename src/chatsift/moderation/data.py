@@ -81,7 +81,7 @@ def _rows(path: Path) -> list[dict]:
     with opener(path, "rb") as fh:
         raw = fh.read()
     text = raw.lstrip()
-    if text.startswith(b"{") and b"\n{" not in text[:200_000] or text.startswith(b"["):
+    if (text.startswith(b"{") and b"\n{" not in text[:200_000]) or text.startswith(b"["):
         try:
             data = orjson.loads(raw)
             if isinstance(data, dict) and isinstance(data.get("instances"), list):
@@ -115,7 +115,7 @@ def _from_rows(rows: list[dict], path: Path) -> tuple[list[str], np.ndarray, str
             y[FLAG] = 1.0 if any(v == 1 for v in known) else (0.0 if len(known) == len(RELEASE_KEYS) else np.nan)
             texts.append(str(r.get("prompt") or ""))
             labels.append(y)
-    elif "instance" in first and isinstance(first.get("annotations"), dict) or "toxicity" in first:
+    elif ("instance" in first and isinstance(first.get("annotations"), dict)) or "toxicity" in first:
         fmt = "toxicchat"
         for r in rows:
             y = np.full(len(HEADS), np.nan)

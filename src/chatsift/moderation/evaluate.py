@@ -60,7 +60,8 @@ def evaluate(data: LabelledSet, out: ModerationOutput) -> dict:
         k = ~np.isnan(col)
         if k.any() and (col[k] == 1).any():
             gold = col[k] == 1
-            categories[category] = {**prf(gold, out.decisions[k, i] & valid[k]), "auprc": _auprc(gold, out.scores[k, i])}
+            categories[category] = {**prf(gold, out.decisions[k, i] & valid[k]),
+                                    "auprc": _auprc(gold, out.scores[k, i])}
     parents = _parent_labels(data.labels)
     pred_parent = np.zeros_like(parents, dtype=bool)
     score_parent = np.zeros_like(parents)

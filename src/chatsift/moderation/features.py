@@ -68,7 +68,7 @@ def char_terms(words: pa.Array) -> tuple[pa.Array, np.ndarray]:
     index = np.arange(len(words), dtype=np.int64)
     grams, owners = [], []
     for n in CHAR_SIZES:
-        for start in range(0, MAX_WORD_CHARS + 2 - n + 1):
+        for start in range(MAX_WORD_CHARS + 2 - n + 1):
             fits = lengths >= start + n
             if not fits.any():
                 break

@@ -58,7 +58,7 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
     if not len(data):
         raise ConfigError("no labelled messages to train on")
     heads = []
-    for h, head in enumerate(HEADS):
+    for h, _head in enumerate(HEADS):
         known = np.flatnonzero(~np.isnan(data.labels[:, h]))
         y = data.labels[known, h].astype(int)
         if min(y.sum(), len(y) - y.sum()) < max(s.min_positives, s.folds):

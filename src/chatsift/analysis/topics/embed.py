@@ -94,33 +94,27 @@ class SentenceTransformerEmbedder:
 
 
 class OpenAIEmbedder:
-    """Any OpenAI-compatible ``/v1/embeddings`` endpoint: ``openai:http://host:8000/v1#model-name``."""
+    """Any OpenAI-compatible ``/v1/embeddings`` endpoint, through chatsift's LLM client (cached, retried).
 
-    def __init__(self, spec: str, batch: int = 256, timeout: float = 60.0) -> None:
-        url, _, model = spec.partition("#")
-        if not url or not model:
-            raise ConfigError("openai embedder: expected openai:BASE_URL#MODEL, e.g. openai:http://localhost:8000/v1#bge")
-        self.name = f"openai:{url}#{model}"
-        self.url, self.model, self.batch, self.timeout = url.rstrip("/"), model, batch, timeout
+    ``openai:http://host:8000/v1#model-name`` (or any endpoint spec ``chatsift.llm`` reads).
+    """
+
+    def __init__(self, spec: str, batch: int = 256) -> None:
+        from chatsift.llm import make_client
+
+        self.client = make_client(spec, None)
+        endpoint = self.client.endpoint
+        self.name = f"openai:{endpoint.base_url}#{endpoint.model}"
+        self.batch = batch
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        import httpx
+        from chatsift.llm import LLMError
 
-        key = os.environ.get("OPENAI_API_KEY")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        out = []
-        for i in range(0, len(texts), self.batch):
-            chunk = texts[i : i + self.batch]
-            try:
-                r = httpx.post(f"{self.url}/embeddings", json={"model": self.model, "input": chunk}, headers=headers,
-                               timeout=self.timeout)
-                r.raise_for_status()
-                data = sorted(r.json()["data"], key=lambda d: d["index"])
-            except (httpx.HTTPError, KeyError, ValueError) as exc:
-                raise ConfigError(f"the embeddings endpoint {self.url} failed ({type(exc).__name__}: "
-                                  f"{str(exc)[:200]})") from None
-            out.extend(d["embedding"] for d in data)
-        return _normalise(np.array(out))
+        try:
+            vectors = self.client.embed(texts, self.batch, desc="embeddings")
+        except LLMError as exc:
+            raise ConfigError(f"the embeddings endpoint failed: {exc}") from None
+        return _normalise(np.array(vectors))
 
 
 def get_embedder(spec: str) -> Embedder:

@@ -9,11 +9,7 @@ in under 8 words at temperature 0; answers are cached on disk.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 
@@ -57,43 +53,29 @@ def _clip(text: str) -> str:
 
 
 class LLMLabeler:
-    """Labels from any OpenAI-compatible ``/v1/chat/completions`` endpoint, with an on-disk cache."""
+    """Labels from a chat endpoint (``openai:BASE_URL#MODEL`` or any ``chatsift.llm`` spec), all
+    clusters in one concurrent, cached batch through the LLM client."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, cache_dir: Path | None = None,
-                 timeout: float = 60.0, retries: int = 3) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY", "")
-        root = Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift"))
-        self.cache_dir = cache_dir or root / "llm"
-        self.timeout = timeout
-        self.retries = retries
+    def __init__(self, spec: str) -> None:
+        from chatsift.llm import make_client
 
-    def label(self, central: list[str], random: list[str]) -> str:
-        prompts = "\n".join(f"- {_clip(p)}" for p in (central[:80] + random[:20]))
-        return self.complete(SUMMARY_PROMPT.format(prompts=prompts)).strip().strip('"').splitlines()[0][:80]
+        self.client = make_client(spec, None)
 
-    def complete(self, prompt: str) -> str:
-        import httpx
+    def label_many(self, clusters: list[tuple[list[str], list[str]]]) -> list[str]:
+        """One label per (central prompts, random prompts) pair."""
+        from chatsift.llm import LLMError, chat_text
 
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "temperature": 0,
-                "max_tokens": 256}
-        key = hashlib.sha256(json.dumps([self.base_url, body], sort_keys=True).encode()).hexdigest()
-        cached = self.cache_dir / f"{key}.json"
-        if cached.exists():
-            return json.loads(cached.read_text())["content"]
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        last: Exception | None = None
-        for _ in range(self.retries):
-            try:
-                response = httpx.post(f"{self.base_url}/chat/completions", json=body, headers=headers,
-                                      timeout=self.timeout)
-                response.raise_for_status()
-                content = response.json()["choices"][0]["message"]["content"]
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps({"content": content}))
-                return content
-            except (httpx.HTTPError, KeyError, ValueError) as exc:
-                last = exc
-        raise ConfigError(f"the labelling endpoint {self.base_url} did not answer ({type(last).__name__}: "
-                          f"{str(last)[:200]}); check --labeler, or use the offline labels (--labeler ctfidf)")
+        requests = []
+        for central, random in clusters:
+            prompts = "\n".join(f"- {_clip(p)}" for p in (central[:80] + random[:20]))
+            requests.append([{"role": "user", "content": SUMMARY_PROMPT.format(prompts=prompts)}])
+        try:
+            results = self.client.chat_many(requests, temperature=0.0, max_tokens=256, desc="topic labels")
+        except LLMError as exc:
+            raise ConfigError(f"the labelling endpoint failed: {exc}; check --labeler, or use the offline "
+                              "labels (--labeler ctfidf)") from None
+        labels = []
+        for result in results:
+            text = chat_text(result.response).strip().strip('"') if result.response is not None else ""
+            labels.append((text.splitlines() or ["(no label)"])[0][:80] or "(no label)")
+        return labels

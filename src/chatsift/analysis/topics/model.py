@@ -52,12 +52,9 @@ class TopicResult:
 def _labeler(spec: str) -> LLMLabeler | None:
     if spec == "ctfidf":
         return None
-    if spec.startswith("openai:"):
-        url, _, model = spec[len("openai:"):].partition("#")
-        if not url or not model:
-            raise ConfigError("--labeler openai: expected openai:BASE_URL#MODEL")
-        return LLMLabeler(url, model)
-    raise ConfigError(f"unknown labeler {spec!r}; use ctfidf or openai:BASE_URL#MODEL")
+    if spec.startswith("openai:") and spec[len("openai:"):].startswith(("http://", "https://")) and "#" not in spec:
+        raise ConfigError("--labeler openai: expected openai:BASE_URL#MODEL")
+    return LLMLabeler(spec)  # any endpoint spec: openai:BASE_URL#MODEL, URL:MODEL, vllm:MODEL, a configured name
 
 
 def template_share(prompts: list[str], templates: list[str | None]) -> float:
@@ -106,7 +103,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
         private = has_users and distinct_users < s.min_users
         central = [texts[i] for i in clustering.central[c]]
         random_ = [texts[i] for i in clustering.random[c]]
-        label = OTHER if private else (llm.label(central, random_) if llm else ", ".join(keywords[c][:4]) or "(empty)")
+        label = OTHER if private else (", ".join(keywords[c][:4]) or "(empty)")
         share = template_share([texts[i] for i in m], [templates[i] for i in m])
         clusters.append({
             "cluster": c,
@@ -122,6 +119,12 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
             "central": [] if private else [p[:DISPLAY_CHARS] for p in central[: s.central]],
             "random": [] if private else [p[:DISPLAY_CHARS] for p in random_[: s.random]],
         })
+    if llm is not None:  # the paper's LLM summaries, for every cluster that may be shown, in one batch
+        shown = [c for c in clusters if not c["private"]]
+        requests = [([texts[i] for i in clustering.central[c["cluster"]]],
+                     [texts[i] for i in clustering.random[c["cluster"]]]) for c in shown]
+        for cluster, label in zip(shown, llm.label_many(requests)):
+            cluster["label"] = label
     assignments = pa.table({
         "conversation_id": prompts.table.column("conversation_id"),
         "message": prompts.table.column("message").cast(pa.int32()),
