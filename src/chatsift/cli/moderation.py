@@ -19,10 +19,10 @@ PROMPT_CHOICE = click.Choice(["paper", "paper-one-shot", "llama-guard"])
 
 def _dry_run_line(backend, texts: list[str]) -> str:
     from chatsift.llm import CHAT, MODERATIONS
-    from chatsift.moderation.backends import LLMGuardBackend, OpenAIBackend, _non_empty
+    from chatsift.moderation.backends import LLMGuardBackend, OpenAIBackend, non_empty
 
     if isinstance(backend, OpenAIBackend):
-        todo = [texts[i] for i in _non_empty(texts)]
+        todo = [texts[i] for i in non_empty(texts)]
         batches = [{"input": todo[i:i + backend.batch_size]} for i in range(0, len(todo), backend.batch_size)]
         return backend.client.estimate(MODERATIONS, batches).line(backend.client.endpoint)
     if isinstance(backend, LLMGuardBackend):

@@ -19,7 +19,6 @@ import concurrent.futures
 import email.utils
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -336,6 +335,3 @@ def _server_message(response: httpx.Response) -> str:
         text = response.text
     return " ".join(text.split())[:200]
 
-
-def map_results(results: list[CallResult], parse: Callable[[dict], object]) -> list[object]:
-    return [parse(r.response) if r.response is not None else None for r in results]

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from chatsift.config import LLMConfig, ModerationConfig
 from chatsift.errors import ConfigError
 from chatsift.llm import Ledger, LLMClient, chat_text, make_client
@@ -58,7 +56,8 @@ class LocalBackend:
         return self.model.moderate(texts)
 
 
-def _non_empty(texts: list[str]) -> list[int]:
+def non_empty(texts: list[str]) -> list[int]:
+    """Indices of the texts worth a call (empty and blank ones get the all-zero result)."""
     return [i for i, t in enumerate(texts) if t and t.strip()]
 
 
@@ -70,7 +69,7 @@ class OpenAIBackend:
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
         out = ModerationOutput.empty(len(texts))
-        todo = _non_empty(texts)
+        todo = non_empty(texts)
         results = self.client.moderate([texts[i][:MAX_API_CHARS] for i in todo], self.batch_size,
                                        desc="moderations")
         for i, result in zip(todo, results):
@@ -95,11 +94,11 @@ class LLMGuardBackend:
         self.name = f"llm:{client.endpoint.model}:{prompt}"
 
     def requests(self, texts: list[str]) -> list[list[dict]]:
-        return [self.build(texts[i]) for i in _non_empty(texts)]
+        return [self.build(texts[i]) for i in non_empty(texts)]
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
         out = ModerationOutput.empty(len(texts))
-        todo = _non_empty(texts)
+        todo = non_empty(texts)
         results = self.client.chat_many([self.build(texts[i]) for i in todo], temperature=0.0, max_tokens=256,
                                         desc=f"guard ({self.prompt})")
         for i, result in zip(todo, results):
@@ -151,7 +150,3 @@ def make_backend(spec: BackendSpec, llm: LLMConfig | None = None, progress: bool
         return LLMGuardBackend(make_client(spec.endpoint, llm, progress=progress, ledger=ledger), spec.prompt)
     raise ConfigError(f"unknown moderation backend {spec.backend!r}; use local, openai, llm or passthrough")
 
-
-def output_matrix(out: ModerationOutput) -> np.ndarray:
-    """(messages, 12): the 11 category scores and the flag score, for metrics."""
-    return np.hstack([out.scores, out.flag_score[:, None]])

@@ -160,12 +160,17 @@ class Featurizer:
         terms, docs = word_terms(tok)
         valid, ids = _lookup(terms, self.word_vocab)
         words = _presence(docs[valid], ids, (tok.n, len(self.word_vocab)))
+        # Distinct words in sorted order, so that each text's sums run in the same order whatever else
+        # is in the batch: scores must not depend on batching (the Ray and local releases are equal).
         encoded = pc.dictionary_encode(tok.words)
-        distinct = encoded.dictionary.cast(LS)
+        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        distinct = encoded.dictionary.take(pa.array(order)).cast(LS)
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
         grams, owner = char_terms(distinct)
         valid, ids = _lookup(grams, self.char_vocab)
         per_word = _counts(owner[valid], ids, (len(distinct), len(self.char_vocab)))
-        seen = _presence(tok.doc, encoded.indices.to_numpy(zero_copy_only=False), (tok.n, len(distinct)))
+        seen = _presence(tok.doc, rank[encoded.indices.to_numpy(zero_copy_only=False)], (tok.n, len(distinct)))
         return words, seen, per_word
 
     def project(self, texts: list[str | None] | pa.Array, word_weights: np.ndarray,

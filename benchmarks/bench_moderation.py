@@ -1,0 +1,177 @@
+"""Quality and speed of chatsift's local moderator on real labelled data (issue 8's figures).
+
+Quality, each next to the published baselines (ToxicChat card: OpenAI moderation F1 0.614,
+ToxicChat-T5 0.822):
+  toxicchat-cv      5-fold cross-validation on the ToxicChat training split: each outer fold trains the
+                    whole recipe (inner folds choose C, calibration and thresholds) on four fifths and is
+                    scored on the fifth it never saw; predictions pooled over the folds;
+  openai-heldout    the bundled model's recipe (OpenAI moderation release + the benign sets) trained on
+                    80% of the release (stratified, seed 42) and scored on the other 20%;
+  bundled-toxicchat the bundled model (never trained on ToxicChat) on all 2,801 ToxicChat prompts;
+  technical         share of flagged messages among MT-bench and Arena-Hard answers (none are harmful).
+Speed: messages/s of the bundled model on real chat messages, one process and two.
+
+    python benchmarks/bench_moderation.py [--json out.json] [--speed-messages 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from chatsift.moderation.categories import HEADS
+from chatsift.moderation.data import concat, load_benign, load_labelled
+from chatsift.moderation.evaluate import evaluate, prf
+from chatsift.moderation.local import LocalModerator, ModerationOutput
+from chatsift.moderation.train import train_moderator
+
+HERE = Path(__file__).resolve().parent
+DATA = next((p for p in (Path(os.environ.get("CHATSIFT_SHARED_DATA", "/nonexistent")),
+                         HERE.parents[1] / "shared" / "data", Path("/work/shared/data")) if p.is_dir()),
+            HERE.parents[1] / "shared" / "data")
+BENIGN = ["openassistant-oasst-eval-samples/en_100_tree.jsonl",
+          "openassistant-oasst-eval-samples/prompt_lottery_en_250_text.jsonl",
+          "jailbreak-classification/balanced/jailbreak_dataset_train_balanced.csv",
+          "arena-hard-auto/v0.1/question.jsonl", "fastchat-llm-judge/dummy_conversation.json"]
+
+
+def _binary(gold: np.ndarray, flagged: np.ndarray, score: np.ndarray) -> dict:
+    from sklearn.metrics import average_precision_score
+
+    return {**prf(gold, flagged), "auprc": round(float(average_precision_score(gold, score)), 4)}
+
+
+def toxicchat_cv(folds: int = 5, seed: int = 42) -> dict:
+    from sklearn.model_selection import StratifiedKFold
+
+    data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
+    raw = json.loads((DATA / "toxicchat-train" / "toxic_chat_train.json").read_text())["instances"]
+    jailbreak = np.array([r["annotations"]["jailbreaking"]["majority_human"] == "1" for r in raw])
+    gold = data.labels[:, HEADS.index("flagged")] == 1
+    flagged, score = np.zeros(len(data), bool), np.zeros(len(data))
+    per_fold = []
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(data)), gold):
+        model = train_moderator(data.subset(train), name="toxicchat-cv")
+        out = model.moderate([data.texts[i] for i in test])
+        flagged[test], score[test] = out.flagged, out.flag_score
+        per_fold.append(prf(gold[test], out.flagged)["f1"])
+    return {"pooled": _binary(gold, flagged, score), "f1_per_fold": per_fold,
+            "f1_median": statistics.median(per_fold),
+            "jailbreak_recall": round(float(flagged[jailbreak].mean()), 4)}
+
+
+def openai_heldout(seed: int = 42) -> dict:
+    from sklearn.model_selection import train_test_split
+
+    data = load_labelled(DATA / "openai-moderation-api-release" / "samples-1680.jsonl.gz")
+    strata = np.nan_to_num(data.labels[:, HEADS.index("flagged")], nan=2).astype(int)
+    train, test = train_test_split(np.arange(len(data)), test_size=0.2, random_state=seed, stratify=strata)
+    model = train_moderator(concat([data.subset(train), *[load_benign(DATA / b) for b in BENIGN]]),
+                            name="openai-heldout")
+    held = data.subset(test)
+    return evaluate(held, model.moderate(held.texts))
+
+
+def bundled_on_toxicchat() -> dict:
+    data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
+    out = LocalModerator.load().moderate(data.texts)
+    return _binary(data.labels[:, HEADS.index("flagged")] == 1, out.flagged, out.flag_score)
+
+
+def technical_texts() -> list[str]:
+    texts = []
+    for f in sorted((DATA / "fastchat-llm-judge" / "mt_bench" / "model_answer").glob("*.jsonl")):
+        for line in f.open(encoding="utf-8"):
+            texts += [t for t in json.loads(line)["choices"][0]["turns"] if t]
+    for f in sorted((DATA / "arena-hard-auto" / "v0.1" / "model_answer").glob("*.jsonl")):
+        for line in f.open(encoding="utf-8"):
+            for m in json.loads(line)["messages"]:
+                c = m["content"]
+                texts.append(c["answer"] if isinstance(c, dict) else c)
+    return texts
+
+
+def technical() -> dict:
+    texts = technical_texts()
+    out: ModerationOutput = LocalModerator.load().moderate(texts)
+    return {"messages": len(texts), "flagged": int(out.flagged.sum()),
+            "per_1000": round(1000 * float(out.flagged.mean()), 2)}
+
+
+def _chat_messages(n: int) -> list[str]:
+    """Real chat messages (prompts and answers) from the shared data, repeated to n."""
+    pool = technical_texts()
+    pool += load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json").texts
+    pool += load_benign(DATA / "openassistant-oasst-eval-samples" / "en_100_tree.jsonl").texts
+    rng = np.random.default_rng(0)
+    return [pool[i] for i in rng.integers(0, len(pool), n)]
+
+
+_MODEL = None
+
+
+def _score(batch: list[str]) -> int:
+    global _MODEL
+    if _MODEL is None:
+        _MODEL = LocalModerator.load()
+    _MODEL.moderate(batch)
+    return len(batch)
+
+
+def speed(n: int, batch: int = 6000, repeats: int = 3) -> dict:
+    texts = _chat_messages(n)
+    batches = [texts[i:i + batch] for i in range(0, n, batch)]
+    chars = sum(len(t) for t in texts)
+    out = {"messages": n, "mean_chars": round(chars / n), "batch": batch}
+    one = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for b in batches:
+            _score(b)
+        one.append(time.perf_counter() - started)
+    out["one_process_msgs_per_s"] = round(n / statistics.median(one))
+    with get_context("spawn").Pool(2) as pool:
+        pool.map(_score, batches[:2])  # load the model in both workers first
+        two = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            sum(pool.map(_score, batches))
+            two.append(time.perf_counter() - started)
+    out["two_processes_msgs_per_s"] = round(n / statistics.median(two))
+    out["seconds_one"] = [round(s, 2) for s in one]
+    out["seconds_two"] = [round(s, 2) for s in two]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--speed-messages", type=int, default=200_000)
+    ap.add_argument("--only", nargs="+", choices=["toxicchat-cv", "openai-heldout", "bundled-toxicchat", "technical",
+                                                  "speed"])
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"shared data not found at {DATA}")
+    steps = {"toxicchat-cv": toxicchat_cv, "openai-heldout": openai_heldout, "bundled-toxicchat": bundled_on_toxicchat,
+             "technical": technical, "speed": lambda: speed(args.speed_messages)}
+    results = {}
+    for name, fn in steps.items():
+        if args.only and name not in args.only:
+            continue
+        started = time.perf_counter()
+        results[name] = fn()
+        print(json.dumps({name: results[name], "seconds": round(time.perf_counter() - started, 1)}), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
