@@ -9,6 +9,7 @@ import socket
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from click.testing import CliRunner
 from conftest import assert_reconciles, read_release, run_curate
 from fake_llm import FakeLLM
@@ -336,3 +337,23 @@ def test_scores_do_not_depend_on_batching(shared_data):
     pieces = np.vstack([model.probabilities(texts[i:i + 97]) for i in range(0, len(texts), 97)])
     alone = np.vstack([model.probabilities([t]) for t in texts[:50]])
     assert np.array_equal(whole, pieces) and np.array_equal(whole[:50], alone)
+
+
+def test_moderator_specs_and_config_errors():
+    from chatsift.config import load_config
+    from chatsift.errors import ConfigError
+    from chatsift.moderation.backends import parse_moderator
+
+    assert parse_moderator("openai") == {"backend": "openai", "endpoint": "openai:omni-moderation-latest"}
+    assert parse_moderator("llm:vllm:qwen") == {"backend": "llm", "endpoint": "vllm:qwen"}
+    assert parse_moderator("models/mine") == {"backend": "local", "model": "models/mine"}
+    with pytest.raises(ConfigError, match="name an endpoint"):
+        parse_moderator("llm:")
+    with pytest.raises(ConfigError, match=r"moderation\.backend"):
+        load_config(overrides={"moderation.backend": "perspective"})
+    with pytest.raises(ConfigError, match=r"needs moderation\.endpoint"):
+        load_config(overrides={"moderation.backend": "llm"})
+    with pytest.raises(ConfigError, match="not a moderator model folder"):
+        LocalModerator.load("/nonexistent/model")
+    result = CliRunner().invoke(cli, ["curate", "x.jsonl", "--out", "/tmp/never", "--moderator", "llm:"])
+    assert result.exit_code == 2 and "error: --moderator llm: name an endpoint" in result.output

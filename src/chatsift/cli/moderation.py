@@ -75,7 +75,10 @@ def moderator_group() -> None:
 @click.option("--name", default=None, help="Model name (default: the folder name).")
 @click.option("--folds", default=5, show_default=True, help="Held-out folds for calibration and thresholds.")
 @click.option("--seed", default=42, show_default=True)
-def train_command(data, out, benign, name, folds, seed) -> None:
+@click.option("--min-df", default=2, show_default=True,
+              help="Keep only n-grams found in at least this many texts (1 also stores terms seen once, "
+                   "which a model trained on private data should not carry).")
+def train_command(data, out, benign, name, folds, seed, min_df) -> None:
     """Train chatsift's local moderator on labelled DATA.
 
     DATA: the OpenAI moderation release (JSONL), ToxicChat (JSON), a tagged release folder (learn from
@@ -87,7 +90,7 @@ def train_command(data, out, benign, name, folds, seed) -> None:
     sets = [load_labelled(p) for p in data] + [load_benign(p) for p in benign]
     labelled = concat(sets)
     click.echo(f"training on {len(labelled):,} messages from {len(sets)} source(s)", err=True)
-    model = train_moderator(labelled, TrainSettings(folds=folds, seed=seed), name=name or Path(out).name,
+    model = train_moderator(labelled, TrainSettings(folds=folds, seed=seed, min_df=min_df), name=name or Path(out).name,
                             progress=lambda step: click.echo(f"  {step}", err=True))
     model.meta["trained_on"] = [s.describe() for s in sets]
     folder = model.save(out)
