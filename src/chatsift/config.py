@@ -336,9 +336,9 @@ def validate(config: CurateConfig) -> None:
         raise ConfigError("moderation.backend llm needs moderation.endpoint (e.g. --moderator llm:URL:MODEL)")
     if mod.prompt not in {"paper", "paper-one-shot", "llama-guard"}:
         raise ConfigError(f"moderation.prompt: expected paper, paper-one-shot or llama-guard, got {mod.prompt!r}")
-    for name, spec in config.llm.endpoints.items():
-        from chatsift.llm.endpoints import endpoint_from_mapping
+    from chatsift.llm.endpoints import endpoint_from_mapping  # llm imports config: import here, not at the top
 
+    for name, spec in config.llm.endpoints.items():
         endpoint_from_mapping(str(name), spec)
     if config.pii.backend not in {"builtin", "presidio"}:
         raise ConfigError(f"pii.backend: expected 'builtin' or 'presidio', got {config.pii.backend!r}")

@@ -90,7 +90,8 @@ def train_command(data, out, benign, name, folds, seed, min_df) -> None:
     sets = [load_labelled(p) for p in data] + [load_benign(p) for p in benign]
     labelled = concat(sets)
     click.echo(f"training on {len(labelled):,} messages from {len(sets)} source(s)", err=True)
-    model = train_moderator(labelled, TrainSettings(folds=folds, seed=seed, min_df=min_df), name=name or Path(out).name,
+    settings = TrainSettings(folds=folds, seed=seed, min_df=min_df)
+    model = train_moderator(labelled, settings, name=name or Path(out).name,
                             progress=lambda step: click.echo(f"  {step}", err=True))
     model.meta["trained_on"] = [s.describe() for s in sets]
     folder = model.save(out)

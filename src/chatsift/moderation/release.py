@@ -23,6 +23,7 @@ from chatsift.errors import ReleaseError
 from chatsift.moderation.apply import conversation_texts, tag
 from chatsift.moderation.backends import Backend
 from chatsift.pipeline.stage import set_column
+from chatsift.pipeline.tasks import flagged_conversations
 from chatsift.pipeline.workdir import write_json
 
 BATCH_ROWS = 4000
@@ -88,8 +89,7 @@ def tag_release(release: str | os.PathLike, backend: Backend, recompute: bool = 
                 part = set_column(part, "moderation.unparsed", pa.array(result.unparsed, pa.int32()))
             stats["by_backend"].update(w or "none" for w in result.backend)
             stats["unparsed"] += sum(u or 0 for u in result.unparsed)
-            stats["flagged"] += sum(any(r and r["flagged"] for r in (rs or []))
-                                    for rs in result.moderation.to_pylist())
+            stats["flagged"] += flagged_conversations(result.moderation)
             parts.append(part)
             if progress:
                 progress(part.num_rows)

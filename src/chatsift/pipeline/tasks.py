@@ -390,13 +390,18 @@ def _moderation_totals(table: pa.Table) -> dict:
     if "moderation.backend" in table.column_names:
         out["backends"] = _value_counts(table.column("moderation.backend"))
         out["unparsed_messages"] = int(pc.sum(table.column("moderation.unparsed")).as_py() or 0)
-    mod = table.column("openai_moderation").combine_chunks()
-    flat = pc.list_flatten(mod)
-    if len(flat):
-        flagged = pc.fill_null(flat.field("flagged"), False)
-        parents = pc.list_parent_indices(mod).filter(flagged)
-        out["flagged_conversations"] = len(pc.unique(parents))
+    out["flagged_conversations"] = flagged_conversations(table.column("openai_moderation"))
     return out
+
+
+def flagged_conversations(moderation: pa.Array | pa.ChunkedArray) -> int:
+    """Conversations with at least one flagged message (null entries and null lists count as not flagged)."""
+    mod = moderation.combine_chunks() if isinstance(moderation, pa.ChunkedArray) else moderation
+    flat = pc.list_flatten(mod)
+    if not len(flat):
+        return 0
+    flagged = pc.and_kleene(pc.is_valid(flat), pc.fill_null(flat.field("flagged"), False))
+    return len(pc.unique(pc.list_parent_indices(mod).filter(flagged)))
 
 
 def _pii_totals(table: pa.Table) -> dict[str, int]:
