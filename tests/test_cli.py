@@ -11,7 +11,8 @@ from conftest import assert_reconciles
 from chatsift.cli.main import cli
 
 
-@pytest.mark.parametrize("command", [[], ["curate"], ["inspect"], ["formats"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["curate"], ["inspect"], ["formats"], ["demo"], ["moderate"], ["moderator"],
+                                     ["moderator", "train"], ["moderator", "eval"], ["moderator", "build-set"]])
 def test_help(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0

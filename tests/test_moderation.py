@@ -162,9 +162,12 @@ def test_openai_backend_through_curate_and_moderate(tmp_path):
             for i, text in enumerate(["I will kill him", "how to steal a car", "hello there", ""])]
     src = _lmsys_input(tmp_path, rows)
     with FakeLLM() as server:
-        run_curate([src], tmp_path / "rel", **{"moderation.backend": "openai",
-                                              "moderation.endpoint": f"openai:{server.url}:omni-moderation-latest",
-                                              "release.schema": "full"})
+        endpoint = f"openai:{server.url}:omni-moderation-latest"
+        manifest = run_curate([src], tmp_path / "rel", **{"moderation.backend": "openai", "release.schema": "full",
+                                                          "moderation.endpoint": endpoint})
+        # The workers' calls are in the run's ledger, beside the release and in the manifest.
+        assert manifest["llm"]["total"]["calls"] == server.count(MODERATIONS) > 0
+        assert json.loads((tmp_path / "rel" / "llm-ledger.json").read_text())["runs"][0] == manifest["llm"]
         by_id = {r["conversation_id"]: r for r in read_release(tmp_path / "rel").to_pylist()}
         assert by_id["c0"]["openai_moderation"][0]["categories"]["violence"]
         # omni's "illicit" has no column; the API's flag still stands.

@@ -26,6 +26,7 @@ from chatsift.errors import ReleaseError
 from chatsift.executors.base import Executor, PhaseReport
 from chatsift.executors.local import LocalExecutor
 from chatsift.io.remote import is_remote, remote_release_exists, stage_input, staging_release, upload_release
+from chatsift.llm.ledger import Ledger
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan, make_plan
 from chatsift.pipeline.workdir import WORK_DIR_NAME, WorkDir, atomic_write_bytes, read_json, write_json
@@ -34,10 +35,11 @@ from chatsift.release.manifest import build_manifest
 from chatsift.release.shards import pack_shards
 from chatsift.schema import release_schema
 from chatsift.stages.defaults import build_pipeline
+from chatsift.stages.moderation import ModerationStage
 
 log = logging.getLogger(__name__)
 
-RELEASE_FILES = ("manifest.json", "README.md", "exclusions.parquet", "quarantine.jsonl")
+RELEASE_FILES = ("manifest.json", "README.md", "exclusions.parquet", "quarantine.jsonl", "llm-ledger.json")
 RELEASE_DIRS = ("data",)
 
 
@@ -141,6 +143,9 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
     digest = hashlib.sha256(secret).hexdigest()
     plan = make_plan([str(i) for i in inputs], config, digest)
     pipeline = build_pipeline(config, secret)
+    for stage in pipeline.stages:
+        if isinstance(stage, ModerationStage):
+            stage.ledger_dir = str(work.root)
     if pipeline_hook is not None:
         pipeline = pipeline_hook(pipeline)
         pipeline.validate()
@@ -200,15 +205,29 @@ def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkD
     for p in shard_paths:
         rows = pq.ParquetFile(p).metadata.num_rows
         shards.append({"path": f"data/{p.name}", "rows": rows, "bytes": p.stat().st_size})
+    ledger = _worker_ledgers(work)
+    if ledger.entries:
+        ledger.write(work.final / "llm-ledger.json")
     manifest = build_manifest(plan, pipeline, report, shards, _statistics(plan, report, work), executor_name,
                               list(schema.names))
+    if ledger.entries:
+        manifest["llm"] = ledger.to_dict()
     (work.final / "README.md").write_text(render_card(manifest), encoding="utf-8")
 
     (work.final / "data").replace(out / "data")
-    for name in ("exclusions.parquet", "quarantine.jsonl", "README.md"):
-        (work.final / name).replace(out / name)
+    for name in ("exclusions.parquet", "quarantine.jsonl", "README.md", "llm-ledger.json"):
+        if (work.final / name).exists():
+            (work.final / name).replace(out / name)
     write_json(out / "manifest.json", manifest)
     return manifest
+
+
+def _worker_ledgers(work: WorkDir) -> Ledger:
+    """The LLM calls the workers made (all attempts of this run, a resumed one too), added up."""
+    total = Ledger()
+    for path in sorted(work.root.glob("llm-ledger.*.json")):
+        total.merge(Ledger.from_dict(read_json(path)))
+    return total
 
 
 def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:

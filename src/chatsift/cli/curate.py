@@ -95,5 +95,10 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
                f"conversations released, {sum(c['excluded'].values()):,} excluded, "
                f"{sum(c['quarantined'].values()):,} quarantined")
     root = str(result.out).rstrip("/")
+    if result.manifest.get("llm"):
+        from chatsift.llm import Ledger
+
+        click.echo(Ledger.from_dict(result.manifest["llm"]).line())
+        click.echo(f"ledger:  {root}/llm-ledger.json")
     click.echo(f"release: {root}/data")
     click.echo(f"card:    {root}/README.md")

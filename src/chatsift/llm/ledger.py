@@ -70,6 +70,14 @@ class Ledger:
         return (f"LLM: {t.calls:,} calls, {t.cache_hits:,} cache hits, {t.retries:,} retries, {t.failures:,} failed; "
                 f"{t.prompt_tokens:,} prompt + {t.completion_tokens:,} completion tokens; ${t.cost_usd:,.4f}")
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Ledger:
+        return cls({name: LedgerEntry(**entry) for name, entry in data.get("endpoints", {}).items()})
+
+    def merge(self, other: Ledger) -> None:
+        for name, entry in other.entries.items():
+            self.entry(name).add(entry)
+
     def to_dict(self) -> dict:
         return {"endpoints": {k: asdict(v) for k, v in self.entries.items()}, "total": asdict(self.total())}
 

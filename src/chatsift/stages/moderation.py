@@ -8,6 +8,9 @@ says who wrote each row's tags, ``moderation.unparsed`` counts messages left wit
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 
@@ -15,6 +18,7 @@ from chatsift.config import LLMConfig, ModerationConfig
 from chatsift.moderation.apply import tag
 from chatsift.moderation.backends import Backend, BackendSpec, make_backend
 from chatsift.pipeline.stage import BatchStage, set_column
+from chatsift.pipeline.workdir import write_json
 
 
 class ModerationStage(BatchStage):
@@ -28,6 +32,7 @@ class ModerationStage(BatchStage):
         self.config = config
         self.spec = BackendSpec.from_config(config)
         self.llm = llm or LLMConfig()
+        self.ledger_dir: str | None = None  # curate sets it: each worker keeps its LLM ledger there
         self._backend: Backend | None = None
         self._ready = False
 
@@ -48,6 +53,13 @@ class ModerationStage(BatchStage):
     def __getstate__(self) -> dict:
         return {**super().__getstate__(), "_ready": False}
 
+    def _save_ledger(self) -> None:
+        """A worker's running totals of API calls, one file per process; curate adds them up at the end."""
+        client = getattr(self._backend, "client", None)
+        if client is None or self.ledger_dir is None or not client.ledger.entries:
+            return
+        write_json(Path(self.ledger_dir) / f"llm-ledger.{os.getpid()}.json", client.ledger.to_dict())
+
     def process_batch(self, batch: pa.Table) -> pa.Table:
         self.setup()
         result = tag(batch.column("conversation"), batch.column("openai_moderation"), self._backend,
@@ -57,6 +69,7 @@ class ModerationStage(BatchStage):
             for i in np.flatnonzero(result.misaligned):
                 issues[i] = [*(issues[i] or []), "moderation_misaligned"]
             batch = set_column(batch, "normalize.issues", pa.array(issues, pa.list_(pa.string())))
+        self._save_ledger()
         batch = set_column(batch, "openai_moderation", result.moderation)
         batch = set_column(batch, "moderation.backend", pa.array(result.backend, pa.string()))
         return set_column(batch, "moderation.unparsed", pa.array(result.unparsed, pa.int32()))
