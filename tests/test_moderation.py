@@ -360,3 +360,36 @@ def test_moderator_specs_and_config_errors():
         LocalModerator.load("/nonexistent/model")
     result = CliRunner().invoke(cli, ["curate", "x.jsonl", "--out", "/tmp/never", "--moderator", "llm:"])
     assert result.exit_code == 2 and "error: --moderator llm: name an endpoint" in result.output
+
+
+def test_moderate_resumes_shard_by_shard(tmp_path, shared_data):
+    from chatsift.moderation.release import STATE_DIR, tag_release
+
+    answers = shared_data / "arena-hard-auto" / "v0.1" / "model_answer"
+    out = tmp_path / "rel"
+    run_curate([answers / "gpt-4-0613.jsonl", answers / "gpt-3.5-turbo-0125.jsonl"], out,
+               **{"moderation.backend": "passthrough", "release.shard_max_bytes": 100_000})
+    shards = sorted((out / "data").glob("*.parquet"))
+    assert len(shards) >= 2
+
+    class Flaky:
+        name = identity = "flaky"
+
+        def __init__(self, fail_after: int | None) -> None:
+            self.inner, self.calls, self.fail_after = LocalBackend(), 0, fail_after
+
+        def moderate(self, texts):
+            self.calls += 1
+            if self.fail_after is not None and self.calls > self.fail_after:
+                raise RuntimeError("killed")
+            return self.inner.moderate(texts)
+
+    with pytest.raises(RuntimeError):
+        tag_release(out, Flaky(fail_after=1))
+    assert len(list((out / STATE_DIR).glob("*.done"))) == 1
+    resumed = Flaky(None)
+    report = tag_release(out, resumed)
+    assert report.skipped_shards == 1 and resumed.calls == len(shards) - 1
+    assert not (out / STATE_DIR).exists()
+    assert all(m is not None for m in read_release(out).column("openai_moderation").to_pylist())
+    assert report.conversations == read_release(out).num_rows

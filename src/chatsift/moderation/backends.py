@@ -51,6 +51,7 @@ class LocalBackend:
     def __init__(self, model_path: str | None = None) -> None:
         self.model = LocalModerator.load(model_path)
         self.name = self.model.name
+        self.identity = f"{self.name}|{self.model.meta.get('created')}"  # two models may share a name
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
         return self.model.moderate(texts)
@@ -66,6 +67,7 @@ class OpenAIBackend:
         self.client = client
         self.batch_size = batch_size
         self.name = f"openai:{client.endpoint.model}"
+        self.identity = f"{self.name}|{client.endpoint.base_url}"
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
         out = ModerationOutput.empty(len(texts))
@@ -92,6 +94,7 @@ class LLMGuardBackend:
         self.prompt = prompt
         self.build, self.parse = PROMPTS[prompt]
         self.name = f"llm:{client.endpoint.model}:{prompt}"
+        self.identity = f"{self.name}|{client.endpoint.base_url}"
 
     def requests(self, texts: list[str]) -> list[list[dict]]:
         return [self.build(texts[i]) for i in non_empty(texts)]

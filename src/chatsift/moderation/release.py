@@ -1,17 +1,18 @@
 """``chatsift moderate RELEASE``: tag (or re-tag) a finished release's shards in place, resumably.
 
-Each shard is rewritten to a temporary file and moved over the original, then a done marker that
-names the backend is written to ``RELEASE/.chatsift-moderate/``; a killed run skips finished shards
-when run again, and API answers come from the LLM cache, so nothing is paid twice. The manifest
+Each shard is rewritten to a temporary file and moved over the original, then a done marker is written
+to ``RELEASE/.chatsift-moderate/`` (with the backend and settings of the run); a killed run skips the
+finished shards when the same command is run again, API answers come from the LLM cache, so nothing
+is paid twice, and a finished run removes the folder. The manifest
 gets a ``moderation`` entry and the card is rendered again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,16 +59,32 @@ def pending_texts(release: Path, recompute: bool) -> list[str]:
     return texts
 
 
-def _marker(release: Path, shard: Path, backend: Backend, recompute: bool) -> Path:
-    digest = hashlib.sha256(f"{backend.name}|{recompute}|{shard.name}".encode()).hexdigest()[:16]
-    return release / ".chatsift-moderate" / f"{shard.stem}.{digest}.done"
+STATE_DIR = ".chatsift-moderate"
+
+
+def _begin(release: Path, backend: Backend, recompute: bool) -> Path:
+    """The state folder of this run: kept when an unfinished run with the same backend and settings is
+    resumed, started afresh otherwise (the same name can mean another server or model file)."""
+    state = release / STATE_DIR
+    run = {"backend": backend.identity, "recompute": recompute}
+    try:
+        previous = json.loads((state / "run.json").read_text())
+    except (OSError, ValueError):
+        previous = None
+    if previous != run:
+        shutil.rmtree(state, ignore_errors=True)
+        state.mkdir()
+        write_json(state / "run.json", run)
+    return state
 
 
 def tag_release(release: str | os.PathLike, backend: Backend, recompute: bool = False, progress=None) -> TagReport:
     root = Path(release)
     report = TagReport()
-    for shard in release_shards(root):
-        marker = _marker(root, shard, backend, recompute)
+    shards = release_shards(root)
+    state = _begin(root, backend, recompute)
+    for shard in shards:
+        marker = state / f"{shard.stem}.done"
         report.shards += 1
         if marker.exists():
             report.skipped_shards += 1
@@ -97,13 +114,13 @@ def tag_release(release: str | os.PathLike, backend: Backend, recompute: bool = 
         tmp = shard.with_suffix(".parquet.tmp")
         pq.write_table(new, tmp, compression="zstd")
         os.replace(tmp, shard)
-        marker.parent.mkdir(exist_ok=True)
         marker.write_text(json.dumps(stats))
         report.conversations += stats["conversations"]
         report.by_backend.update(stats["by_backend"])
         report.unparsed_messages += stats["unparsed"]
         report.flagged_conversations += stats["flagged"]
     _update_manifest(root, backend, recompute, report)
+    shutil.rmtree(state, ignore_errors=True)  # finished: the next run starts afresh
     return report
 
 
