@@ -7,6 +7,7 @@ ToxicChat-T5 0.822):
                     scored on the fifth it never saw; predictions pooled over the folds;
   openai-heldout    the bundled model's recipe (OpenAI moderation release + the benign sets) trained on
                     80% of the release (stratified, seed 42) and scored on the other 20%;
+  toxicchat-on-openai the ToxicChat-trained model on that same held-out 20% (binary: flagged or not);
   bundled-toxicchat the bundled model (never trained on ToxicChat) on all 2,801 ToxicChat prompts;
   technical         share of flagged messages among MT-bench and Arena-Hard answers (none are harmful).
 Speed: messages/s of the bundled model on real chat messages, one process and two.
@@ -68,12 +69,25 @@ def toxicchat_cv(folds: int = 5, seed: int = 42) -> dict:
             "jailbreak_recall": round(float(flagged[jailbreak].mean()), 4)}
 
 
-def openai_heldout(seed: int = 42) -> dict:
+def _openai_split(seed: int = 42):
     from sklearn.model_selection import train_test_split
 
     data = load_labelled(DATA / "openai-moderation-api-release" / "samples-1680.jsonl.gz")
     strata = np.nan_to_num(data.labels[:, HEADS.index("flagged")], nan=2).astype(int)
     train, test = train_test_split(np.arange(len(data)), test_size=0.2, random_state=seed, stratify=strata)
+    return data, train, test
+
+
+def toxicchat_on_openai() -> dict:
+    """The model `moderator train toxic_chat_train.json` gives, on the same held-out 20% of the OpenAI release."""
+    model = train_moderator(load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json"), name="toxicchat")
+    data, _, test = _openai_split()
+    held = data.subset(test)
+    return evaluate(held, model.moderate(held.texts))["binary"]
+
+
+def openai_heldout(seed: int = 42) -> dict:
+    data, train, test = _openai_split(seed)
     model = train_moderator(concat([data.subset(train), *[load_benign(DATA / b) for b in BENIGN]]),
                             name="openai-heldout")
     held = data.subset(test)
@@ -155,12 +169,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--speed-messages", type=int, default=200_000)
-    ap.add_argument("--only", nargs="+", choices=["toxicchat-cv", "openai-heldout", "bundled-toxicchat", "technical",
-                                                  "speed"])
+    ap.add_argument("--only", nargs="+", choices=["toxicchat-cv", "openai-heldout", "toxicchat-on-openai",
+                                                  "bundled-toxicchat", "technical", "speed"])
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"shared data not found at {DATA}")
-    steps = {"toxicchat-cv": toxicchat_cv, "openai-heldout": openai_heldout, "bundled-toxicchat": bundled_on_toxicchat,
+    steps = {"toxicchat-cv": toxicchat_cv, "openai-heldout": openai_heldout,
+             "toxicchat-on-openai": toxicchat_on_openai, "bundled-toxicchat": bundled_on_toxicchat,
              "technical": technical, "speed": lambda: speed(args.speed_messages)}
     results = {}
     for name, fn in steps.items():
