@@ -137,6 +137,7 @@ class LLMClient:
         self.progress = progress
         self._transport = transport
         self._key = endpoint.api_key()  # a missing required key fails here, before any work
+        self._inflight = 0
 
     # ------------------------------------------------------------ requests
 
@@ -206,7 +207,7 @@ class LLMClient:
         if bar is not None:
             bar.close()
         if fatal:
-            done = sum(r is not None for r in results)
+            done = sum(r is not None and r.response is not None for r in results)
             error = fatal[0]
             note = f" ({done:,} of {len(bodies):,} answers are cached; rerun the same command to resume)"
             raise type(error)(f"{error}{note}")
@@ -215,12 +216,21 @@ class LLMClient:
     async def _send(self, http: httpx.AsyncClient, limiter: RateLimiter, path: str, body: dict) -> CallResult:
         entry = self.ledger.entry(self.endpoint.name)
         tokens = estimate_tokens(body)
-        where = self.endpoint.label
-        try:
-            self.budget.check(entry, tokens + int(body.get("max_tokens") or 0),
-                              self.endpoint.cost(tokens, int(body.get("max_tokens") or 0)))
+        expected_out = int(body.get("max_tokens") or 0)
+        try:  # requests in flight count against the budget too, so concurrency cannot overshoot it
+            self.budget.check(entry, tokens + expected_out, self.endpoint.cost(tokens, expected_out),
+                              pending_calls=self._inflight)
         except BudgetExceeded as exc:
             raise _Fatal(exc) from None
+        self._inflight += 1
+        try:
+            return await self._attempts(http, limiter, path, body, entry, tokens)
+        finally:
+            self._inflight -= 1
+
+    async def _attempts(self, http: httpx.AsyncClient, limiter: RateLimiter, path: str, body: dict, entry,
+                        tokens: int) -> CallResult:
+        where = self.endpoint.label
         connect_failures = 0
         problem = ""
         for attempt in range(self.retry.max_attempts):

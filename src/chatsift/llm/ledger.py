@@ -22,8 +22,8 @@ class Budget:
     max_tokens: int | None = None
     max_cost_usd: float | None = None
 
-    def check(self, entry: LedgerEntry, next_tokens: int = 0, next_cost: float = 0.0) -> None:
-        if self.max_calls is not None and entry.calls + 1 > self.max_calls:
+    def check(self, entry: LedgerEntry, next_tokens: int = 0, next_cost: float = 0.0, pending_calls: int = 0) -> None:
+        if self.max_calls is not None and entry.calls + pending_calls + 1 > self.max_calls:
             raise BudgetExceeded(f"the budget of {self.max_calls:,} calls is spent")
         if self.max_tokens is not None and entry.tokens + next_tokens > self.max_tokens:
             raise BudgetExceeded(f"the budget of {self.max_tokens:,} tokens is spent ({entry.tokens:,} used)")
