@@ -101,6 +101,10 @@ def test_offline_subword_tokenizer(small_release):
     pytest.importorskip("tokenizers")
     s = compute_stats(small_release[0], tokenizer="minilm")
     assert s["tokenizer"] == "minilm" and s["table1"]["prompt_tokens"] > 2
+    from chatsift.analysis.tokenize import MiniLMTokenizer
+
+    # Counts, not the embedder's padded length: [CLS] hi [SEP] is 3, a long text is not cut at 128.
+    assert MiniLMTokenizer().count(["hi", "word " * 300]) == [3, 302]
 
 
 def test_unknown_or_unreachable_tokenizer_is_a_clear_error(small_release):
@@ -211,3 +215,16 @@ def test_private_columns_absent_stats_still_work(tmp_path):
     s = compute_stats(tmp_path)
     assert s["table1"]["users"] is None and s["table1"]["conversations"] == 1
     assert "table2" not in s["moderation"]
+
+
+def test_a_release_folder_named_with_sql_cannot_inject(tmp_path, shared_data):
+    # Paths reach DuckDB as values: quotes, globs and SQL in a folder name are only a name.
+    from chatsift.analysis.stats import compute_stats
+    from chatsift.analysis.topics.prompts import select_prompts
+
+    evil = tmp_path / f"rel'); COPY (SELECT 42) TO '{tmp_path}/pwned.csv'; -- [1] {{a,b}}"
+    run_curate([shared_data / "fastchat-llm-judge" / "mt_bench" / "model_answer" / "gpt-4.jsonl"], evil)
+    stats = compute_stats(evil)
+    assert stats["table1"]["conversations"] == 80
+    assert len(select_prompts(evil, sample=None, language=None).texts) > 0
+    assert not (tmp_path / "pwned.csv").exists()

@@ -62,3 +62,27 @@ def test_a_missing_optional_package_says_how_to_install_it(monkeypatch, tmp_path
                                       "--executor", "ray"])
     assert result.exit_code == 2, result.output
     assert "--executor ray needs Ray Data: pip install 'chatsift[ray]'" in result.output
+
+
+def test_config_errors_come_before_any_work(tmp_path, shared_data):
+    src = shared_data / "fastchat-llm-judge" / "mt_bench" / "model_answer" / "gpt-4.jsonl"
+    out = tmp_path / "rel"
+    bad = CliRunner().invoke(cli, ["curate", str(src), "--out", str(out), "--no-progress",
+                                   "--set", "pii.kinds=email,foo"])
+    assert bad.exit_code == 2 and "pii.kinds: unknown kind(s) ['foo']" in bad.output
+    assert not out.exists()  # nothing to resume: the corrected command simply runs
+    good = CliRunner().invoke(cli, ["curate", str(src), "--out", str(out), "--no-progress",
+                                    "--set", "pii.kinds=email"])
+    assert good.exit_code == 0, good.output
+
+
+def test_an_empty_release_exits_non_zero_with_the_reasons(tmp_path, shared_data):
+    src = shared_data / "dices-judgebench" / "dices_990.json"
+    result = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "rel"), "--no-progress"])
+    assert result.exit_code == 1
+    assert "nothing was released; top quarantined reasons:" in result.output
+    assert "error: no conversation was released" in result.output
+    assert (tmp_path / "rel" / "manifest.json").exists()  # the (empty) release and its quarantine are still written
+    again = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "rel2"), "--no-progress",
+                                     "--allow-empty"])
+    assert again.exit_code == 0

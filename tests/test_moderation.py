@@ -393,3 +393,4 @@ def test_moderate_resumes_shard_by_shard(tmp_path, shared_data):
     assert not (out / STATE_DIR).exists()
     assert all(m is not None for m in read_release(out).column("openai_moderation").to_pylist())
     assert report.conversations == read_release(out).num_rows
+

@@ -340,6 +340,11 @@ def validate(config: CurateConfig) -> None:
 
     for name, spec in config.llm.endpoints.items():
         endpoint_from_mapping(str(name), spec)
+    from chatsift.schema import PII_KINDS
+
+    unknown_kinds = sorted(set(config.pii.kinds) - set(PII_KINDS))
+    if unknown_kinds:  # checked here, before any work starts, not when the first worker builds the redactor
+        raise ConfigError(f"pii.kinds: unknown kind(s) {unknown_kinds}; known: {', '.join(PII_KINDS)}")
     if config.pii.backend not in {"builtin", "presidio"}:
         raise ConfigError(f"pii.backend: expected 'builtin' or 'presidio', got {config.pii.backend!r}")
     if config.pii.time_budget_s <= 0:

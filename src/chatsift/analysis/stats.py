@@ -41,11 +41,17 @@ PARENT_CATEGORIES = {
 }
 
 
-def shards(release: Path) -> str:
-    files = sorted((release / "data").glob("*.parquet"))
+def shards(release: Path) -> list[str]:
+    files = sorted((Path(release) / "data").glob("*.parquet"))
     if not files:
         raise ReleaseError(f"{release} has no data/*.parquet shards")
-    return str(release / "data" / "*.parquet")
+    return [str(f) for f in files]
+
+
+def release_view(con: duckdb.DuckDBPyConnection, release: Path, name: str = "t") -> None:
+    """Register the release's shards as view ``name``. The paths go in as values, never as SQL text,
+    so a folder named with quotes or SQL cannot change the query."""
+    con.read_parquet(shards(release)).create_view(name)
 
 
 def _columns(release: Path) -> set[str]:
@@ -73,12 +79,11 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
                   threads: int | None = None) -> dict:
     """All statistics of a release as a JSON-able dict."""
     release = Path(release)
-    glob = shards(release)
     cols = _columns(release)
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads TO {int(threads)}")
-    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{glob}')")
+    release_view(con, release)
     out: dict = {"release": str(release)}
 
     has_users = "user_id" in cols

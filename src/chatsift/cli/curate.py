@@ -51,10 +51,11 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--restart", is_flag=True, help="Discard an unfinished run in --out instead of resuming it.")
 @click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--allow-empty", is_flag=True, help="Exit 0 even when no conversation is released (default: exit 1).")
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
                    blocked_words, no_pii, moderator, moderation_prompt, recompute_moderation, workers, executor,
                    ray_address, sets, dry_run, overwrite, restart,
-                   keep_work, no_progress) -> None:
+                   keep_work, no_progress, allow_empty) -> None:
     """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs) into a release in --out (a folder or URL).
 
     Writes data/*.parquet, manifest.json (config, versions, checksums, counts that reconcile),
@@ -102,3 +103,12 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
         click.echo(f"ledger:  {root}/llm-ledger.json")
     click.echo(f"release: {root}/data")
     click.echo(f"card:    {root}/README.md")
+    if c["released"] == 0 and c["input"] and not allow_empty:
+        # An empty release is almost always a wrong input or format: say why, and fail scripts that go on.
+        for kind in ("quarantined", "excluded"):
+            top = sorted(c[kind].items(), key=lambda x: -x[1])[:3]
+            if top:
+                click.echo(f"nothing was released; top {kind} reasons: "
+                           + ", ".join(f"{reason} ({n:,})" for reason, n in top), err=True)
+        click.echo("error: no conversation was released (--allow-empty to accept an empty release)", err=True)
+        raise SystemExit(1)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from chatsift import __version__
 from chatsift.analysis.report import svg
-from chatsift.analysis.stats import compute_stats, shards
+from chatsift.analysis.stats import compute_stats, release_view
 from chatsift.analysis.textable import fmt
 from chatsift.analysis.topics.model import TopicSettings, build_topics, load_topics
 
@@ -41,8 +41,9 @@ def _examples(release: Path, topics: dict, per_topic: int = 2) -> dict[int, list
     if not wanted:
         return {}
     con = duckdb.connect()
-    rows = con.execute(f"SELECT conversation_id, conversation FROM read_parquet('{shards(release)}') "
-                       "WHERE list_contains($ids, conversation_id)", {"ids": wanted}).fetchall()
+    release_view(con, release)
+    rows = con.execute("SELECT conversation_id, conversation FROM t WHERE list_contains($ids, conversation_id)",
+                       {"ids": wanted}).fetchall()
     by_id = {cid: conv for cid, conv in rows}
     out: dict[int, list[dict]] = {}
     for cluster, ids in chosen.items():

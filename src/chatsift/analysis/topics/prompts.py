@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from chatsift.analysis.stats import _columns, shards
+from chatsift.analysis.stats import _columns, release_view
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 
@@ -39,7 +39,7 @@ def select_prompts(release: Path, sample: int | None = 100_000, language: str | 
                    min_chars: int = 32, max_chars: int = 1536, dedup: bool = True) -> PromptSet:
     cols = _columns(release)
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{shards(release)}')")
+    release_view(con, release)
     where = "WHERE language = $lang" if language else ""
     params: dict = {"lang": language} if language else {}
     limit = f"LIMIT {int(sample)}" if sample else ""
