@@ -103,3 +103,53 @@ def test_a_changed_input_is_not_resumed_silently(reference, tmp_path):
     result = subprocess.run([*_command(changed, out), "--restart"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((out / "manifest.json").read_text())["counts"]["released"] == 6001
+
+
+def _start_and_wait_for_workers(cmd: list[str], out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if list((out / ".chatsift-work").glob("map/*.done.json")):
+            return proc
+        if proc.poll() is not None:
+            pytest.fail(f"run ended too early: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    pytest.fail("the run never started its map phase")
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path, shared_data):
+    import psutil
+
+    inp = _bulk_input(shared_data, tmp_path / "bulk.jsonl")
+    out = tmp_path / "rel"
+    first = _start_and_wait_for_workers(_command(inp, out), out)
+    try:
+        second = subprocess.run(_command(inp, out), capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        assert f"in use by another chatsift run (pid {first.pid})" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0, first.stderr.read().decode()[-2000:]
+    assert not (out / ".chatsift.lock").exists()
+    assert_reconciles(json.loads((out / "manifest.json").read_text()))
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(out) in " ".join(p.info["cmdline"] or [])]
+
+
+def test_workers_die_with_the_main_process(tmp_path, shared_data):
+    import psutil
+
+    inp = _bulk_input(shared_data, tmp_path / "bulk.jsonl")
+    out = tmp_path / "rel"
+    proc = _start_and_wait_for_workers(_command(inp, out), out)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "expected worker processes"
+    os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the OOM killer does
+    proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, [p.cmdline() for p in alive]
+    # Nothing holds the folder now: the same command resumes and finishes.
+    rerun = subprocess.run(_command(inp, out), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert_reconciles(json.loads((out / "manifest.json").read_text()))

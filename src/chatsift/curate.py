@@ -8,6 +8,8 @@ release without a manifest is an unfinished one).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 RELEASE_FILES = ("manifest.json", "README.md", "exclusions.parquet", "quarantine.jsonl", "llm-ledger.json")
 RELEASE_DIRS = ("data",)
+LOCK_NAME = ".chatsift.lock"
 
 
 @dataclass
@@ -96,11 +99,41 @@ def make_executor(config: CurateConfig) -> Executor:
     return LocalExecutor(config.engine.workers, config.engine.progress)
 
 
+@contextlib.contextmanager
+def exclusive(out: Path):
+    """Hold ``out`` for this run: a second run into the same folder is refused at once. The kernel
+    drops the lock when the holder dies, so a killed run never leaves it held (its workers die with it)."""
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK_NAME
+    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise ReleaseError(f"{out} is in use by another chatsift run ({holder}); wait for it to finish or choose "
+                           "another --out") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()}")
+    fh.flush()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+        if created and not any(out.iterdir()):
+            out.rmdir()  # a run that failed before writing anything leaves no folder behind
+
+
 def _check_empty(out: Path) -> None:
     """Refuse a folder that holds anything but release files (leftovers of a killed finish are cleared)."""
     if not out.exists():
         return
-    known = {*RELEASE_FILES, *RELEASE_DIRS, WORK_DIR_NAME}
+    known = {*RELEASE_FILES, *RELEASE_DIRS, WORK_DIR_NAME, LOCK_NAME}
     unknown = sorted(p.name for p in out.iterdir() if p.name not in known)
     if unknown:
         raise ReleaseError(f"{out} is not empty and is not a chatsift release (it holds {', '.join(unknown[:5])}); "
@@ -128,61 +161,62 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
     out = Path(out)
     work = WorkDir(out, Path(work_dir) / f"work-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}"
                    if work_dir else None)
-    if remote_out and (out / "manifest.json").exists() and not (overwrite or dry_run):
-        upload_release(out, remote_out)  # finished earlier, upload interrupted: finish the upload
-        return CurateResult(remote_out, read_json(out / "manifest.json"), True)
-    if (out / "manifest.json").exists() and not dry_run:
-        if not overwrite:
-            raise ReleaseError(f"{out} already holds a finished release; pass --overwrite to replace it")
-        _clear_release(out)
-        work.remove()
-    if restart:
-        work.remove()
+    with contextlib.nullcontext() if dry_run else exclusive(out):
+        if remote_out and (out / "manifest.json").exists() and not (overwrite or dry_run):
+            upload_release(out, remote_out)  # finished earlier, upload interrupted: finish the upload
+            return CurateResult(remote_out, read_json(out / "manifest.json"), True)
+        if (out / "manifest.json").exists() and not dry_run:
+            if not overwrite:
+                raise ReleaseError(f"{out} already holds a finished release; pass --overwrite to replace it")
+            _clear_release(out)
+            work.remove()
+        if restart:
+            work.remove()
 
-    secret, generated = _resolve_secret(config, work)
-    digest = hashlib.sha256(secret).hexdigest()
-    plan = make_plan([str(i) for i in inputs], config, digest)
-    pipeline = build_pipeline(config, secret)
-    for stage in pipeline.stages:
-        if isinstance(stage, ModerationStage):
-            stage.ledger_dir = str(work.root)
-    if pipeline_hook is not None:
-        pipeline = pipeline_hook(pipeline)
-        pipeline.validate()
-    if dry_run:
-        return DryRun(plan, pipeline)
+        secret, generated = _resolve_secret(config, work)
+        digest = hashlib.sha256(secret).hexdigest()
+        plan = make_plan([str(i) for i in inputs], config, digest)
+        pipeline = build_pipeline(config, secret)
+        for stage in pipeline.stages:
+            if isinstance(stage, ModerationStage):
+                stage.ledger_dir = str(work.root)
+        if pipeline_hook is not None:
+            pipeline = pipeline_hook(pipeline)
+            pipeline.validate()
+        if dry_run:
+            return DryRun(plan, pipeline)
 
-    resumed = False
-    if work.plan_file.exists():
-        previous = read_json(work.plan_file)
-        if previous.get("fingerprint") != plan.fingerprint:  # type: ignore[union-attr]
-            raise ReleaseError(
-                f"{out} holds an unfinished run with different inputs, config or user-id key; pass --restart "
-                "to discard it, or choose another --out"
-            )
-        resumed = True
-        log.info("resuming the unfinished run in %s", out)
-    else:
-        _check_empty(out)
-        work.create()
-        if generated:
-            atomic_write_bytes(work.secret_file, secret)
-            os.chmod(work.secret_file, 0o600)
-        write_json(work.plan_file, plan.to_dict())
-    if generated and not resumed:
-        log.warning("no user-id secret configured (%s or user_id.secret): using a one-off key, so user_id "
-                    "values will not match those of other releases", config.user_id.secret_env)
+        resumed = False
+        if work.plan_file.exists():
+            previous = read_json(work.plan_file)
+            if previous.get("fingerprint") != plan.fingerprint:  # type: ignore[union-attr]
+                raise ReleaseError(
+                    f"{out} holds an unfinished run with different inputs, config or user-id key; pass --restart "
+                    "to discard it, or choose another --out"
+                )
+            resumed = True
+            log.info("resuming the unfinished run in %s", out)
+        else:
+            _check_empty(out)
+            work.create()
+            if generated:
+                atomic_write_bytes(work.secret_file, secret)
+                os.chmod(work.secret_file, 0o600)
+            write_json(work.plan_file, plan.to_dict())
+        if generated and not resumed:
+            log.warning("no user-id secret configured (%s or user_id.secret): using a one-off key, so user_id "
+                        "values will not match those of other releases", config.user_id.secret_env)
 
-    schema = release_schema(config.release.schema, config.release.keep_private)
-    executor = executor or make_executor(config)
-    report = executor.run(plan, pipeline, work, list(schema.names), schema)
-    manifest = finalize(plan, pipeline, report, work, schema, executor.name)
-    if not config.engine.keep_work:
-        work.remove()
-    if remote_out:
-        upload_release(out, remote_out)
-        return CurateResult(remote_out, manifest, resumed)
-    return CurateResult(out, manifest, resumed)
+        schema = release_schema(config.release.schema, config.release.keep_private)
+        executor = executor or make_executor(config)
+        report = executor.run(plan, pipeline, work, list(schema.names), schema)
+        manifest = finalize(plan, pipeline, report, work, schema, executor.name)
+        if not config.engine.keep_work:
+            work.remove()
+        if remote_out:
+            upload_release(out, remote_out)
+            return CurateResult(remote_out, manifest, resumed)
+        return CurateResult(out, manifest, resumed)
 
 
 def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkDir, schema: pa.Schema,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -22,10 +23,28 @@ from chatsift.pipeline.workdir import WorkDir, read_json
 _worker: MapWorker | None = None
 
 
-def _init_worker(worker: MapWorker) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel kill this worker when the main process dies (a kill -9, the OOM killer),
+    instead of it finishing its queue as an orphan that holds memory and races a resumed run."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _init_worker(worker: MapWorker | None, parent: int | None = None) -> None:
+    """Per process: tie a pool worker's life to the main process, and set the map stages up once."""
     global _worker
+    if parent is not None:
+        _die_with_parent(parent)
     _worker = worker
-    _worker.setup()
+    if worker is not None:
+        worker.setup()
 
 
 def _map_task(unit, work: WorkDir) -> dict:
@@ -95,9 +114,8 @@ class LocalExecutor(Executor):
                 yield unit, fn(unit, *args)
             return
         ctx = mp.get_context("spawn")
-        init = (_init_worker, (worker,)) if worker is not None else (None, ())
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(units)), mp_context=ctx, initializer=init[0],
-                                 initargs=init[1]) as pool:
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(units)), mp_context=ctx, initializer=_init_worker,
+                                 initargs=(worker, os.getpid())) as pool:
             futures = {pool.submit(fn, unit, *args): unit for unit in units}
             for future in as_completed(futures):
                 yield futures[future], future.result()

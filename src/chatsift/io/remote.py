@@ -87,7 +87,9 @@ def upload_release(local: Path, url: str) -> None:
     fs, root = _fs(url)
     root = root.rstrip("/")
     try:
-        files = sorted(p for p in local.rglob("*") if p.is_file() and ".chatsift-work" not in p.parts)
+        # Run state (the work folder, the run's lock) stays local; only the release goes up.
+        files = sorted(p for p in local.rglob("*") if p.is_file() and not p.relative_to(local).parts[0].startswith(
+            ".chatsift"))
         for path in sorted(files, key=lambda p: p.name == "manifest.json"):
             fs.put_file(str(path), f"{root}/{path.relative_to(local).as_posix()}")
     except Exception as exc:  # backends raise their own types
