@@ -50,8 +50,9 @@ class FakeLLM:
     """``with FakeLLM() as server: server.url`` -> ``http://127.0.0.1:PORT/v1``."""
 
     def __init__(self, chat: Callable[[list[dict]], str] = default_chat, slow_s: float = 3.0,
-                 retry_after: str = "0.2") -> None:
+                 retry_after: str = "0.2", chat_by_model: Callable[[list[dict], str], str] | None = None) -> None:
         self.chat = chat
+        self.chat_by_model = chat_by_model  # when set, answers depend on the requested model too
         self.slow_s = slow_s
         self.retry_after = retry_after
         self.faults: dict[str, deque[str]] = defaultdict(deque)
@@ -136,7 +137,8 @@ class FakeLLM:
             def _answer(self, path: str, body: dict) -> dict:
                 model = body.get("model", "")
                 if path == "/chat/completions":
-                    text = server.chat(body.get("messages", []))
+                    messages = body.get("messages", [])
+                    text = server.chat_by_model(messages, model) if server.chat_by_model else server.chat(messages)
                     prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
                     return {"id": "chatcmpl-test", "object": "chat.completion", "model": model,
                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},

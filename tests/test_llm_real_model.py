@@ -89,3 +89,49 @@ def test_real_model_as_guard_in_eval(smollm2, tmp_path, monkeypatch, shared_data
     assert "LLM: 4 calls" in result.output
     rerun = CliRunner().invoke(cli, args)
     assert "LLM: 0 calls, 4 cache hits" in rerun.output
+
+
+def test_real_model_runs_the_hard_benchmark_chain(smollm2, tmp_path, shared_data):
+    """score -> select -> answer -> judge -> leaderboard with SmolLM2 as rater, models and judge."""
+    from tests.conftest import run_curate
+
+    lines = (shared_data / "arena-bench-v1/question.jsonl").read_text().splitlines()
+    source = tmp_path / "src" / "question.jsonl"
+    source.parent.mkdir()
+    source.write_text("\n".join(lines[:4]) + "\n")
+    run_curate([source], tmp_path / "release")
+    runner, cache, model = CliRunner(), str(tmp_path / "cache"), f"{smollm2}:smollm2"
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, [*args, "--cache-dir", cache])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = run("hard", "score", str(tmp_path / "release"), "--judge", model, "--no-progress")
+    scores = [json.loads(x) for x in (tmp_path / "release/hard/scores.jsonl").read_text().splitlines()]
+    assert len(scores) == 4 and all(len(s["ratings"]["smollm2"]) == 1 for s in scores)
+    parsed = sum(s["ratings"]["smollm2"][0] is not None for s in scores)
+    assert f"unparsed: {4 - parsed}" in out  # what a 135M model gets wrong is counted, never guessed
+    # keep every scored prompt whatever the small model said, to run the rest of the chain
+    bench = tmp_path / "bench"
+    select = runner.invoke(cli, ["hard", "select", str(tmp_path / "release"), "-o", str(bench), "--threshold", "1"])
+    if parsed == 0:
+        assert select.exit_code == 2 and "no prompt passed the rule" in select.output
+        bench.mkdir()
+        (bench / "question.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    else:
+        assert select.exit_code == 0, select.output
+    run("bench", "answer", str(bench), "--model", model, "--model", model, "--name", "smol-a", "--name", "smol-b",
+        "--max-tokens", "48", "--no-progress")
+    out = run("bench", "judge", str(bench), "--judge", model, "--baseline", "smol-a", "--max-tokens", "64",
+              "--no-progress")
+    judged = [json.loads(x) for x in (bench / "model_judgment/smollm2/smol-b.jsonl").read_text().splitlines()]
+    games = [g for r in judged for g in r["games"]]
+    unparsed = sum(g["score"] is None for g in games)
+    assert games and all(g["judgment"] is not None for g in games) and f"unparsed {unparsed:,}" in out
+    result = runner.invoke(cli, ["leaderboard", str(bench / "model_judgment"), "--rounds", "20"])
+    if unparsed == len(games):
+        assert result.exit_code == 2 and "no usable pairwise verdicts" in result.output
+    else:
+        assert result.exit_code == 0 and "smol-b" in result.output
+        assert unparsed == 0 or f"unparsed verdict {unparsed}" in result.output

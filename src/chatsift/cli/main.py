@@ -33,7 +33,21 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
-    from chatsift.cli import curate, demo, explore, formats, inspect, moderation, pii_audit, report, stats, topics
+    from chatsift.cli import (
+        bench,
+        curate,
+        demo,
+        explore,
+        formats,
+        hard,
+        inspect,
+        leaderboard,
+        moderation,
+        pii_audit,
+        report,
+        stats,
+        topics,
+    )
 
     cli.add_command(curate.curate_command)
     cli.add_command(stats.stats_command)
@@ -42,6 +56,9 @@ def _register() -> None:
     cli.add_command(explore.explore_command)
     cli.add_command(moderation.moderate_command)
     cli.add_command(moderation.moderator_group)
+    cli.add_command(hard.hard_group)
+    cli.add_command(bench.bench_group)
+    cli.add_command(leaderboard.leaderboard_command)
     cli.add_command(pii_audit.pii_audit_command)
     cli.add_command(inspect.inspect_command)
     cli.add_command(formats.formats_command)

@@ -66,8 +66,27 @@ def _map_points(release: Path) -> list[tuple[float, float, int]]:
     return list(zip(t.column("x").to_pylist(), t.column("y").to_pylist(), t.column("cluster").to_pylist()))
 
 
+def _leaderboard(release: Path, path: str | Path | None) -> dict | None:
+    """A ``chatsift leaderboard --out`` JSON: the given file, or RELEASE/leaderboard.json when present."""
+    path = Path(path) if path else release / "leaderboard.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    use_win_rate = bool(data.get("baseline")) and data.get("method") != "mean grade"
+    bars = []
+    for row in data["rows"][:40]:
+        if use_win_rate and row.get("win_rate") is not None:
+            bars.append((row["model"], row["win_rate"], row["win_rate_lower"], row["win_rate_upper"]))
+        else:
+            bars.append((row["model"], row["rating"], row["rating_lower"], row["rating_upper"]))
+    what = (f"win rate against {data['baseline']} (%)" if use_win_rate else
+            "mean grade (1-10)" if data.get("method") == "mean grade" else "Bradley-Terry rating (Elo scale)")
+    return {"data": data, "bars": bars, "what": what, "fmt": "{:,.2f}" if use_win_rate else "{:,.1f}"}
+
+
 def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx", topics: bool = True,
-                 explorer_url: str | None = None, topic_settings: TopicSettings | None = None) -> Path:
+                 explorer_url: str | None = None, topic_settings: TopicSettings | None = None,
+                 leaderboard: str | Path | None = None) -> Path:
     release = Path(release)
     stats = compute_stats(release, tokenizer=tokenizer)
     topic_data = load_topics(release)
@@ -101,13 +120,16 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
         labels = {c["cluster"]: c["label"] for c in clusters if not c["private"]}
         charts["map"] = svg.scatter(_map_points(release), labels, title="topic map")
         examples = _examples(release, topic_data)
+    board = _leaderboard(release, leaderboard)
+    if board:
+        charts["leaderboard"] = svg.whiskers(board["bars"], value_fmt=board["fmt"], title="leaderboard")
     env = Environment(loader=PackageLoader("chatsift.analysis", "templates"), autoescape=select_autoescape(["j2"]))
     html = env.get_template("report.html.j2").render(
         name=manifest.get("name", release.name), version=__version__,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), tokenizer=stats["tokenizer"],
         t1=t1, table1=[t1, *stats["paper_table1"]], dup=dup, mod=mod, topics=topic_data, examples=examples,
         charts={k: Markup(v) if v else None for k, v in charts.items()}, fmt=fmt, n=n,
-        explorer_url=(explorer_url or "").rstrip("/") or None,
+        explorer_url=(explorer_url or "").rstrip("/") or None, board=board,
     )
     out = Path(out)
     out.write_text(html, encoding="utf-8")

@@ -91,3 +91,40 @@ def scatter(points: list[tuple[float, float, int]], labels: dict[int, str], widt
                      f"{c + 1}. {escape(labels.get(c, ''))[:28]}</text>")
     return (f'<svg class="chart map" viewBox="0 0 {width} {height}" width="100%" role="img" '
             f'aria-label="{escape(title)}">' + "".join(dots) + "".join(names) + "</svg>")
+
+
+def whiskers(items: list[tuple[str, float, float, float]], width: int = 640, bar_height: int = 16,
+             value_fmt: str = "{:,.1f}", title: str = "") -> str:
+    """Ranked bars with 95% interval whiskers: (label, value, lower, upper), best first as given."""
+    if not items:
+        return '<p class="empty">no data</p>'
+    label_w = min(240, max(60, 7 * max(len(str(k)) for k, *_ in items)))
+    lo = min(min(v, low) for _, v, low, _ in items)
+    hi = max(max(v, up) for _, v, _, up in items)
+    floor = lo - 0.05 * (hi - lo or 1)
+    span = (hi - floor) or 1
+    plot = width - label_w - 90
+
+    def px(value: float) -> float:
+        return label_w + plot * (value - floor) / span
+
+    height = len(items) * (bar_height + 6) + 10
+    rows = []
+    for i, (label, value, low, up) in enumerate(items):
+        y = 5 + i * (bar_height + 6)
+        mid = y + bar_height / 2
+        text = escape(str(label))
+        shown = escape(value_fmt.format(value))
+        interval = f"{escape(value_fmt.format(low))} to {escape(value_fmt.format(up))}"
+        rows.append(
+            f'<text x="{label_w - 6}" y="{y + bar_height - 4}" text-anchor="end" class="lbl">{text[:40]}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{px(value) - label_w:.1f}" height="{bar_height}" fill="{color(0)}" '
+            f'rx="2" opacity="0.75"><title>{text}: {shown} (95% CI {interval})</title></rect>'
+            f'<line x1="{px(low):.1f}" x2="{px(up):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="#222" '
+            f'stroke-width="1.5"/>'
+            f'<line x1="{px(low):.1f}" x2="{px(low):.1f}" y1="{y + 3}" y2="{y + bar_height - 3}" stroke="#222"/>'
+            f'<line x1="{px(up):.1f}" x2="{px(up):.1f}" y1="{y + 3}" y2="{y + bar_height - 3}" stroke="#222"/>'
+            f'<text x="{px(max(up, value)) + 6:.1f}" y="{y + bar_height - 4}" class="val">{shown}</text>'
+        )
+    return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(title)}">'
+            + "".join(rows) + "</svg>")

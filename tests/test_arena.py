@@ -1,0 +1,154 @@
+"""Rankings reproduced on published data: Evalica's golden scores, Ko-Arena-Hard's leaderboard, arena-bench-v1."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from chatsift.arena.battles import Battles, RankingError
+from chatsift.arena.leaderboard import rank_battles, rank_grades
+from chatsift.arena.ratings import average_win_rate, bradley_terry, counting, fit_bt, online_elo
+from chatsift.arena.sources import ReadReport, read_grades, read_judgments, read_votes
+from chatsift.arena.verdicts import parse_criteria, parse_rating, parse_verdict
+from chatsift.cli.main import cli
+
+KO_BASELINE = "claude-3.7-sonnet"
+
+
+def _golden(path) -> dict[str, dict[str, float]]:
+    gold: dict[str, dict[str, float]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            gold.setdefault(row["algorithm"], {})[row["item"]] = float(row["score"])
+    return gold
+
+
+@pytest.mark.parametrize("name", ["simple", "food", "llmfao"])
+def test_evalica_golden_scores(shared_data, name):
+    folder = shared_data / "llmfao-pairwise-votes"
+    battles, report = read_votes([folder / f"{name}.csv"])
+    assert report.games == len((folder / f"{name}.csv").read_text().splitlines()) - 1
+    gold = _golden(folder / f"{name}-golden.csv")
+    fit = bradley_terry(battles)
+    assert fit.exact
+    ours = {"bradley_terry": fit.strengths(), "counting": counting(battles),
+            "average_win_rate": average_win_rate(battles), "elo": online_elo(battles)}
+    for algorithm, values in ours.items():
+        assert set(gold[algorithm]) == set(battles.models)
+        for model, expected in gold[algorithm].items():
+            assert values[battles.index(model)] == pytest.approx(expected, abs=1e-6), (algorithm, model)
+
+
+def test_ko_arena_hard_scores_and_intervals(shared_data):
+    folder = shared_data / "arena-hard-ko-judgments"
+    battles, report, baseline = read_judgments([folder / "model_judgment" / "ensemble"], KO_BASELINE)
+    assert report.games == 75_999 and baseline == KO_BASELINE
+    board = rank_battles(battles, report, baseline=baseline, rounds=1000, convention="arena-hard")
+    text = (folder / "leaderboard/arena_hard_leaderboard_20250423_ensemble/no_control.csv").read_text(encoding="utf-8")
+    published = {r["model"]: r for r in csv.DictReader(text.splitlines())}
+    rows = {r.model: r for r in board.rows}
+    assert set(rows) == set(published)
+    for model, pub in published.items():
+        row = rows[model]
+        assert row.win_rate == pytest.approx(float(pub["score"]), abs=0.1), model
+        assert row.win_rate_lower == pytest.approx(float(pub["rating_q025"]), abs=1.0), model
+        assert row.win_rate_upper == pytest.approx(float(pub["rating_q975"]), abs=1.0), model
+    # The plain bootstrap gives wider intervals than the published convention (SOURCE.md: about 0.37x).
+    plain = {r.model: r for r in rank_battles(battles, report, baseline=baseline, rounds=200).rows}
+    widths = [(plain[m].win_rate_upper - plain[m].win_rate_lower) / (rows[m].win_rate_upper - rows[m].win_rate_lower)
+              for m in rows if m != baseline]
+    assert np.median(widths) > 1.5
+    assert board.quality.separability > 0.8
+
+
+def test_arena_bench_v1_average_grades(shared_data):
+    expected = {"gpt-4-1106-preview": 8.87, "gpt-4-0314": 8.55, "gpt-3.5-turbo": 6.76, "claude-2.1": 6.44,
+                "mistralai/Mixtral-8x7B-Instruct-v0.1": 6.54, "palm-2-chat-bison-001": 3.25, "llama-13b": 1.48}
+    grades = read_grades([shared_data / "arena-bench-v1" / "model_judgment"])
+    assert grades.report.skipped["unparsed grade"] == 39
+    board = rank_grades(grades, rounds=100)
+    means = {r.model: r.rating for r in board.rows}
+    assert len(means) == 15
+    for model, mean in expected.items():
+        assert round(means[model], 2) == mean
+    recovered = read_grades([shared_data / "arena-bench-v1" / "model_judgment"], reparse=True)
+    assert recovered.report.skipped["recovered from the judgment text (counted)"] == 4  # [[9.5]] and [[7.5]]
+    assert recovered.report.skipped["unparsed grade"] == 35
+
+
+def test_cli_leaderboard_on_votes_and_judgments(shared_data, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "lb.json"
+    result = runner.invoke(cli, ["leaderboard", "--votes", str(shared_data / "llmfao-pairwise-votes/llmfao.csv"),
+                                 "--rounds", "50", "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["rows"][0]["model"] == "GPT 4" and json.loads(out.read_text()) == data
+    # LLM-judge verdicts on the crowd pairs, ranked with the crowd's ranking as the reference
+    gpt4 = tmp_path / "gpt4.csv"
+    gpt4.write_text((shared_data / "llmfao-pairwise-votes/llmfao/gpt4-crowd-comparisons.csv").read_text())
+    result = runner.invoke(cli, ["leaderboard", "--votes", str(gpt4), "--rounds", "50", "--reference", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Spearman" in result.output and "Brier" in result.output and "agreement" in result.output
+    result = runner.invoke(cli, ["leaderboard", str(shared_data / "arena-hard-ko-judgments/model_judgment"),
+                                 "--baseline", KO_BASELINE, "--rounds", "20"])
+    assert result.exit_code == 0, result.output
+    assert "o3-high" in result.output.splitlines()[3]
+
+
+def test_verdict_and_rating_parsing_survives_real_output():
+    assert parse_verdict("...so B wins.\n\nMy final verdict is: **[[B>>A]]**") == "B>>A"
+    assert parse_verdict("[[ A < B ]]") == "B>A"
+    assert parse_verdict("tie [[A=B]]. Final: [[A=B]]") == "A=B"
+    assert parse_verdict("[[A>B]] or maybe [[B>A]]") is None  # contradictory: unparsed, never guessed
+    assert parse_verdict("A is better") is None and parse_verdict(None) is None
+    assert parse_verdict("[[C]]") == "A=B"  # MT-bench pair-v2
+    assert parse_rating("Rating: [[9.5]]") == 9.5
+    assert parse_rating("[[3]] ... Rating: [[7]]") == 7
+    assert parse_rating("Rating: [8]") == 8
+    assert parse_rating('{"topic_modeling": "x", "score_reason": "y", "score_value": 6}') == 6
+    assert parse_rating("[[11]]") is None and parse_rating("no rating") is None
+    assert parse_criteria("[1, 2, 4]") == {"specificity": True, "domain_knowledge": True, "complexity": False,
+                                           "problem_solving": True, "creativity": False,
+                                           "technical_accuracy": False, "real_world": False}
+    assert parse_criteria("[1, 2] then [3]") is None
+    assert sum(parse_criteria("[]").values()) == 0
+
+
+def test_bad_comparisons_get_clear_messages(tmp_path):
+    one = Battles.from_rows([("a", "a", 1.0)])
+    with pytest.raises(RankingError, match="no comparisons"):
+        rank_battles(one, ReadReport())
+    ties = Battles.from_rows([("a", "b", 0.5), ("b", "c", 0.5), ("a", "c", 0.5)] * 5)
+    board = rank_battles(ties, ReadReport(), rounds=50)
+    assert {round(r.rating, 6) for r in board.rows} == {1000.0}
+    assert board.quality.separability == 0.0
+    # one model wins everything: no finite MLE, and the result says so
+    sweep = Battles.from_rows([("a", "b", 1.0), ("a", "c", 1.0), ("b", "c", 1.0), ("c", "b", 1.0)])
+    fit = bradley_terry(sweep)
+    assert not fit.exact and np.isfinite(fit.theta).all() and fit.theta[0] > fit.theta[1]
+    with pytest.raises(RankingError, match="at least two"):
+        fit_bt(np.zeros((1, 1)))
+    bad = tmp_path / "judgments.jsonl"
+    rows = [{"question_id": "q1", "model": "m", "games": [{"score": "A>B"}, {"score": "garbage"}]},
+            {"question_id": "q1", "model": "m", "games": [{"score": "A>B"}, {"score": "B>A"}]},
+            "not json"]
+    bad.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    with pytest.raises(RankingError, match="baseline"):
+        read_judgments([bad])
+    battles, report, _ = read_judgments([bad], "base")
+    assert report.skipped == {"unparsed verdict": 1, "duplicate (judge, model, question)": 1,
+                              "malformed JSON line": 1}
+    assert len(battles) == 1
+    votes = tmp_path / "votes.csv"
+    votes.write_text("model_a,model_b,winner\nx,y,model_a\nx,x,tie\nx,,model_b\ny,x,maybe\n")
+    battles, report = read_votes([votes])
+    assert len(battles) == 1 and sum(report.skipped.values()) == 3
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(cli, ["leaderboard", "--votes", str(wrong)])
+    assert result.exit_code == 2 and "needs columns model_a, model_b, winner" in result.output
