@@ -85,6 +85,18 @@ def test_hard_chain_end_to_end(bench_release, tmp_path):
         assert len(questions) == 20 and {"uid", "category", "cluster", "prompt"} <= set(questions[0])
         assert all(len(q["prompt"]) > 400 for q in questions)
 
+        pytest.importorskip("model2vec")
+        _run(["topics", str(release), "-k", "6", "--min-users", "1", "--language", "any"])
+        out = _run(["hard", "select", str(release), "-o", str(tmp_path / "bb"), "--rule", "benchbuilder",
+                    "--prompt-threshold", "6", "--cluster-threshold", "2", "--per-cluster", "2"])
+        built = [json.loads(line) for line in (tmp_path / "bb/question.jsonl").read_text().splitlines()]
+        per_cluster = {}
+        for q in built:
+            per_cluster[q["cluster"]] = per_cluster.get(q["cluster"], 0) + 1
+        assert built and max(per_cluster.values()) <= 2 and all(q["score"] == 6 for q in built)
+        kept = int(re.search(r"from (\d+) clusters", out).group(1))
+        assert kept >= len(per_cluster)  # a kept cluster may have no prompt meeting 6 criteria
+
         for name in ("baseline", "strong", "weak"):
             _run(["bench", "answer", str(bench), "--model", f"{server.url}:{name}", "--cache-dir", cache,
                   "--no-progress"])
