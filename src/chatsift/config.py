@@ -149,6 +149,14 @@ class ModerationConfig:
 
 
 @dataclass(frozen=True)
+class SafetyConfig:
+    """The jailbreak-prompt annotation (``safety.jailbreak_score``)."""
+
+    jailbreak: bool = True
+    detector: str | None = None  # a folder from `chatsift safety detector-train` (None: the bundled one)
+
+
+@dataclass(frozen=True)
 class LLMConfig:
     """Endpoints (``endpoints.NAME: {base_url, model, api_key_env, max_concurrency, rpm, tpm, price_per_mtok_in,
     price_per_mtok_out}``), the response cache and the per-run budget of every LLM step."""
@@ -195,6 +203,7 @@ class CurateConfig:
     sample: SampleConfig = field(default_factory=SampleConfig)
     pii: PiiConfig = field(default_factory=PiiConfig)
     moderation: ModerationConfig = field(default_factory=ModerationConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)

@@ -90,6 +90,8 @@ EXTRA_COLUMNS: tuple[ExtraColumn, ...] = (
     ExtraColumn("moderation.backend", pa.string(),
                 "who wrote openai_moderation: 'source' (kept from the input) or the backend and model"),
     ExtraColumn("moderation.unparsed", pa.int32(), "messages the backend gave no usable answer for (null result)"),
+    ExtraColumn("safety.jailbreak_score", pa.float64(),
+                "highest jailbreak-prompt score (0-1) over the user messages (bundled detector unless configured)"),
     ExtraColumn("dedup.exact_group", pa.string(), "hash of the normalised user turns"),
     ExtraColumn("dedup.exact_size", pa.int64(), "conversations in the exact group"),
     ExtraColumn("dedup.near_cluster", pa.string(), "conversation_id of the near-duplicate cluster's first member"),

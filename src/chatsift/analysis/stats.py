@@ -69,12 +69,6 @@ def _flag(parent: str) -> str:
     return f"coalesce(list_bool_or(list_transform(openai_moderation, lambda m: {cats})), false)"
 
 
-def _flag_by_role(role: str) -> str:
-    """SQL: is a message of ``role`` flagged (the paper's jailbreak attempt / success)?"""
-    return (f"coalesce(list_bool_or(list_transform(generate_series(1, len(openai_moderation)), lambda i: "
-            f"conversation[i].role = '{role}' AND coalesce(openai_moderation[i].flagged, false))), false)")
-
-
 def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", top_languages: int = 25,
                   threads: int | None = None) -> dict:
     """All statistics of a release as a JSON-able dict."""
@@ -112,7 +106,24 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
     if "dedup.exact_size" in cols:
         out["duplicates"] = _duplicates(con)
     out["moderation"] = _moderation(con)
+    if out["moderation"]["conversations_with_tags"]:
+        out["moderation"].update(_table4(release))
     return out
+
+
+def _table4(release: Path) -> dict:
+    """Table 4 from ``safety.mine`` (one definition of attempt and success for stats, report and safety)."""
+    from chatsift.safety.mine import mine_release
+
+    try:
+        mined = mine_release(release)
+    except ReleaseError:  # tags present but none lines up with its messages
+        return {"table4": []}
+    rows = [{"model": r["model"], "conversations": r["conversations"], "jailbreak_attempts": r["attempts"],
+             "jailbreak_successes": r["successes"], "success_rate": r["rate"], "ci95": r["ci95"]}
+            for r in mined["models"]]
+    return {"table4": rows, "jailbreak": {k: mined[k] for k in ("attempts", "successes", "rate", "ci95",
+                                                                 "categories", "definition", "paper_table4")}}
 
 
 def _token_means(con: duckdb.DuckDBPyConnection, tok: Tokenizer) -> dict:
@@ -172,12 +183,4 @@ def _moderation(con: duckdb.DuckDBPyConnection) -> dict:
                       + " FROM t WHERE openai_moderation IS NOT NULL").fetchall()[0]
     out["table2"] = dict(zip(parents, (int(v or 0) for v in row)))
     out["paper_table2"] = PAPER_TABLE2
-    rows = con.execute(
-        f"SELECT coalesce(model, '(none)'), count(*), "
-        f"sum(CASE WHEN {_flag_by_role('user')} THEN 1 ELSE 0 END), "
-        f"sum(CASE WHEN {_flag_by_role('assistant')} THEN 1 ELSE 0 END) "
-        f"FROM t WHERE openai_moderation IS NOT NULL AND len(openai_moderation) = len(conversation) "
-        f"GROUP BY 1 ORDER BY 3 DESC, 1").fetchall()
-    out["table4"] = [{"model": m, "conversations": n, "jailbreak_attempts": int(a or 0),
-                      "jailbreak_successes": int(s or 0)} for m, n, a, s in rows]
     return out

@@ -37,6 +37,31 @@ def conv_metadata(turns: list[str]) -> dict:
             "bold_count": total["bold"]}
 
 
+def converse(client: LLMClient, conversations: list[list[str]], max_tokens: int, label: str,
+             temperature: float = 0.0) -> list[list[str] | None]:
+    """The model's answers to each conversation's user turns, turn by turn (None where a call failed).
+
+    Turn k is sent with the model's own answers to turns 1..k-1; every conversation's turn k goes
+    out as one concurrent batch.
+    """
+    history: list[list[dict]] = [[] for _ in conversations]
+    answers: list[list[str] | None] = [[] for _ in conversations]
+    for turn in range(max((len(c) for c in conversations), default=0)):
+        batch = [i for i, c in enumerate(conversations) if answers[i] is not None and turn < len(c)]
+        for i in batch:
+            history[i].append({"role": "user", "content": conversations[i][turn]})
+        results = client.chat_many([history[i] for i in batch], temperature=temperature, max_tokens=max_tokens,
+                                   desc=f"{label} turn {turn + 1}")
+        for i, result in zip(batch, results):
+            if result.response is None:
+                answers[i] = None
+                continue
+            text = chat_text(result.response)
+            history[i].append({"role": "assistant", "content": text})
+            answers[i].append(text)
+    return answers
+
+
 def answer_questions(bench, questions: list[Question], client: LLMClient, name: str | None = None,
                      max_tokens: int = 4096) -> AnswerReport:
     from pathlib import Path
@@ -46,28 +71,12 @@ def answer_questions(bench, questions: list[Question], client: LLMClient, name: 
     done = read_answers(path.parent).get(model, {}) if path.exists() else {}
     todo = [q for q in questions if q.qid not in done]
     report = AnswerReport(model, len(questions), already=len(questions) - len(todo))
-    history: dict[str, list[dict]] = {q.qid: [] for q in todo}
-    answers: dict[str, list[str]] = {q.qid: [] for q in todo}
-    alive = set(history)
-    for turn in range(max((len(q.turns) for q in todo), default=0)):
-        batch = [q for q in todo if q.qid in alive and turn < len(q.turns)]
-        for q in batch:
-            history[q.qid].append({"role": "user", "content": q.turns[turn]})
-        results = client.chat_many([history[q.qid] for q in batch], temperature=0.0, max_tokens=max_tokens,
-                                   desc=f"{model} turn {turn + 1}")
-        for q, result in zip(batch, results):
-            if result.response is None:
-                alive.discard(q.qid)
-                continue
-            text = chat_text(result.response)
-            history[q.qid].append({"role": "assistant", "content": text})
-            answers[q.qid].append(text)
+    replies = converse(client, [q.turns for q in todo], max_tokens, model)
     records = []
-    for q in todo:
-        if q.qid not in alive:
+    for q, turns in zip(todo, replies):
+        if turns is None:
             report.failed += 1
             continue
-        turns = answers[q.qid]
         meta = conv_metadata(turns)
         records.append({"question_id": q.qid, "answer_id": uuid.uuid4().hex, "model_id": model,
                         "choices": [{"index": 0, "turns": [{"content": t, "token_len": len(t.split())}

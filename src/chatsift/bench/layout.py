@@ -32,7 +32,7 @@ def safe_name(name: str) -> str:
     return cleaned or "model"
 
 
-def _lines(path: Path):
+def jsonl_records(path: Path):
     with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
             if line.strip():
@@ -63,7 +63,7 @@ def read_questions(bench: str | Path) -> list[Question]:
         raise ConfigError(f"{path} does not exist: a benchmark folder needs question.jsonl")
     questions: list[Question] = []
     ids: Counter = Counter()
-    for number, rec in _lines(path):
+    for number, rec in jsonl_records(path):
         qid = rec.get("uid", rec.get("question_id"))
         if qid is None:
             raise ConfigError(f"{path}:{number}: a question needs uid or question_id")
@@ -101,7 +101,7 @@ def read_answers(folder: str | Path) -> dict[str, dict[str, list[str]]]:
     if not folder.is_dir():
         return answers
     for path in sorted(folder.glob("*.jsonl")):
-        for number, rec in _lines(path):
+        for number, rec in jsonl_records(path):
             model = rec.get("model_id", rec.get("model", path.stem))
             qid = rec.get("question_id", rec.get("uid"))
             choices = rec.get("choices")

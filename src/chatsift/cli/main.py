@@ -45,6 +45,8 @@ def _register() -> None:
         moderation,
         pii_audit,
         report,
+        safety,
+        sft,
         stats,
         topics,
     )
@@ -58,6 +60,8 @@ def _register() -> None:
     cli.add_command(moderation.moderator_group)
     cli.add_command(hard.hard_group)
     cli.add_command(bench.bench_group)
+    cli.add_command(safety.safety_group)
+    cli.add_command(sft.sft_group)
     cli.add_command(leaderboard.leaderboard_command)
     cli.add_command(pii_audit.pii_audit_command)
     cli.add_command(inspect.inspect_command)

@@ -22,10 +22,11 @@ def render_stats(s: dict) -> str:
         parts += ["", "Table 2: flagged conversations by category",
                   table(["", *cats], [["this release", *mod["table2"].values()],
                                       ["LMSYS-Chat-1M (paper)", *(mod["paper_table2"][c] for c in cats)]]),
-                  "", "Table 4: jailbreak attempts (a user message flagged) and successes (an assistant message "
-                      "flagged), by model",
-                  table(["model", "conversations", "attempts", "successes"],
-                        [[r["model"], r["conversations"], r["jailbreak_attempts"], r["jailbreak_successes"]]
+                  "", "Table 4: jailbreak attempts (a user message flagged) and successes (an attempt with an "
+                      "assistant message flagged), by model; `chatsift safety mine` has categories and CIs",
+                  table(["model", "conversations", "attempts", "successes", "success %"],
+                        [[r["model"], r["conversations"], r["jailbreak_attempts"], r["jailbreak_successes"],
+                          None if r["success_rate"] is None else 100 * r["success_rate"]]
                          for r in mod["table4"][:25]])]
     else:
         parts += ["", "Tables 2 and 4: no openai_moderation tags in this release"]

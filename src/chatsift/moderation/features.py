@@ -11,10 +11,12 @@ above 20,000 messages a second. Each block is sublinear TF-IDF with unit length 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 SPLIT = r"[^\p{L}\p{N}']+"
@@ -186,6 +188,27 @@ class Featurizer:
     def matrix(self, texts: list[str | None] | pa.Array) -> sp.csr_matrix:
         words, seen, per_word = self.occurrences(texts)
         return sp.hstack([_scale(words, self.word_idf), _scale(seen @ per_word, self.char_idf)], format="csr")
+
+
+def save_featurizer(folder: Path, f: Featurizer, **arrays: np.ndarray) -> None:
+    """``vocabulary.parquet`` and ``weights.npz`` (the IDF weights plus a model's ``arrays``)."""
+    terms = pa.concat_arrays([f.word_vocab, f.char_vocab])
+    blocks = ["w"] * len(f.word_vocab) + ["c"] * len(f.char_vocab)
+    pq.write_table(pa.table({"term": terms, "block": pa.array(blocks)}), folder / "vocabulary.parquet",
+                   compression="zstd")
+    np.savez_compressed(folder / "weights.npz", word_idf=f.word_idf.astype(np.float32),
+                        char_idf=f.char_idf.astype(np.float32), **arrays)
+
+
+def load_featurizer(folder: Path, max_chars: int) -> tuple[Featurizer, dict[str, np.ndarray]]:
+    vocab = pq.read_table(folder / "vocabulary.parquet")
+    block = vocab.column("block").to_numpy(zero_copy_only=False)
+    terms = vocab.column("term").combine_chunks().cast(LS)
+    with np.load(folder / "weights.npz") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    featurizer = Featurizer(terms.filter(pa.array(block == "w")), arrays["word_idf"].astype(np.float64),
+                            terms.filter(pa.array(block == "c")), arrays["char_idf"].astype(np.float64), max_chars)
+    return featurizer, arrays
 
 
 def _norm(squares: np.ndarray) -> np.ndarray:

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from chatsift.errors import ConfigError
 from chatsift.moderation.categories import CATEGORIES, HEADS
-from chatsift.moderation.features import LS, Featurizer
+from chatsift.moderation.features import Featurizer, load_featurizer, save_featurizer
 
 FORMAT_VERSION = 1
 
@@ -78,14 +77,7 @@ class LocalModerator:
         if meta.get("format") != FORMAT_VERSION or meta.get("heads") != list(HEADS):
             raise ConfigError(f"{folder}: model format {meta.get('format')} with heads {meta.get('heads')} is not "
                               f"what this chatsift reads (format {FORMAT_VERSION})")
-        vocab = pq.read_table(folder / "vocabulary.parquet")
-        block = vocab.column("block").to_numpy(zero_copy_only=False)
-        terms = vocab.column("term").combine_chunks().cast(LS)
-        with np.load(folder / "weights.npz") as arrays:
-            w = {k: arrays[k] for k in arrays.files}
-        featurizer = Featurizer(terms.filter(pa.array(block == "w")), w["word_idf"].astype(np.float64),
-                                terms.filter(pa.array(block == "c")), w["char_idf"].astype(np.float64),
-                                int(meta["max_chars"]))
+        featurizer, w = load_featurizer(folder, int(meta["max_chars"]))
         heads = meta["head_settings"]
         return cls(featurizer, w["weights"], w["bias"], np.array([[h["a"], h["b"]] for h in heads]),
                    np.array([h["threshold"] for h in heads]), np.array([h["trained"] for h in heads]), meta)
@@ -94,12 +86,7 @@ class LocalModerator:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         f = self.featurizer
-        terms = pa.concat_arrays([f.word_vocab, f.char_vocab])
-        blocks = ["w"] * len(f.word_vocab) + ["c"] * len(f.char_vocab)
-        pq.write_table(pa.table({"term": terms, "block": pa.array(blocks)}), folder / "vocabulary.parquet",
-                       compression="zstd")
-        np.savez_compressed(folder / "weights.npz", weights=self.weights.astype(np.float16), bias=self.bias,
-                            word_idf=f.word_idf.astype(np.float32), char_idf=f.char_idf.astype(np.float32))
+        save_featurizer(folder, f, weights=self.weights.astype(np.float16), bias=self.bias)
         meta = dict(self.meta, format=FORMAT_VERSION, heads=list(HEADS), max_chars=f.max_chars)
         previous = self.meta.get("head_settings") or [{} for _ in HEADS]  # training adds metrics per head
         meta["head_settings"] = [

@@ -1,7 +1,7 @@
 """The default curation pipeline, built from a ``CurateConfig``: the paper's order plus what it lacked.
 
 normalize -> user_id -> format_filter -> [snapshot_dedup] -> language -> pii -> moderation
--> content_filter -> duplicate_signatures -> [duplicate_groups] -> [select] -> [sample]
+-> jailbreak (on by default) -> content_filter -> duplicate_signatures -> [duplicate_groups] -> [select] -> [sample]
 (bracketed: global stages; the executor runs them after the per-record map phase).
 """
 
@@ -14,6 +14,7 @@ from chatsift.schema import working_schema
 from chatsift.stages.dedup.groups import DuplicateGroups
 from chatsift.stages.dedup.signatures import DuplicateSignatures
 from chatsift.stages.filters import ContentFilter, FormatFilter
+from chatsift.stages.jailbreak import JailbreakStage
 from chatsift.stages.language import LanguageStage
 from chatsift.stages.moderation import ModerationStage
 from chatsift.stages.normalize import NormalizeStage
@@ -44,6 +45,8 @@ def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
     else:
         notes.append("pii: redaction is OFF; names, contacts and secrets are NOT redacted")
     stages.append(ModerationStage(config.moderation, config.llm))
+    if config.safety.jailbreak:
+        stages.append(JailbreakStage(config.safety))
     stages.append(ContentFilter(config.filters))
     stages.append(DuplicateSignatures(config.duplicates))
     stages.append(DuplicateGroups(config.duplicates))
