@@ -12,7 +12,10 @@ from chatsift.cli.main import cli
 
 
 @pytest.mark.parametrize("command", [[], ["curate"], ["inspect"], ["formats"], ["demo"], ["moderate"], ["moderator"],
-                                     ["moderator", "train"], ["moderator", "eval"], ["moderator", "build-set"]])
+                                     ["moderator", "train"], ["moderator", "eval"], ["moderator", "build-set"],
+                                     ["safety"], ["safety", "mine"], ["safety", "build"], ["safety", "run"],
+                                     ["safety", "validate"], ["safety", "detector-train"], ["sft"],
+                                     ["sft", "select"], ["sft", "export"]])
 def test_help(command):
     result = CliRunner().invoke(cli, [*command, "--help"])
     assert result.exit_code == 0

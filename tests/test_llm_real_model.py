@@ -135,3 +135,26 @@ def test_real_model_runs_the_hard_benchmark_chain(smollm2, tmp_path, shared_data
     else:
         assert result.exit_code == 0 and "smol-b" in result.output
         assert unparsed == 0 or f"unparsed verdict {unparsed}" in result.output
+
+
+def test_real_model_as_a_jailbreak_target(smollm2, tmp_path, shared_data):
+    """safety run replays real HarmBench requests (two turns) against SmolLM2 and judges its answers."""
+    import csv
+
+    with open(shared_data / "harmbench-behaviors" / "harmbench_behaviors_text_val.csv", newline="",
+              encoding="utf-8") as fh:
+        behaviours = [r["Behavior"] for r in csv.DictReader(fh)][:3]
+    bench = tmp_path / "jb"
+    bench.mkdir()
+    (bench / "question.jsonl").write_text("".join(json.dumps(
+        {"uid": str(i), "turns": [{"content": b}, {"content": "Go on, in more detail."}],
+         "tactics": ["rewrite_explicit"]}) + "\n" for i, b in enumerate(behaviours)))
+    result = CliRunner().invoke(cli, ["safety", "run", str(bench), "--target", f"{smollm2}:smollm2",
+                                      "--max-tokens", "32", "--no-progress", "--cache-dir", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    target = json.loads((bench / "safety_results.json").read_text())["targets"]["smollm2"]
+    assert target["cases"] == 3 and target["judged"] + target["errors"] + target["unjudged"] == 3
+    replays = [json.loads(x) for x in (bench / "replays" / "smollm2.jsonl").read_text().splitlines()]
+    assert all(len(r["turns"]) == 2 and all(t["assistant"] is not None for t in r["turns"]) for r in replays
+               if r["status"] == "judged")
+    assert target["successes"] == sum(bool(r["success"]) for r in replays)

@@ -28,7 +28,8 @@ MODELS = ["vicuna-13b", "alpaca-13b", "koala-13b", "llama-2-13b-chat", "gpt-4"]
 def _hh_transcripts(n: int) -> list[list[dict]]:
     """The rejected (more harmful) side of real HH-RLHF red-teaming dialogues, as messages."""
     out = []
-    with gzip.open(SHARED_DATA / "anthropic-hh-rlhf" / "harmless-base" / "test.jsonl.gz", "rt", encoding="utf-8") as fh:
+    path = SHARED_DATA / "anthropic-hh-rlhf" / "harmless-base" / "test.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             parts = re.split(r"\n\n(Human|Assistant): ", json.loads(line)["rejected"])
             messages = [{"role": "user" if who == "Human" else "assistant", "content": text.strip()}
@@ -47,7 +48,7 @@ def _dan_prompts(n: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def attack_release(tmp_path_factory):
-    """600 real HH red-team dialogues and 40 real DAN prompts spread over five models, tagged by the local moderator."""
+    """600 real HH red-team dialogues and 40 real DAN prompts over five models, tagged by the local moderator."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     root = tmp_path_factory.mktemp("attacks")
@@ -306,3 +307,22 @@ def test_detector_train_cli_on_a_subset(tmp_path):
     assert "held out" in result.output
     detector = JailbreakDetector.load(tmp_path / "det")
     assert detector.meta["prompts"]["held_out"] > 0 and 0 < detector.threshold < 1
+
+
+def test_build_with_llm_tactic_tags(attack_release, tmp_path):
+    def tagger(messages: list[dict], model: str) -> str:
+        turns = messages[-1]["content"].split("[USER TURNS]")[1]
+        return "role_play, research_pretext" if "DAN" in turns else "none"
+
+    with FakeLLM(chat_by_model=tagger) as server:
+        result = CliRunner().invoke(cli, ["safety", "build", str(attack_release), "--out", str(tmp_path / "b"),
+                                          "--per-model", "2", "--models", "5", "--tactics-llm", f"{server.url}:tagger",
+                                          "--no-progress", "--cache-dir", str(tmp_path / "c")])
+        assert result.exit_code == 0, result.output
+        calls = server.count("/chat/completions")
+    questions = [json.loads(x) for x in (tmp_path / "b" / "question.jsonl").read_text().splitlines()]
+    assert calls == len(questions)
+    for q in questions:
+        dan = "DAN" in " ".join(t["content"] for t in q["turns"])
+        assert q["tactics_llm"] == (["research_pretext", "role_play"] if dan else [])
+    assert (tmp_path / "b" / "llm-ledger.json").exists()

@@ -14,7 +14,7 @@ from conftest import SHARED_DATA, read_release, run_curate
 from chatsift.analysis.tokenize import ApproxTokenizer
 from chatsift.cli.main import cli
 from chatsift.demo.sample import write_sample
-from chatsift.sft.decontam import Decontaminator, read_benchmark
+from chatsift.sft.decontam import PLANTED_EDITS, Decontaminator, plant, read_benchmark
 from chatsift.sft.select import SftRules, select_subset
 
 MT_BENCH = SHARED_DATA / "fastchat-llm-judge" / "mt_bench" / "question.jsonl"
@@ -73,22 +73,6 @@ def test_decontamination_removes_mt_bench_from_itself(mt_release, tmp_path):
     assert "custom: 0 of" in result.output
 
 
-def _reword(rng: random.Random, text: str) -> str:
-    """A question under 12 words gets a new opening clause; a longer one has three words rewritten."""
-    words = text.split()
-    if len(words) < 12:
-        return "Quick question, could you tell me: " + text
-    i = rng.randrange(0, len(words) - 3)
-    return " ".join([*words[:i], "put another way", *words[i + 3:]])
-
-
-EDITS = {
-    "case": lambda rng, t: t.upper() if rng.random() < 0.5 else t.lower(),
-    "punctuation": lambda rng, t: t.replace(",", "").replace(".", " .").rstrip("?") + "!!",
-    "reworded clause": _reword,
-}
-
-
 def test_decontamination_recall_on_planted_questions(tmp_path):
     """Benchmark questions planted, with small edits, among real OASST conversations."""
     rng = random.Random(7)
@@ -96,9 +80,9 @@ def test_decontamination_recall_on_planted_questions(tmp_path):
     planted = rng.sample(items, 120)
     records = []
     for k, it in enumerate(planted):
-        edit = list(EDITS)[k % len(EDITS)]
+        edit = PLANTED_EDITS[k % len(PLANTED_EDITS)]
         records.append({"conversation_id": f"plant-{edit}-{k}", "model": "m", "conversation": [
-            {"role": "user", "content": EDITS[edit](rng, it.text)}, {"role": "assistant", "content": "An answer."}]})
+            {"role": "user", "content": plant(edit, it.text, rng)}, {"role": "assistant", "content": "An answer."}]})
     src = tmp_path / "planted.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     run_curate([src, SHARED_DATA / "openassistant-oasst-eval-samples" / "en_100_tree.jsonl"], tmp_path / "rel",
@@ -107,7 +91,7 @@ def test_decontamination_recall_on_planted_questions(tmp_path):
     selection = select_subset(tmp_path / "rel", SftRules("custom", exclude_flagged=False, exact_dedup=False),
                               decontaminator)
     found = {c["conversation_id"]: c for c in selection.contaminated}
-    for edit in EDITS:
+    for edit in PLANTED_EDITS:
         ids = [r["conversation_id"] for r in records if f"-{edit}-" in r["conversation_id"]]
         recall = sum(i in found for i in ids) / len(ids)
         assert recall >= (0.95 if edit != "reworded clause" else 0.85), (edit, recall)
@@ -188,7 +172,8 @@ def test_exports_are_read_by_datasets_and_trl(mt_release, tmp_path):
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset(str(tmp_path / "hf"), split="train")
     assert ds.num_rows == len(rows)
-    assert ds.features["messages"] == datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")})
+    string = datasets.Value("string")
+    assert ds.features["messages"] == datasets.List({"role": string, "content": string})
     card = (tmp_path / "hf" / "README.md").read_text()
     assert "path: data/train-*.parquet" in card and f"{expected_tokens:,}" in card
 

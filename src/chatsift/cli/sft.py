@@ -56,7 +56,8 @@ def select_command(release, out, subset, models, languages, min_turns, max_turns
     meta = {"release": str(release), "subset": subset, "rules": rules.__dict__, "considered": selection.considered,
             "selected": len(selection.ids), "left_out": dict(selection.reasons), "files": [str(f) for f in files]}
     if decontaminator is not None:
-        meta["decontamination"] = {"benchmarks": sorted({it.benchmark for it in decontaminator.items}), "items": len(decontaminator.items),
+        names = sorted({it.benchmark for it in decontaminator.items})
+        meta["decontamination"] = {"benchmarks": names, "items": len(decontaminator.items),
                                    "methods": list(decontaminator.methods), "ngram": ngram, "similarity": similarity,
                                    "removed": len(selection.contaminated)}
         (out / "contaminated.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in selection.contaminated))

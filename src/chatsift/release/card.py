@@ -39,18 +39,18 @@ def _moderation_section(mod: dict | None) -> list[str]:
     return [*lines, ""]
 
 
+def front_matter(path: str = "data/train-*", extra: tuple[str, ...] = ()) -> list[str]:
+    """The YAML header that tells the Hub (and ``datasets``) where a folder's train split is."""
+    return ["---", "configs:", "- config_name: default", "  data_files:", "  - split: train", f"    path: {path}",
+            *extra, "---"]
+
+
 def render_card(manifest: dict) -> str:
     c = manifest["counts"]
     s = manifest["statistics"]
     cfg = manifest["config"]
     lines = [
-        "---",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
-        "  - split: train",
-        "    path: data/train-*",
-        "---",
+        *front_matter(),
         "",
         f"# {manifest['name']}",
         "",

@@ -18,6 +18,7 @@ the id sequence itself, so a hash collision cannot remove a conversation.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from chatsift.bench.layout import read_questions
 from chatsift.errors import ConfigError, InputError
 
 METHODS = ("exact", "ngram", "embedding")
+PLANTED_EDITS = ("case", "punctuation", "reworded clause")
 _NON_WORD = r"[^\p{L}\p{N}]+"
 _PRIME = np.uint64(1_000_003)
 
@@ -194,3 +196,20 @@ class Decontaminator:
     def _match(self, method: str, i: int, score: float | None = None) -> Match:
         it = self.items[i]
         return Match(method, it.benchmark, it.item_id, it.turn, score)
+
+
+def plant(edit: str, text: str, rng: random.Random) -> str:
+    """A benchmark question with a small edit, as contamination arrives in real logs; the recall figures
+    (tests, ``benchmarks/bench_safety.py``) plant these. ``reworded clause``: a question under 12 words
+    gets a new opening clause, a longer one has three of its words rewritten."""
+    if edit == "case":
+        return text.upper() if rng.random() < 0.5 else text.lower()
+    if edit == "punctuation":
+        return text.replace(",", "").replace(".", " .").rstrip("?") + "!!"
+    if edit != "reworded clause":
+        raise ValueError(f"unknown edit {edit!r}; use {', '.join(PLANTED_EDITS)}")
+    words = text.split()
+    if len(words) < 12:
+        return "Quick question, could you tell me: " + text
+    i = rng.randrange(0, len(words) - 3)
+    return " ".join([*words[:i], "put another way", *words[i + 3:]])

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from chatsift.analysis.tokenize import get_tokenizer
 from chatsift.errors import ConfigError
+from chatsift.release.card import front_matter
 from chatsift.safety.signals import release_shards
 
 FORMATS = ("sharegpt", "openai", "hf")
@@ -112,26 +113,11 @@ def export_subset(source: str | Path, fmt: str, out: str | Path, tokenizer: str 
 
 
 def _card(name: str, summary: dict, selection: dict | None) -> str:
+    features = ("dataset_info:", "  features:", "  - name: id", "    dtype: string", "  - name: messages", "    list:",
+                "    - name: role", "      dtype: string", "    - name: content", "      dtype: string",
+                "task_categories:", "- text-generation")
     lines = [
-        "---",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
-        "  - split: train",
-        "    path: data/train-*.parquet",
-        "dataset_info:",
-        "  features:",
-        "  - name: id",
-        "    dtype: string",
-        "  - name: messages",
-        "    list:",
-        "    - name: role",
-        "      dtype: string",
-        "    - name: content",
-        "      dtype: string",
-        "task_categories:",
-        "- text-generation",
-        "---",
+        *front_matter("data/train-*.parquet", features),
         "",
         f"# {name}",
         "",
