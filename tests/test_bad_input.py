@@ -121,3 +121,162 @@ def test_quarantine_never_holds_a_raw_ip(tmp_path):
     for path in (tmp_path / "r").rglob("*"):
         if path.is_file():
             assert b"192.0.2.4" not in path.read_bytes(), path
+
+
+def _quarantine_reasons(out) -> dict[str, int]:
+    from collections import Counter
+
+    return dict(Counter(q["reason"] for q in read_quarantine(out)))
+
+
+def test_json_nested_too_deep_is_one_quarantine_entry(tmp_path):
+    deep = b'{"messages": ' + b"[" * 1100 + b"]" * 1100 + b"}"
+    (tmp_path / "deep.jsonl").write_bytes(good(1) + deep + b"\n" + good(2))
+    manifest = run_curate([tmp_path / "deep.jsonl"], tmp_path / "r")
+    assert_reconciles(manifest)
+    assert manifest["counts"]["released"] == 2 and _quarantine_reasons(tmp_path / "r") == {"invalid_json": 1}
+    (tmp_path / "deep.json").write_bytes(deep)
+    result = CliRunner().invoke(cli, ["formats", str(tmp_path / "deep.json")])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("suffix, compress", [
+    (".gz", lambda b: __import__("gzip").compress(b)),
+    (".bz2", lambda b: __import__("bz2").compress(b)),
+    (".zst", lambda b: __import__("pyarrow").compress(b, codec="zstd", asbytes=True)),
+])
+def test_truncated_compressed_file_keeps_its_readable_prefix(tmp_path, suffix, compress):
+    body = b"".join(good(i) for i in range(30000))
+    blob = compress(body)
+    (tmp_path / f"cut.jsonl{suffix}").write_bytes(blob[: len(blob) // 2])
+    (tmp_path / "fine.jsonl").write_bytes(good(9999))
+    manifest = run_curate([tmp_path], tmp_path / "r")
+    assert_reconciles(manifest)
+    reasons = _quarantine_reasons(tmp_path / "r")
+    assert reasons.get("damaged_file") == 1, reasons
+    entry = next(q for q in read_quarantine(tmp_path / "r") if q["reason"] == "damaged_file")
+    assert "breaks off" in entry["detail"] or "cannot" in entry["detail"]
+    # the records before the damage are kept (bz2 decompresses in 900 kB blocks: its cut block is lost whole)
+    assert manifest["counts"]["released"] >= 1 + (0 if suffix == ".bz2" else 5000)
+
+
+def test_garbage_parquet_and_gzip_are_quarantined_not_fatal(tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet at all")
+    (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8b\x08\x00 not really gzip")
+    (tmp_path / "ok.jsonl").write_bytes(good(1))
+    manifest = run_curate([tmp_path], tmp_path / "r")
+    assert_reconciles(manifest)
+    assert manifest["counts"]["released"] == 1
+    assert _quarantine_reasons(tmp_path / "r") == {"damaged_file": 2}
+
+
+def test_dangling_symlinks_loops_hidden_and_csv_files_are_reported(tmp_path):
+    src = tmp_path / "in"
+    (src / ".hidden").mkdir(parents=True)
+    (src / ".hidden" / "a.jsonl").write_bytes(good(1))
+    (src / ".dot.jsonl").write_bytes(good(2))
+    (src / "real").mkdir()
+    (src / "real" / "b.jsonl").write_bytes(good(3))
+    (src / "linked").symlink_to(src / "real", target_is_directory=True)
+    (src / "gone.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    (src / "loop1.jsonl").symlink_to(src / "loop2.jsonl")
+    (src / "loop2.jsonl").symlink_to(src / "loop1.jsonl")
+    (src / "table.csv").write_text("prompt,answer\nhi,hello\n")
+    manifest = run_curate([src], tmp_path / "r")
+    assert_reconciles(manifest)
+    assert manifest["counts"]["released"] == 1
+    assert _quarantine_reasons(tmp_path / "r") == {"unreadable_file": 3}
+    details = {q["detail"] for q in read_quarantine(tmp_path / "r")}
+    assert any("dangling symlink" in d for d in details) and any("symlink loop" in d for d in details)
+    text = "\n".join(manifest["warnings"])
+    for expected in ("hidden folder", "hidden file", "symlinked folder", "CSV is not an input format",
+                     "dangling symlink", "symlink loop"):
+        assert expected in text, expected
+    only_csv = tmp_path / "csv"
+    only_csv.mkdir()
+    (only_csv / "t.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="CSV is not an input format"):
+        run_curate([only_csv], tmp_path / "r2")
+
+
+def _curate_cmd(src, out) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "chatsift.cli.main", "curate", str(src), "--out", str(out), "--no-progress",
+            "--set", "user_id.secret=k", "--no-pii"]
+
+
+def test_file_size_limit_gives_one_line_cleans_up_and_resumes(tmp_path):
+    import resource
+    import subprocess
+
+    from chatsift.demo.sample import write_sample
+
+    sample = write_sample(tmp_path / "in", n=3000)
+    limit = 64 * 1024  # bytes; the release needs more, so a write fails part way
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    failed = subprocess.run(_curate_cmd(sample.folder, tmp_path / "out"), preexec_fn=cap, capture_output=True,
+                            text=True)
+    assert failed.returncode == 2, failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: a file grew past") and \
+        "Traceback" not in failed.stderr
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+    done = subprocess.run(_curate_cmd(sample.folder, tmp_path / "out"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    clean = subprocess.run(_curate_cmd(sample.folder, tmp_path / "clean"), capture_output=True, text=True)
+    assert clean.returncode == 0
+    resumed, fresh = (json.loads((tmp_path / d / "manifest.json").read_text())["counts"] for d in ("out", "clean"))
+    assert resumed == fresh
+
+
+def test_read_only_out_is_one_clear_line(tmp_path):
+    import os
+    import subprocess
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)],
+                                                    capture_output=True).returncode == 0
+    if not mounted and os.geteuid() == 0:
+        pytest.skip("root ignores permissions and no read-only tmpfs could be mounted here")
+    if not mounted:
+        ro.chmod(0o555)
+    try:
+        (tmp_path / "a.jsonl").write_bytes(good(1))
+        result = subprocess.run(_curate_cmd(tmp_path / "a.jsonl", ro / "rel"), capture_output=True, text=True)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "read-only or not yours to write" in result.stderr
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(ro)], check=True)
+
+
+def test_big_integer_ids_stay_exact(tmp_path):
+    rows = [{"conversation_id": 10**30 + i, "model": "m", "conversation": [
+        {"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]} for i in range(2)]
+    (tmp_path / "ids.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = run_curate([tmp_path / "ids.jsonl"], tmp_path / "r")
+    assert manifest["counts"]["released"] == 2
+    assert sorted(read_release(tmp_path / "r")["conversation_id"].to_pylist()) == [str(10**30), str(10**30 + 1)]
+
+
+def test_bom_utf16_and_a_pretty_printed_conversation(tmp_path):
+    rec = {"conversation_id": "x1", "model": "m", "conversation": [{"role": "user", "content": "hello there"},
+                                                                    {"role": "assistant", "content": "hi"}]}
+    rec2 = dict(rec, conversation_id="x2")
+    lines = (json.dumps(rec) + "\n" + json.dumps(rec2) + "\n").encode()
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + lines)
+    (tmp_path / "bom_array.json").write_bytes(b"\xef\xbb\xbf" + json.dumps([rec, rec2]).encode())
+    (tmp_path / "pretty.json").write_text(json.dumps(rec, indent=2))
+    for name, released in (("bom.jsonl", 2), ("bom_array.json", 2), ("pretty.json", 1)):
+        manifest = run_curate([tmp_path / name], tmp_path / f"r-{name}")
+        assert manifest["counts"]["released"] == released and not manifest["counts"]["quarantined"], name
+    (tmp_path / "u16.jsonl").write_bytes(lines.decode().encode("utf-16"))
+    result = CliRunner().invoke(cli, ["curate", str(tmp_path / "u16.jsonl"), "--out", str(tmp_path / "r16"),
+                                      "--no-progress", "--set", "user_id.secret=k"])
+    assert result.exit_code == 1
+    assert "UTF-16-encoded (chatsift reads UTF-8)" in result.output and "iconv -f UTF-16" in result.output
+    assert _quarantine_reasons(tmp_path / "r16") == {"unreadable_file": 1}

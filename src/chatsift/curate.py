@@ -9,6 +9,7 @@ release without a manifest is an unfinished one).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -161,6 +162,49 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
     out = Path(out)
     work = WorkDir(out, Path(work_dir) / f"work-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}"
                    if work_dir else None)
+    try:
+        return _run(inputs, out, work, config, remote_out, executor, overwrite, restart, dry_run, pipeline_hook)
+    except Exception as exc:
+        failure = storage_failure(exc)
+        if failure is None:
+            raise
+        for folder in {out, work.root}:
+            for leftover in (folder.rglob("*.tmp") if folder.exists() else ()):
+                leftover.unlink(missing_ok=True)
+        raise ReleaseError(_storage_message(failure, out)) from None
+
+
+# Storage errors get one line with what to do (and partial files are removed), never a traceback.
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+def storage_failure(exc: BaseException) -> OSError | None:
+    """The disk-full, file-too-large or read-only error behind ``exc`` (a worker's arrives wrapped), or None."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS:
+            return exc
+        if isinstance(exc, OSError) and "No space left on device" in str(exc):  # pyarrow may drop errno
+            return OSError(errno.ENOSPC, str(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _storage_message(exc: OSError, out: Path) -> str:
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    if exc.errno in {errno.ENOSPC, errno.EDQUOT}:
+        return (f"no space left on the device that holds {out}{where}; free some space (or choose another --out or "
+                "engine.work_dir) and run the same command again: it resumes where it stopped")
+    if exc.errno == errno.EFBIG:
+        return (f"a file grew past this shell's file-size limit (ulimit -f) while writing {out}{where}; raise the "
+                "limit (ulimit -f unlimited) or lower release.shard_max_bytes, then run the same command again: "
+                "it resumes where it stopped")
+    return f"cannot write to {out}{where}: the folder is read-only or not yours to write; choose a writable --out"
+
+
+def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, executor, overwrite: bool, restart: bool,
+         dry_run: bool, pipeline_hook) -> CurateResult | DryRun:
     with contextlib.nullcontext() if dry_run else exclusive(out):
         if remote_out and (out / "manifest.json").exists() and not (overwrite or dry_run):
             upload_release(out, remote_out)  # finished earlier, upload interrupted: finish the upload

@@ -103,6 +103,11 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
         click.echo(f"ledger:  {root}/llm-ledger.json")
     click.echo(f"release: {root}/data")
     click.echo(f"card:    {root}/README.md")
+    warnings = result.manifest.get("warnings") or []
+    for w in warnings[:20]:
+        click.echo(f"warning: {w}", err=True)
+    if len(warnings) > 20:
+        click.echo(f"warning: … and {len(warnings) - 20:,} more, listed in {root}/manifest.json", err=True)
     if c["released"] == 0 and c["input"] and not allow_empty:
         # An empty release is almost always a wrong input or format: say why, and fail scripts that go on.
         for kind in ("quarantined", "excluded"):

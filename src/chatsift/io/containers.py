@@ -8,6 +8,7 @@ are the only lines that are not records.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +19,10 @@ import pyarrow.parquet as pq
 from chatsift.io.inputs import Unit
 
 _READ_BLOCK = 4 * 1024 * 1024
+_LONG_DIGITS = re.compile(rb"\d{20}")
+UTF8_BOM = b"\xef\xbb\xbf"
+# Decompressed reads are smaller, so that a stream that breaks off still yields the lines before the damage.
+_COMPRESSED_READ_BLOCK = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -31,34 +36,70 @@ class RawRecord:
     detail: str = ""
 
 
+class DamagedInput(Exception):
+    """The file cannot be read past this point (a truncated or corrupt compressed stream, a bad Parquet file)."""
+
+    def __init__(self, number: int, detail: str) -> None:
+        super().__init__(detail)
+        self.number = number
+        self.detail = detail
+
+
 def parse_json_line(line: bytes) -> object:
-    """Parse one JSON text; falls back to ``json`` for lone surrogate escapes that orjson rejects."""
+    """Parse one JSON text; falls back to ``json`` for lone surrogate escapes that orjson rejects.
+
+    Raises ``ValueError`` for anything that is not JSON, including nesting deeper than either parser
+    goes (orjson stops at 1,024 levels, ``json`` at Python's recursion limit)."""
     try:
-        return orjson.loads(line)
+        obj = orjson.loads(line)
+        # orjson reads integers past 64 bits as floats (1e+30), which would merge distinct ids; json keeps
+        # them exact. Only lines with a run of 20+ digits pay for the second parse.
+        if _LONG_DIGITS.search(line) is None:
+            return obj
+        return json.loads(line.decode("utf-8"))
     except orjson.JSONDecodeError:
         text = line.decode("utf-8")  # raises UnicodeDecodeError on bad bytes: the caller quarantines
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply to read (over 1,000 levels)") from None
+
+
+def _damage(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def iter_lines(unit: Unit) -> Iterator[tuple[int, bytes]]:
     """Lines of a JSON-lines unit with their 1-based numbers (newline stripped, blank lines skipped)."""
     number = unit.first_record
-    if unit.compression:
-        stream = pa.input_stream(unit.path, compression=unit.compression)
-        remaining = -1
-    else:
-        stream = open(unit.path, "rb")  # noqa: SIM115 - closed in finally
-        stream.seek(unit.start)
-        remaining = unit.end - unit.start
+    try:
+        if unit.compression:
+            stream = pa.input_stream(unit.path, compression=unit.compression)
+            remaining = -1
+        else:
+            stream = open(unit.path, "rb")  # noqa: SIM115 - closed in finally
+            stream.seek(unit.start)
+            remaining = unit.end - unit.start
+    except (OSError, pa.ArrowException) as exc:
+        raise DamagedInput(number, f"cannot open the file: {_damage(exc)}") from None
     try:
         pending = b""
+        first_block = True
         while remaining != 0:
-            size = _READ_BLOCK if remaining < 0 else min(_READ_BLOCK, remaining)
-            block = stream.read(size)
+            size = _COMPRESSED_READ_BLOCK if remaining < 0 else min(_READ_BLOCK, remaining)
+            try:
+                block = stream.read(size)
+            except (OSError, EOFError, pa.ArrowException) as exc:
+                # The lines before the damage were yielded; a partial last line is not a record.
+                raise DamagedInput(number, f"the {unit.compression or 'file'} stream breaks off after line "
+                                           f"{number - 1}: {_damage(exc)}") from None
             if not block:
                 break
             if remaining > 0:
                 remaining -= len(block)
+            if first_block and unit.start == 0:
+                block = block.removeprefix(UTF8_BOM)  # a BOM is not part of the first record
+            first_block = False
             lines = (pending + block).split(b"\n")
             pending = lines.pop()
             for line in lines:
@@ -72,7 +113,21 @@ def iter_lines(unit: Unit) -> Iterator[tuple[int, bytes]]:
 
 
 def iter_records(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
-    """Every record of ``unit``, parsed or with the reason it could not be."""
+    """Every record of ``unit``, parsed or with the reason it could not be.
+
+    A file that breaks off (truncated or corrupt compression, damaged Parquet) ends with one
+    ``damaged_file`` record; the records read before the damage are kept. A file that cannot be
+    opened at all (a dangling symlink, a loop, no permission) is one ``unreadable_file`` record."""
+    if unit.container == "unreadable":
+        yield RawRecord(1, error="unreadable_file", detail=unit.problem or "cannot be read")
+        return
+    try:
+        yield from _records(unit, max_record_bytes)
+    except DamagedInput as exc:
+        yield RawRecord(exc.number, error="damaged_file", detail=exc.detail)
+
+
+def _records(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
     if unit.container == "jsonl":
         yield from _iter_jsonl(unit, max_record_bytes)
     elif unit.container == "json":
@@ -101,12 +156,16 @@ def _iter_jsonl(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
 
 
 def _iter_json_array(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
-    if unit.compression:
-        with pa.input_stream(unit.path, compression=unit.compression) as stream:
-            data = stream.read()
-    else:
-        with open(unit.path, "rb") as fh:
-            data = fh.read()
+    try:
+        if unit.compression:
+            with pa.input_stream(unit.path, compression=unit.compression) as stream:
+                data = stream.read()
+        else:
+            with open(unit.path, "rb") as fh:
+                data = fh.read()
+    except (OSError, EOFError, pa.ArrowException) as exc:
+        raise DamagedInput(1, f"the JSON file cannot be read whole: {_damage(exc)}") from None
+    data = data.removeprefix(UTF8_BOM)
     if not data.strip():
         return
     try:
@@ -118,9 +177,11 @@ def _iter_json_array(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
         yield RawRecord(1, raw=data, error="invalid_json", detail=f"the whole JSON file: {exc}")
         return
     if isinstance(doc, dict):
-        # One object: a single record, or a wrapper around a list of records ({"data": [...]}).
+        # One object: a single record, or a wrapper around a list of records ({"data": [...]}). A list of
+        # messages ({"role", "content"} or {"from", "value"}) means the object is one conversation.
         lists = [v for v in doc.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
-        doc = lists[0] if len(lists) == 1 and len(doc) <= 3 else [doc]
+        wrapper = len(lists) == 1 and len(doc) <= 3 and not _messages(lists[0])
+        doc = lists[0] if wrapper else [doc]
     if not isinstance(doc, list):
         yield RawRecord(1, raw=data, error="invalid_json", detail="expected a JSON array of records")
         return
@@ -128,11 +189,21 @@ def _iter_json_array(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
         yield RawRecord(i, obj=obj)
 
 
+def _messages(items: list[dict]) -> bool:
+    return all(("role" in x or "from" in x) and ("content" in x or "value" in x or "text" in x) for x in items)
+
+
 def _iter_parquet(unit: Unit) -> Iterator[RawRecord]:
-    pf = pq.ParquetFile(unit.path)
     number = unit.first_record
+    try:
+        pf = pq.ParquetFile(unit.path)
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        raise DamagedInput(number, f"not a readable Parquet file: {_damage(exc)}") from None
     for group in unit.row_groups:
-        table = pf.read_row_group(group)
+        try:
+            table = pf.read_row_group(group)
+        except Exception as exc:
+            raise DamagedInput(number, f"row group {group} cannot be read: {_damage(exc)}") from None
         for batch in table.to_batches(max_chunksize=4096):
             for obj in batch.to_pylist():
                 yield RawRecord(number, obj=obj)

@@ -8,6 +8,7 @@ split by row groups. Planning reads each file once, which also yields its SHA-25
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -33,9 +34,10 @@ class InputFile:
     index: int
     path: str
     label: str  # stored in source.file and the manifest: relative to the input argument
-    container: str  # "jsonl" | "json" | "parquet"
+    container: str  # "jsonl" | "json" | "parquet" | "unreadable"
     compression: str | None
     size: int
+    problem: str | None = None  # why an "unreadable" file cannot be opened
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Unit:
     first_record: int = 1  # 1-based number of the first line or row in this unit
     row_groups: tuple[int, ...] = ()
     size: int = 0  # bytes, for progress
+    problem: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,8 +81,11 @@ def _container_for(path: Path, suffix: str, compression: str | None) -> str:
     if suffix != ".json":
         return "jsonl"
     # A .json file is either one JSON array/object or JSON lines (FastChat's *-conv.json are lines).
-    head = _read_head(path, compression, 1 << 16)
-    text = head.lstrip()
+    try:
+        head = _read_head(path, compression, 1 << 16)
+    except (OSError, EOFError, ValueError):
+        return "json"  # reading it whole will quarantine it as a damaged file
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"["):
         return "json"
     first_line = text.split(b"\n", 1)[0].strip()
@@ -106,16 +112,18 @@ def resolve_inputs(args: list[str]) -> tuple[list[InputFile], list[str]]:
     for arg in args:
         if arg.startswith("hf://"):
             root = fetch_hf_dataset(arg)
-            candidates = [(p, f"{arg.rstrip('/')}/{p.relative_to(root).as_posix()}") for p in _walk(root)]
+            candidates = [(p, f"{arg.rstrip('/')}/{p.relative_to(root).as_posix()}") for p in _walk(root)[0]]
         else:
             path = Path(arg)
             if path.is_dir():
                 candidates = []
-                for p in _walk(path):
-                    if _looks_like_data(p):
+                found, skipped = _walk(path)
+                warnings.extend(skipped)
+                for p in found:
+                    if _looks_like_data(p) or (p.is_symlink() and _unreadable(p)):
                         candidates.append((p, (Path(path.name) / p.relative_to(path)).as_posix()))
                     else:
-                        warnings.append(f"skipped {p} (not a supported data file extension)")
+                        warnings.append(f"skipped {p}: {_unsupported(p)}")
                 if not candidates:
                     warnings.append(f"input folder {arg} holds no data files")
             elif path.is_file():
@@ -123,6 +131,11 @@ def resolve_inputs(args: list[str]) -> tuple[list[InputFile], list[str]]:
             else:
                 raise InputError(f"input not found: {arg}")
         for p, label in candidates:
+            problem = _unreadable(p)
+            if problem:
+                warnings.append(f"{label}: {problem}; quarantined as unreadable_file")
+                files.append(InputFile(len(files), str(p), label, "unreadable", None, 0, problem))
+                continue
             key = str(p.resolve())
             if key in seen:
                 warnings.append(f"skipped {p}: given twice")
@@ -132,18 +145,59 @@ def resolve_inputs(args: list[str]) -> tuple[list[InputFile], list[str]]:
             container = _container_for(p, suffix, compression)
             files.append(InputFile(len(files), str(p), label, container, compression, p.stat().st_size))
     if not files:
-        raise InputError("no input files found in: " + ", ".join(args))
+        raise InputError("no input files found in: " + ", ".join(args)
+                         + ("".join(f"\n  {w}" for w in warnings[:10]) if warnings else ""))
     return files, warnings
 
 
-def _walk(root: Path) -> list[Path]:
-    out = []
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be opened for reading (dangling symlink, loop, permissions), or None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop"
+        if exc.errno == errno.ENOENT:
+            return "a dangling symlink (its target does not exist)" if path.is_symlink() else "does not exist"
+        return f"cannot be opened ({exc.strerror or type(exc).__name__})"
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+                      (b"\xfe\xff", "UTF-16")):
+        if head.startswith(bom):
+            return (f"{name}-encoded (chatsift reads UTF-8); convert it first, e.g. iconv -f {name} -t UTF-8 "
+                    f"{path.name} > {path.stem}.utf8{path.suffix}")
+    return None
+
+
+def _unsupported(path: Path) -> str:
+    suffix, _ = _split_suffix(path)
+    if suffix in {".csv", ".tsv"}:
+        return (f"{suffix[1:].upper()} is not an input format (conversations need nested messages); convert it to "
+                "JSON lines, e.g. with pandas' to_json(orient='records', lines=True)")
+    return f"not a supported data file extension ({suffix or 'none'}; read: {', '.join(sorted(DATA_SUFFIXES))})"
+
+
+def _walk(root: Path) -> tuple[list[Path], list[str]]:
+    """Files under ``root`` in sorted order, and a warning for each thing not descended into."""
+    out, skipped = [], []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        here = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                skipped.append(f"skipped hidden folder {here / d} (pass it as an input to read it)")
+            elif (here / d).is_symlink():
+                skipped.append(f"skipped symlinked folder {here / d} (not followed, so loops cannot recur; pass "
+                               "its target as an input to read it)")
+            else:
+                keep.append(d)
+        dirnames[:] = keep
         for name in sorted(filenames):
-            if not name.startswith("."):
-                out.append(Path(dirpath) / name)
-    return out
+            if name.startswith("."):
+                skipped.append(f"skipped hidden file {here / name} (pass it as an input to read it)")
+            else:
+                out.append(here / name)
+    return out, skipped
 
 
 def fetch_hf_dataset(url: str) -> Path:
@@ -174,7 +228,10 @@ def plan_units(files: list[InputFile], chunk_bytes: int) -> tuple[list[Unit], di
     units: list[Unit] = []
     checksums: dict[int, str] = {}
     for f in files:
-        if f.container == "jsonl" and f.compression is None:
+        if f.container == "unreadable":
+            checksums[f.index] = ""
+            units.append(_unit(len(units), f, size=0, problem=f.problem))
+        elif f.container == "jsonl" and f.compression is None:
             ranges, checksums[f.index] = _split_plain_text(f.path, chunk_bytes)
             for start, end, first in ranges:
                 units.append(_unit(len(units), f, start=start, end=end, first_record=first, size=end - start))
@@ -231,8 +288,8 @@ def _split_plain_text(path: str, chunk_bytes: int) -> tuple[list[tuple[int, int,
 def _split_parquet(path: str, chunk_bytes: int) -> list[tuple[tuple[int, ...], int, int]]:
     try:
         meta = pq.ParquetFile(path).metadata
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    except Exception:
+        return [((), 1, 0)]  # reading it yields one damaged_file record with the reason
     out: list[tuple[tuple[int, ...], int, int]] = []
     groups: list[int] = []
     first = 1

@@ -62,7 +62,9 @@ def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) 
         samples = _sample(first_unit[f.index], config.read.max_record_bytes)
         if not samples:
             formats[f.index] = None
-            if f.size == 0:
+            if f.container == "unreadable":
+                pass  # resolve_inputs warned, and reading quarantines it with the reason
+            elif f.size == 0:
                 warnings.append(f"{f.label}: empty file")
             else:
                 problems[f.index] = f"{f.label}: no readable record among the first lines"

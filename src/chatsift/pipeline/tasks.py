@@ -7,6 +7,7 @@ an unfinished one starts it from scratch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -123,6 +124,14 @@ class _UnitWriter:
         for kind, writer in self.writers.items():
             writer.close()
             tmp_path(self.paths[kind]).replace(self.paths[kind])
+
+    def abort(self) -> None:
+        """Close what is open and remove the partial files (a failed write, e.g. a full disk)."""
+        for kind, writer in self.writers.items():
+            with contextlib.suppress(Exception):
+                writer.close()
+            tmp_path(self.paths[kind]).unlink(missing_ok=True)
+        self.writers.clear()
 
 
 class UnitReader:
@@ -267,9 +276,13 @@ class MapWorker:
         started = time.perf_counter()
         reader = self.reader(unit)
         out = _UnitWriter(work, unit.index)
-        for table in reader:
-            out.write(run_batch_stages(self.pipeline, table))
-        out.close(lambda: run_batch_stages(self.pipeline, source_schema().empty_table()))
+        try:
+            for table in reader:
+                out.write(run_batch_stages(self.pipeline, table))
+            out.close(lambda: run_batch_stages(self.pipeline, source_schema().empty_table()))
+        except BaseException:
+            out.abort()
+            raise
         stats = reader.finish(work)
         stats["seconds"] = round(time.perf_counter() - started, 3)
         write_json(work.map_done(unit.index), stats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -51,17 +52,33 @@ class RotatingParquetWriter:
         self._close_current()
         return self.paths
 
+    def abort(self) -> None:
+        """Close the open file whatever happens and remove every file written (a failed pack)."""
+        with contextlib.suppress(Exception):
+            if self._writer is not None:
+                self._writer.close()
+        with contextlib.suppress(Exception):
+            if self._sink is not None:
+                self._sink.close()
+        self._writer = self._sink = None
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
 
 def pack_shards(parts: list[Path], folder: Path, schema: pa.Schema, max_bytes: int, compression: str,
                 split: str = "train") -> list[Path]:
     """Rewrite ``parts`` (in order) into rotated shards in ``folder``; returns the final paths."""
     folder.mkdir(parents=True, exist_ok=True)
     writer = RotatingParquetWriter(folder, f"_{split}", schema, max_bytes, compression)
-    for part in parts:
-        pf = pq.ParquetFile(part)
-        for i in range(pf.num_row_groups):
-            writer.write(pf.read_row_group(i))
-    paths = writer.close()
+    try:
+        for part in parts:
+            pf = pq.ParquetFile(part)
+            for i in range(pf.num_row_groups):
+                writer.write(pf.read_row_group(i))
+        paths = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     final = []
     for i, path in enumerate(paths):
         target = folder / f"{split}-{i:05d}-of-{len(paths):05d}.parquet"
