@@ -74,7 +74,7 @@ def test_a_folder_of_mixed_formats(shared_data, tmp_path):
     (folder / "half.jsonl").write_bytes(good(3) + _line({"conversations": [{"from": "human", "value": "x"}]}))
     (folder / "arena.jsonl").write_bytes((shared_data / "arena-hard-auto/v0.1/question.jsonl").read_bytes()[:5000]
                                          .rsplit(b"\n", 1)[0] + b"\n")
-    manifest = run_curate([folder], tmp_path / "r")
+    manifest = run_curate([folder], tmp_path / "r", **{"read.benchmark_questions": "prompts"})
     assert_reconciles(manifest)
     formats = {i["file"]: i["format"] for i in manifest["inputs"]}
     assert formats["mixed/chats.jsonl"] == "openai_messages"

@@ -52,7 +52,8 @@ def bench_release(tmp_path_factory):
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     root = tmp_path_factory.mktemp("hard")
-    run_curate([SHARED_DATA / "arena-bench-v1" / "question.jsonl"], root / "release")
+    run_curate([SHARED_DATA / "arena-bench-v1" / "question.jsonl"], root / "release",
+               **{"read.benchmark_questions": "prompts"})
     return root
 
 

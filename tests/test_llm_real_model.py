@@ -99,7 +99,7 @@ def test_real_model_runs_the_hard_benchmark_chain(smollm2, tmp_path, shared_data
     source = tmp_path / "src" / "question.jsonl"
     source.parent.mkdir()
     source.write_text("\n".join(lines[:4]) + "\n")
-    run_curate([source], tmp_path / "release")
+    run_curate([source], tmp_path / "release", **{"read.benchmark_questions": "prompts"})
     runner, cache, model = CliRunner(), str(tmp_path / "cache"), f"{smollm2}:smollm2"
 
     def run(*args: str) -> str:

@@ -124,7 +124,8 @@ def test_object_store_input_and_release(tmp_path, monkeypatch):
         fs.mkdir("corpus")
         fs.put_file(str(SHARED_DATA / "fastchat-llm-judge/dummy_conversation.json"), "corpus/in/sharegpt.json")
         fs.put_file(str(SHARED_DATA / "arena-hard-auto/v0.1/question.jsonl"), "corpus/in/questions.jsonl")
-        config = load_config(None, {"engine.progress": False, "engine.workers": 1, "user_id.secret": "s3"})
+        config = load_config(None, {"engine.progress": False, "engine.workers": 1, "user_id.secret": "s3",
+                                    "read.benchmark_questions": "prompts"})
         result = curate(["s3://corpus/in"], "s3://corpus/release", config)
         assert result.out == "s3://corpus/release"
         files = sorted(p.split("corpus/release/", 1)[1] for p in fs.find("corpus/release"))

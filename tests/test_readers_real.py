@@ -7,7 +7,7 @@ import json
 
 import pyarrow.compute as pc
 import pytest
-from conftest import assert_reconciles, read_release, run_curate
+from conftest import assert_reconciles, read_quarantine, read_release, run_curate
 
 from chatsift.io.containers import iter_records
 from chatsift.io.inputs import plan_units, resolve_inputs
@@ -108,6 +108,8 @@ def test_arena_hard_questions_and_answers(shared_data, tmp_path):
     by_file = {i["file"]: i["counts"]["input"] for i in manifest["inputs"]}
     assert by_file["question.jsonl"] == 500
     assert by_file["model_answer/gpt-4-0314.jsonl"] == 500
+    # questions alone are not conversations: quarantined with the reason, the answers joined to them
+    assert manifest["counts"]["quarantined"] == {"benchmark_question": 500}
     table = read_release(tmp_path / "r")
     models = pc.value_counts(table.column("model")).to_pylist()
     counts = {m["values"]: m["counts"] for m in models}
@@ -116,13 +118,14 @@ def test_arena_hard_questions_and_answers(shared_data, tmp_path):
     answer = next(c for c, m in zip(table.column("conversation").to_pylist(), table.column("model").to_pylist())
                   if m == "gpt-4-0613")
     assert answer[1]["role"] == "assistant" and isinstance(answer[1]["content"], str) and answer[1]["content"]
-    # The same prompt answered by three models: one exact group of (at least) 4 with the prompt-only record.
+    # The same prompt answered by three models: one exact group of (at least) 3.
     sizes = table.column("dedup.exact_size").to_pylist()
-    assert max(sizes) >= 4
+    assert max(sizes) >= 3
 
 
 def test_arena_hard_v2_multilingual_prompts(shared_data, tmp_path):
-    manifest = run_curate([shared_data / "arena-hard-auto/v2.0/question.jsonl"], tmp_path / "r")
+    manifest = run_curate([shared_data / "arena-hard-auto/v2.0/question.jsonl"], tmp_path / "r",
+                          **{"read.benchmark_questions": "prompts"})
     assert manifest["counts"]["input"] == 750
     languages = manifest["statistics"]["languages_count"]
     assert languages["English"] > 400
@@ -163,5 +166,24 @@ def test_records_are_read_in_byte_ranges_without_loss(shared_data, tmp_path):
     assert len(units) > 10
     numbers = [r.number for u in units for r in iter_records(u, 1 << 26)]
     assert numbers == list(range(1, 751))
-    manifest = run_curate([path], tmp_path / "r", **{"engine.chunk_bytes": 20_000})
+    manifest = run_curate([path], tmp_path / "r", **{"engine.chunk_bytes": 20_000,
+                                                     "read.benchmark_questions": "prompts"})
     assert manifest["counts"]["released"] == 750
+
+
+def test_benchmark_questions_alone_and_reference_answers(shared_data, tmp_path):
+    mt = shared_data / "fastchat-llm-judge" / "mt_bench"
+    manifest = run_curate([mt / "question.jsonl"], tmp_path / "q")
+    assert manifest["counts"]["released"] == 0 and manifest["counts"]["quarantined"] == {"benchmark_question": 80}
+    entry = read_quarantine(tmp_path / "q")[0]
+    assert "read.benchmark_questions=prompts" in entry["detail"]
+    manifest = run_curate([mt / "question.jsonl"], tmp_path / "p", **{"read.benchmark_questions": "prompts"})
+    table = read_release(tmp_path / "p")
+    assert table.num_rows == 80 and set(table["turn"].to_pylist()) == {0}
+    assert all(len(c) == 1 for c in table["conversation"].to_pylist())  # the first turn, never both merged
+    manifest = run_curate([mt / "question.jsonl", mt / "reference_answer", mt / "model_answer" / "gpt-4.jsonl"],
+                          tmp_path / "ref", **{"pii.enabled": False})
+    models = pc.value_counts(read_release(tmp_path / "ref").column("model")).to_pylist()
+    counts = {m["values"]: m["counts"] for m in models}
+    assert counts["gpt-4"] == 80 and counts["gpt-4 (reference answer)"] == 30
+    assert "snapshot_superseded" not in manifest["counts"]["excluded"]

@@ -149,7 +149,7 @@ def test_inspect_agrees_with_the_manifest(release):
 def test_full_schema_keeps_annotations_and_drops_private_columns(shared_data_module, tmp_path):
     result = CliRunner().invoke(cli, ["curate", str(shared_data_module / "arena-hard-auto/v0.1/question.jsonl"),
                                       "--out", str(tmp_path / "r"), "--schema", "full", "--no-progress",
-                                      "--workers", "1"])
+                                      "--workers", "1", "--set", "read.benchmark_questions=prompts"])
     assert result.exit_code == 0, result.output
     schema = pq.read_schema(next((tmp_path / "r" / "data").glob("*.parquet")))
     assert "dedup.exact_group" in schema.names and "language_code" in schema.names
@@ -158,7 +158,8 @@ def test_full_schema_keeps_annotations_and_drops_private_columns(shared_data_mod
 
 def test_a_finished_release_is_not_overwritten_by_accident(shared_data_module, tmp_path):
     path = str(shared_data_module / "arena-hard-auto/v0.1/question.jsonl")
-    args = ["curate", path, "--out", str(tmp_path / "r"), "--no-progress", "--workers", "1"]
+    args = ["curate", path, "--out", str(tmp_path / "r"), "--no-progress", "--workers", "1", "--set",
+            "read.benchmark_questions=prompts"]
     assert CliRunner().invoke(cli, args).exit_code == 0
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 2 and "--overwrite" in again.output

@@ -54,7 +54,8 @@ def test_highquality_subset_and_its_reasons_add_up(mt_release, tmp_path):
     default = select_subset(mt_release, SftRules("highquality", exact_dedup=False))
     model_of = dict(zip(*read_release(mt_release).select(["conversation_id", "model"]).to_pydict().values()))
     assert {model_of[c] for c in default.ids} == {"gpt-4", "gpt-3.5-turbo"}
-    assert default.reasons["not a HighQuality model"] == 7 * 80  # five open models, claude-v1, the questions
+    # five open models, claude-v1, and the 30 reference answers ("gpt-4 (reference answer)")
+    assert default.reasons["not a HighQuality model"] == 6 * 80 + 30
 
 
 def test_decontamination_removes_mt_bench_from_itself(mt_release, tmp_path):

@@ -27,6 +27,10 @@ class ReadConfig:
     max_message_chars: int = 1_000_000  # longer messages send the record to quarantine
     max_record_bytes: int = 64 * MiB  # longer raw lines/records go to quarantine
     fastchat_date_suffix: bool = False  # later FastChat code: gpt-4 -> gpt-4-0613 / -0314 by tstamp
+    # Benchmark question files (question.jsonl) without answers: "quarantine" them (a question is not a
+    # conversation), or read each as a one-prompt conversation ("prompts": the first turn only, since later
+    # MT-bench turns refer to an answer), e.g. to score or cluster benchmark prompts.
+    benchmark_questions: str = "quarantine"
 
 
 @dataclass(frozen=True)
@@ -338,6 +342,9 @@ def validate(config: CurateConfig) -> None:
     if config.normalize.unicode_form not in {"NFC", "NFKC", "NFD", "NFKD", "none"}:
         raise ConfigError(f"normalize.unicode_form: expected NFC, NFKC, NFD, NFKD or none, got "
                           f"{config.normalize.unicode_form!r}")
+    if config.read.benchmark_questions not in {"quarantine", "prompts"}:
+        raise ConfigError(f"read.benchmark_questions: expected quarantine or prompts, got "
+                          f"{config.read.benchmark_questions!r}")
     mod = config.moderation
     if mod.backend not in {"local", "openai", "llm", "passthrough"}:
         raise ConfigError(f"moderation.backend: expected local, openai, llm or passthrough, got {mod.backend!r}")

@@ -1,8 +1,12 @@
 """Benchmark question and model-answer files: Arena-Hard-Auto and MT-bench (one conversation per model
-per question; a question file alone gives one prompt-only conversation per question).
+per question).
 
 Answer files sit in ``model_answer/`` (or ``reference_answer/``) beside ``question.jsonl``; the
-question file is loaded once per unit to join prompts to answers by id.
+question file is loaded once per unit to join prompts to answers by id. A question without an
+answer is not a conversation: it is quarantined as ``benchmark_question`` unless
+``read.benchmark_questions`` is ``prompts`` (then it is a one-prompt conversation, first turn only).
+Reference answers are named as such (``gpt-4 (reference answer)``), so they never pass for the
+model's own answers or supersede them.
 """
 
 from __future__ import annotations
@@ -50,6 +54,20 @@ def _answer_turns(choices: object, ctx: RecordContext) -> list[str | None]:
     return [text_of(t, ctx) for t in turns]
 
 
+def question_prompt(ctx: RecordContext, turns: list[str | None]) -> list[dict]:
+    if ctx.config.benchmark_questions != "prompts":
+        raise AdaptError("benchmark_question", "a benchmark question without an answer is not a conversation; give "
+                         "its model_answer/ files too, or --set read.benchmark_questions=prompts to read each "
+                         "question as a one-prompt conversation")
+    if len(turns) > 1:
+        ctx.issues.append("benchmark_question_first_turn_only")
+    return [{"role": "user", "content": turns[0] if turns else None}]
+
+
+def reference_name(path: str, model: str) -> str:
+    return f"{model} (reference answer)" if "reference_answer" in Path(path).parts else model
+
+
 def _interleave(user_turns: list[str | None], answers: list[str | None]) -> list[dict]:
     messages: list[dict] = []
     for i, prompt in enumerate(user_turns):
@@ -79,11 +97,12 @@ class ArenaHardReader(Reader):
         uid = str(require_key(rec, "uid"))
         if "messages" not in rec:
             prompt = text_of(require_key(rec, "prompt", str), ctx)
-            yield conversation_row(ctx, self.name, stable_id("arena_hard", uid), [{"role": "user", "content": prompt}])
+            yield conversation_row(ctx, self.name, stable_id("arena_hard", uid), question_prompt(ctx, [prompt]))
             return
         model = rec.get("model")
         if not isinstance(model, str):
             raise AdaptError("wrong_type", "an answer record needs a text 'model'")
+        model = reference_name(ctx.path, model)
         messages = role_content_messages(rec["messages"], ctx)
         if messages and messages[0]["role"] != "user":
             question = self._questions.get(uid)
@@ -118,12 +137,12 @@ class MTBenchReader(Reader):
         qid = str(require_key(rec, "question_id"))
         if "choices" not in rec:
             turns = [text_of(t, ctx) for t in require_key(rec, "turns", list)]
-            messages = [{"role": "user", "content": t} for t in turns]
-            yield conversation_row(ctx, self.name, stable_id("mt_bench", qid), messages)
+            yield conversation_row(ctx, self.name, stable_id("mt_bench", qid), question_prompt(ctx, turns))
             return
         model = rec.get("model_id", rec.get("model"))
         if not isinstance(model, str):
             raise AdaptError("wrong_type", "an answer record needs a text 'model_id'")
+        model = reference_name(ctx.path, model)
         question = self._questions.get(qid)
         if question is None:
             raise AdaptError("missing_question", f"no question {qid} (question.jsonl not found beside model_answer/)")
