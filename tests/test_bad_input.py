@@ -280,3 +280,26 @@ def test_bom_utf16_and_a_pretty_printed_conversation(tmp_path):
     assert result.exit_code == 1
     assert "UTF-16-encoded (chatsift reads UTF-8)" in result.output and "iconv -f UTF-16" in result.output
     assert _quarantine_reasons(tmp_path / "r16") == {"unreadable_file": 1}
+
+
+def test_wildchat_metadata_assistant_role_names_and_image_only_turns(tmp_path):
+    rows = [
+        {"conversation_hash": "h1", "metadata": {"model": "gpt-4-0314", "timestamp": "2023-05-01T10:00:00"},
+         "conversation": [{"role": "user", "content": "hi", "turn_identifier": 1},
+                          {"role": "assistant", "content": "hello", "turn_identifier": 1}]},
+        {"metadata": {"conversation_hash": "h2", "model": "gpt-3.5-turbo"},
+         "conversation": [{"role": "user", "content": "search this", "turn_identifier": 2},
+                          {"role": "bing", "content": "found it", "turn_identifier": 2}]},
+        {"conversation_hash": "h3", "model": "gpt-4-vision",
+         "conversation": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}],
+                           "turn_identifier": 3},
+                          {"role": "assistant", "content": "a cat", "turn_identifier": 3}]},
+    ]
+    (tmp_path / "wild.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = run_curate([tmp_path / "wild.jsonl"], tmp_path / "r", **{"pii.enabled": False})
+    assert_reconciles(manifest)
+    table = read_release(tmp_path / "r").sort_by("conversation_id")
+    assert table["conversation_id"].to_pylist() == ["h1", "h2"]
+    assert table["model"].to_pylist() == ["gpt-4-0314", "gpt-3.5-turbo"]
+    assert [m["role"] for m in table["conversation"].to_pylist()[1]] == ["user", "assistant"]
+    assert _quarantine_reasons(tmp_path / "r") == {"non_text_message": 1}

@@ -175,3 +175,23 @@ def test_counts_reconcile_with_two_workers(shared_data, tmp_path):
                           **{"engine.workers": 2, "engine.chunk_bytes": 300_000, "select.exact": "one_per_group"})
     assert_reconciles(manifest)
     assert manifest["counts"]["excluded"]["exact_duplicate"] > 0
+
+
+def test_short_prompts_get_their_language_from_the_text_and_the_conversation():
+    from chatsift.stages.language import LanguageDetector, detection_text
+
+    detector = LanguageDetector()
+    # lid.176 alone called these Italian, Esperanto and Bosnian
+    for text in ("Good Afternoon!", "Tell me who you are.", "Are you GPT-2?"):
+        assert detector.detect(text) == ("English", "en"), text
+    assert detector.detect("Merci beaucoup !")[1] == "fr" and detector.detect("Привет!")[1] == "ru"
+    # too short to tell alone: unknown, never a wrong guess; the answer in the conversation settles it
+    assert detector.detect("Hi!")[1] in {None, "en"} and detector.detect("Hello.")[1] in {None, "en"}
+    messages = [{"role": "user", "content": "Hi!"},
+                {"role": "assistant", "content": "Hello! How can I help you today?"}]
+    assert detector.detect_conversation(messages) == ("English", "en")
+    # a prompt that is clear on its own keeps its language whatever the answer's
+    assert detector.detect_conversation([{"role": "user", "content": "你好"},
+                                         {"role": "assistant", "content": "Hello! How can I help you?"}])[1] == "zh"
+    long = "Explain the difference between a list and a tuple in Python, with examples."
+    assert detection_text([{"role": "user", "content": long}, {"role": "assistant", "content": "Sure"}]) == long

@@ -4,12 +4,20 @@ fastText's lid.176 model (176 languages; the compact copy shipped inside ``fast-
 download) gives the language; when its confidence is under ``min_confidence``, pycld2 (the CLD2
 engine the paper used through Polyglot) is asked, and without a reliable answer the language is
 "unknown". Names follow the paper's style ("English", "Portuguese"); ``language_code`` is ISO 639.
+
+Short prompts ("Hi!", "how do you do?") are where lid.176 guesses wrong (Italian, Esperanto): its
+compact model leans on punctuation and capitals. Two fixes, measured in BENCHMARKS.md: a short
+Latin-script text is lower-cased with punctuation and digits removed before it is scored, and a first user message
+under ``SHORT_CHARS`` that still gives no confident answer is read with the conversation's later user
+turns and first answer (the answer is almost always in the user's language; a prompt whose language
+is clear on its own, "你好", keeps it whatever the answer's language).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -21,6 +29,9 @@ from chatsift.optional import require
 from chatsift.pipeline.stage import BatchStage, set_column
 
 UNKNOWN = "unknown"
+SHORT_CHARS = 30  # a first message shorter than this is read with more of the conversation
+NORMALISE_CHARS = 200  # texts shorter than this are scored without case, punctuation and digits
+_NOISE = re.compile(r"[^\w\s']+|\d+")
 
 
 @lru_cache(maxsize=1)
@@ -41,9 +52,10 @@ def _model_path() -> str:
 class LanguageDetector:
     """fastText lid.176 with a pycld2 second opinion; ``detect(text) -> (name, code)``."""
 
-    def __init__(self, min_confidence: float = 0.4, max_chars: int = 2000) -> None:
+    def __init__(self, min_confidence: float = 0.4, max_chars: int = 2000, normalise_short: bool = True) -> None:
         import fasttext
 
+        self.normalise_short = normalise_short  # False: lid.176 on the raw text (the old behaviour, for comparison)
         self.min_confidence = min_confidence
         self.max_chars = max_chars
         self._model = fasttext.load_model(_model_path()).f
@@ -55,6 +67,11 @@ class LanguageDetector:
         sample = text[: self.max_chars].replace("\n", " ").replace("\r", " ").strip()
         if not any(ch.isalpha() for ch in sample):
             return UNKNOWN, None
+        # Only Latin-script text: there the compact model's guesses hang on case and punctuation; other
+        # scripts are rarely confused, and stripping a CJK question mark would tilt mixed text to English.
+        if self.normalise_short and len(sample) < NORMALISE_CHARS and all(
+                ch < "\u0250" for ch in sample if ch.isalpha()):
+            sample = _NOISE.sub(" ", sample.lower()).strip() or sample
         predictions = self._model.predict(sample + "\n", 1, 0.0, "replace")
         if predictions:
             prob, label = predictions[0]
@@ -62,6 +79,13 @@ class LanguageDetector:
             if prob >= self.min_confidence:
                 return self._names.get(code, code), code
         return self._second_opinion(sample)
+
+    def detect_conversation(self, messages: list[dict]) -> tuple[str, str | None]:
+        first = next((m["content"] for m in messages if m["role"] == "user"), None)
+        name, code = self.detect(first)
+        if code is None and first and len(first.strip()) < SHORT_CHARS:
+            return self.detect(detection_text(messages))
+        return name, code
 
     def _second_opinion(self, sample: str) -> tuple[str, str | None]:
         import pycld2
@@ -75,6 +99,22 @@ class LanguageDetector:
             return UNKNOWN, None
         base = code.split("-")[0]
         return self._names.get(base, name.title()), base
+
+
+def detection_text(messages: list[dict]) -> str | None:
+    """The first user message; when it is short, followed by the later user turns and the first answer."""
+    users = [m["content"] or "" for m in messages if m["role"] == "user"]
+    if not users:
+        return None
+    text = users[0]
+    if len(text.strip()) >= SHORT_CHARS:
+        return text
+    answer = next((m["content"] or "" for m in messages if m["role"] == "assistant"), "")
+    for more in [*users[1:], answer]:
+        if len(text.strip()) >= NORMALISE_CHARS:
+            break
+        text = f"{text} {more}"
+    return text
 
 
 class LanguageStage(BatchStage):
@@ -98,13 +138,12 @@ class LanguageStage(BatchStage):
     def process_batch(self, batch: pa.Table) -> pa.Table:
         if self._detector is None:
             self.setup()
-        detect = self._detector.detect  # type: ignore[union-attr]
+        detect = self._detector.detect_conversation  # type: ignore[union-attr]
         convs = batch.column("conversation").to_pylist()
         given = batch.column("language").to_pylist()
         names, codes = [], []
         for messages, source_name in zip(convs, given):
-            first_user = next((m["content"] for m in messages or [] if m["role"] == "user"), None)
-            name, code = detect(first_user)
+            name, code = detect(messages or [])
             names.append(source_name if source_name and not self.config.overwrite else name)
             codes.append(code)
         batch = set_column(batch, "language", pa.array(names, pa.string()))

@@ -18,7 +18,8 @@ from chatsift.schema import MODERATION_CATEGORIES
 _NAMESPACE = uuid.UUID("6f1c4d0e-5b7a-4c1e-9a53-2f7e0c4b8d11")
 
 USER_ROLES = frozenset({"user", "human", "prompter", "customer"})
-ASSISTANT_ROLES = frozenset({"assistant", "gpt", "bot", "chatgpt", "model", "ai", "chatbot", "bard", "claude", "llm"})
+ASSISTANT_ROLES = frozenset({"assistant", "gpt", "bot", "chatgpt", "model", "ai", "chatbot", "bard", "claude", "llm",
+                             "bing", "copilot", "gemini"})
 SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
@@ -142,6 +143,7 @@ def text_of(content: object, ctx: RecordContext) -> str | None:
         return clean_text(content, ctx)
     if isinstance(content, list):
         texts = []
+        dropped = []
         for part in content:
             if isinstance(part, str):
                 texts.append(part)
@@ -149,8 +151,13 @@ def text_of(content: object, ctx: RecordContext) -> str | None:
                 texts.append(part["text"])
             elif isinstance(part, dict) and part.get("type") not in (None, "text"):
                 _note(ctx, f"dropped_{part.get('type')}_part")
+                dropped.append(str(part.get("type")))
             else:
                 raise AdaptError("non_text_content", "a content part has no text")
+        if dropped and not any(t.strip() for t in texts):
+            # An image-only turn released as "" would change what the user said; the record goes to quarantine.
+            raise AdaptError("non_text_message", f"a message holds only {', '.join(sorted(set(dropped)))} parts "
+                             "and no text")
         return clean_text("\n".join(texts), ctx)
     if isinstance(content, dict):
         for key in ("answer", "text", "content", "value"):

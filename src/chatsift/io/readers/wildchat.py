@@ -26,24 +26,31 @@ class WildChatReader(Reader):
     def sniff(self, obj: object) -> bool:
         if not isinstance(obj, dict) or not isinstance(obj.get("conversation"), list):
             return False
-        if "conversation_hash" in obj or "hashed_ip" in obj:
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        if "conversation_hash" in obj or "hashed_ip" in obj or "conversation_hash" in meta:
             return True
         first = obj["conversation"][0] if obj["conversation"] else None
         return isinstance(first, dict) and "turn_identifier" in first
 
     def adapt(self, obj: object, ctx: RecordContext) -> Iterator[dict]:
         rec = require_dict(obj)
-        conv_id = optional_text(rec.get("conversation_hash") or rec.get("conversation_id"), "conversation_hash")
+        # Some exports move the record's fields under "metadata"; the top level wins where both have one.
+        meta = rec.get("metadata") if isinstance(rec.get("metadata"), dict) else {}
+
+        def field(key: str) -> object:
+            return rec.get(key) if rec.get(key) is not None else meta.get(key)
+
+        conv_id = optional_text(field("conversation_hash") or field("conversation_id"), "conversation_hash")
         messages = role_content_messages(require_key(rec, "conversation", list), ctx)
-        user = rec.get("hashed_ip")
+        user = field("hashed_ip")
         yield conversation_row(
             ctx,
             self.name,
             conv_id or ctx.derived_id(self.name),
             messages,
-            model=optional_text(rec.get("model"), "model"),
-            tstamp=to_tstamp(rec.get("timestamp")),
-            language=optional_text(rec.get("language"), "language"),
+            model=optional_text(field("model"), "model"),
+            tstamp=to_tstamp(field("timestamp")),
+            language=optional_text(field("language"), "language"),
             redacted=rec.get("redacted"),
             openai_moderation=moderation_entries(rec.get("openai_moderation")),
             user_key=None if user is None else str(user),
