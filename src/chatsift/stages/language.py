@@ -32,6 +32,10 @@ UNKNOWN = "unknown"
 SHORT_CHARS = 30  # a first message shorter than this is read with more of the conversation
 NORMALISE_CHARS = 200  # texts shorter than this are scored without case, punctuation and digits
 _NOISE = re.compile(r"[^\w\s']+|\d+")
+# lid.176 languages written in another script than Latin: never the answer for a text in Latin letters.
+NON_LATIN = frozenset("am ar as azb ba be bg bh bn bo bpy bxr ce ckb cv dv el fa gom gu he hi hy ja ka kk km kn ko "
+                      "ky lo mai mhr mk ml mn mr mrj my mzn ne new or os pa pnb ps ru sa sah sd si sr ta te tg th tt "
+                      "ug uk ur wuu xmf yi yue zh".split())
 
 
 @lru_cache(maxsize=1)
@@ -69,10 +73,12 @@ class LanguageDetector:
             return UNKNOWN, None
         # Only Latin-script text: there the compact model's guesses hang on case and punctuation; other
         # scripts are rarely confused, and stripping a CJK question mark would tilt mixed text to English.
-        if self.normalise_short and len(sample) < NORMALISE_CHARS and all(
-                ch < "\u0250" for ch in sample if ch.isalpha()):
+        latin = all(ch < "\u0250" for ch in sample if ch.isalpha())
+        if self.normalise_short and len(sample) < NORMALISE_CHARS and latin:
             sample = _NOISE.sub(" ", sample.lower()).strip() or sample
-        predictions = self._model.predict(sample + "\n", 1, 0.0, "replace")
+        predictions = self._model.predict(sample + "\n", 3, 0.0, "replace")
+        if self.normalise_short and latin:
+            predictions = [(p, label) for p, label in predictions if label.removeprefix("__label__") not in NON_LATIN]
         if predictions:
             prob, label = predictions[0]
             code = label.removeprefix("__label__")
