@@ -228,3 +228,35 @@ def test_a_release_folder_named_with_sql_cannot_inject(tmp_path, shared_data):
     assert stats["table1"]["conversations"] == 80
     assert len(select_prompts(evil, sample=None, language=None).texts) > 0
     assert not (tmp_path / "pwned.csv").exists()
+
+
+def test_explorer_topic_filter_finds_every_topic_of_a_conversation(tmp_path):
+    import pyarrow as pa
+
+    from chatsift.explore.index import build_index
+    from chatsift.explore.search import Query, Searcher
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": cid, "messages": [
+        {"role": "user", "content": f"first {cid}"}, {"role": "assistant", "content": "a"},
+        {"role": "user", "content": f"second {cid}"}, {"role": "assistant", "content": "b"}]}) + "\n"
+        for cid in ("c1", "c2")))
+    run_curate([src], tmp_path / "rel", **{"release.schema": "full"})
+    (tmp_path / "rel" / "topics").mkdir()
+    # c1's prompts fall in clusters 0 and 1; c2's both in 0 (pages number topics from 1)
+    pq.write_table(pa.table({"conversation_id": ["c1", "c1", "c2", "c2"], "cluster": [0, 1, 0, 0]}),
+                   tmp_path / "rel" / "topics" / "assignments.parquet")
+    searcher = Searcher(build_index(tmp_path / "rel"))
+    assert searcher.search(Query(topic=1)).total == 2
+    assert [h.conversation_id for h in searcher.search(Query(topic=2)).hits] == ["c1"]
+
+
+def test_explore_on_a_taken_port_says_so_before_serving(small_release):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["explore", str(small_release[0]), "--port", str(port)])
+    assert result.exit_code == 2 and "choose another --port" in result.output and "serving" not in result.output

@@ -62,6 +62,9 @@ def hostile_release(tmp_path_factory):
     records.append({"id": "a<script>b", "model": "gpt-4", "messages": [
         {"role": "user", "content": "What is the capital of France and why is it famous for art?"},
         {"role": "assistant", "content": "Paris."}]})
+    records.append({"id": "dir/sub?q=1#frag", "model": "llama-2", "messages": [
+        {"role": "user", "content": "Odd \x02 control \x03 bytes \x02 in a zebra prompt"},
+        {"role": "assistant", "content": "zebra"}]})
     (root / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     run_curate([root / "in.jsonl"], root / "release", **{"release.schema": "full"})
     return root / "release"
@@ -180,3 +183,27 @@ def test_explorer_search_and_filters(explorer):
     # Operators and quotes in the query are words, never FTS5 syntax errors.
     assert httpx.get(explorer + "/", params={"q": 'NEAR( "unbalanced OR * ^'}).status_code == 200
     assert httpx.get(explorer + "/conversation/does-not-exist").status_code == 404
+
+
+def test_explorer_survives_odd_parameters_ids_and_text(explorer):
+    for params in ({"page": "9" * 40}, {"min_turns": str(2**70)}, {"topic": "-" + "9" * 25}, {"page": "-3"},
+                   {"max_turns": "1e9"}):
+        response = httpx.get(explorer + "/", params=params)
+        assert response.status_code == 200, params
+        assert httpx.get(explorer + "/api/search", params=params).status_code == 200, params
+    # an id with "/", "?" and "#" is linked quoted and its page opens
+    page = httpx.get(explorer + "/", params={"q": "zebra"}).text
+    assert 'href="/conversation/dir%2Fsub%3Fq%3D1%23frag"' in page
+    conv = httpx.get(explorer + "/conversation/dir%2Fsub%3Fq%3D1%23frag")
+    assert conv.status_code == 200 and "dir/sub?q=1#frag" in conv.text
+    # control characters in the text cannot open or close <mark>
+    hit = httpx.get(explorer + "/api/search", params={"q": "zebra"}).json()["hits"][0]
+    snippet = hit["snippet_html"]
+    assert snippet.count("<mark>") == snippet.count("</mark>") == 2  # "zebra" in the prompt and the answer
+    assert "<mark>zebra</mark> prompt" in snippet and "\x02" not in snippet and "\x03" not in snippet
+    # an unknown id is a page, not raw JSON
+    missing = httpx.get(explorer + "/conversation/nope")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "No such conversation" in missing.text
+    capped = httpx.get(explorer + "/api/search", params={"q": "markup", "exact": "1"}).json()
+    assert capped["total"] == 18 and not capped["capped"]

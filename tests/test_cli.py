@@ -89,3 +89,28 @@ def test_an_empty_release_exits_non_zero_with_the_reasons(tmp_path, shared_data)
     again = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "rel2"), "--no-progress",
                                      "--allow-empty"])
     assert again.exit_code == 0
+
+
+def test_no_user_id_warning_for_a_release_without_user_id(tmp_path, caplog):
+    from conftest import run_curate
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+                               "user": "someone"}) + "\n")
+    with caplog.at_level("WARNING"):
+        run_curate([src], tmp_path / "public", **{"user_id.secret": ""})
+    assert "no user-id secret" not in caplog.text
+    with caplog.at_level("WARNING"):
+        run_curate([src], tmp_path / "private", **{"user_id.secret": "", "release.schema": "full",
+                                                    "release.keep_private": True})
+    assert "no user-id secret" in caplog.text
+
+
+def test_distilling_the_static_embedder_prints_nothing(tmp_path, monkeypatch, capfd):
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.topics.embed import StaticEmbedder
+
+    monkeypatch.setenv("CHATSIFT_CACHE", str(tmp_path))
+    StaticEmbedder(dims=32)
+    out, err = capfd.readouterr()
+    assert "LOAD REPORT" not in out + err and "Encoding tokens" not in out + err

@@ -247,7 +247,8 @@ def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, exe
                 atomic_write_bytes(work.secret_file, secret)
                 os.chmod(work.secret_file, 0o600)
             write_json(work.plan_file, plan.to_dict())
-        if generated and not resumed:
+        writes_user_id = "user_id" in release_schema(config.release.schema, config.release.keep_private).names
+        if generated and not resumed and writes_user_id:  # a release without user_id has nothing to match
             log.warning("no user-id secret configured (%s or user_id.secret): using a one-off key, so user_id "
                         "values will not match those of other releases", config.user_id.secret_env)
 

@@ -18,7 +18,15 @@ def explore_command(release: str, host: str, port: int, rebuild_index: bool) -> 
     The first start builds a SQLite full-text index in RELEASE/.explore/ (minutes for a million
     conversations); later starts reuse it while the release and its topics are unchanged.
     """
+    import socket
+
+    from chatsift.errors import ConfigError
     from chatsift.explore.app import serve
 
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port") from None
     click.echo(f"serving {release} at http://{host}:{port}/ (Ctrl-C to stop)")
     serve(Path(release), host, port, rebuild=rebuild_index)

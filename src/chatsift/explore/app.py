@@ -13,12 +13,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 try:
-    from fastapi import FastAPI, HTTPException, Request
+    from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 except ImportError as exc:  # pragma: no cover - an optional extra
     from chatsift.errors import ConfigError
 
     raise ConfigError("chatsift explore needs the web extra: pip install 'chatsift[web]'") from exc
+from urllib.parse import quote
+
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
@@ -29,11 +31,16 @@ CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action '
 FLAG_CATEGORIES = ["sexual", "harassment", "violence", "hate", "self-harm"]
 
 
-def _int(value: str | None) -> int | None:
+MAX_INT = 2**31 - 1  # SQLite takes 64-bit integers; anything past this is no turn count, topic or page
+
+
+def _int(value: str | None, low: int = 0, high: int = MAX_INT) -> int | None:
+    """A query parameter as an int within [low, high] (clamped); None when absent or not a number."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") and len(value) < 30 else None
     except ValueError:
         return None
+    return None if number is None else min(max(number, low), high)
 
 
 def create_app(index: Path, release: Path) -> FastAPI:
@@ -43,6 +50,7 @@ def create_app(index: Path, release: Path) -> FastAPI:
     topics = json.loads(topics_file.read_text(encoding="utf-8")) if topics_file.exists() else None
     labels = {c["cluster"] + 1: c["label"] for c in topics["clusters"]} if topics else {}
     env = Environment(loader=PackageLoader("chatsift.explore", "templates"), autoescape=select_autoescape(["j2"]))
+    env.filters["quote_id"] = lambda value: quote(str(value), safe="")
     css = (Path(__file__).parent / "static" / "style.css").read_text(encoding="utf-8")
     app = FastAPI(title="chatsift explorer", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -57,7 +65,8 @@ def create_app(index: Path, release: Path) -> FastAPI:
         return Query(q=p.get("q", "")[:300], model=p.get("model", ""), language=p.get("language", ""),
                      flagged=p.get("flagged", ""), topic=_int(p.get("topic")), min_turns=_int(p.get("min_turns")),
                      max_turns=_int(p.get("max_turns")), redacted=p.get("redacted", ""), group=p.get("group", ""),
-                     sort=p.get("sort", "relevance"), page=_int(p.get("page")) or 1)
+                     sort=p.get("sort", "relevance"), page=_int(p.get("page"), 1, 100_000) or 1,
+                     exact=p.get("exact") == "1")
 
     @app.get("/", response_class=HTMLResponse)
     def search_page(request: Request) -> HTMLResponse:
@@ -73,11 +82,14 @@ def create_app(index: Path, release: Path) -> FastAPI:
         return JSONResponse({"total": results.total, "capped": results.total > results.cap, "page": results.page,
                              "hits": [asdict(h) for h in results.hits]})
 
-    @app.get("/conversation/{conversation_id}", response_class=HTMLResponse)
+    # ``:path`` so that an id holding "/" (links quote it) still reaches its page.
+    @app.get("/conversation/{conversation_id:path}", response_class=HTMLResponse)
     def conversation_page(conversation_id: str) -> HTMLResponse:
         conv = searcher.conversation(conversation_id)
         if conv is None:
-            raise HTTPException(404, "no such conversation in this release")
+            response = page("missing.html.j2", conversation_id=conversation_id)
+            response.status_code = 404
+            return response
         return page("conversation.html.j2", conv=conv)
 
     @app.get("/topics", response_class=HTMLResponse)

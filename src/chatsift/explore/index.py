@@ -17,7 +17,9 @@ import pyarrow.parquet as pq
 
 from chatsift.analysis.stats import PARENT_CATEGORIES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# The snippet markers of search.py; removed from indexed text so that user text can never unbalance <mark>.
+_MARKERS = str.maketrans("", "", "\x02\x03")
 BATCH = 5000
 
 
@@ -35,14 +37,17 @@ def _flagged(moderation: list | None) -> str:
     return ",".join(found)
 
 
-def _topics(release: Path) -> dict[str, int]:
+def _topics(release: Path) -> dict[str, list[int]]:
+    """Every topic of each conversation (one per clustered prompt), first prompt's first."""
     path = release / "topics" / "assignments.parquet"
     if not path.exists():
         return {}
     t = pq.read_table(path, columns=["conversation_id", "cluster"])
-    out: dict[str, int] = {}
+    out: dict[str, list[int]] = {}
     for cid, cluster in zip(t.column("conversation_id").to_pylist(), t.column("cluster").to_pylist()):
-        out.setdefault(cid, cluster + 1)  # topics are numbered from 1 in pages, as in the report
+        topics = out.setdefault(cid, [])
+        if cluster + 1 not in topics:
+            topics.append(cluster + 1)  # topics are numbered from 1 in pages, as in the report
     return out
 
 
@@ -59,6 +64,7 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
         CREATE TABLE conv (id INTEGER PRIMARY KEY, conversation_id TEXT, model TEXT, language TEXT, turn INTEGER,
                            redacted INTEGER, flagged TEXT, topic INTEGER, exact_group TEXT, exact_size INTEGER,
                            preview TEXT, body TEXT);
+        CREATE TABLE conv_topic (conv INTEGER, topic INTEGER);
         CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
     """)
     topics = _topics(release)
@@ -70,7 +76,7 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
         cols = [c for c in ("conversation_id", "model", "language", "turn", "redacted", "openai_moderation",
                             "conversation", "dedup.exact_group", "dedup.exact_size") if c in names]
         for batch in pf.iter_batches(batch_size=BATCH, columns=cols):
-            rows, texts = [], []
+            rows, texts, topic_rows = [], [], []
             data = batch.to_pydict()
             moderation = data.get("openai_moderation")
             groups = data.get("dedup.exact_group")
@@ -80,19 +86,22 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
                 conv = data["conversation"][i] or []
                 first_user = next((m["content"] for m in conv if m["role"] == "user" and m["content"]), "")
                 cid = data["conversation_id"][i]
+                mine = topics.get(cid) or []
                 rows.append((rowid, cid, data["model"][i], data["language"][i], data["turn"][i],
                              int(bool(data["redacted"][i])), _flagged(moderation[i] if moderation else None),
-                             topics.get(cid), groups[i] if groups else None, sizes[i] if sizes else None,
-                             (first_user or "")[:300], json.dumps(conv, ensure_ascii=False)))
-                texts.append((rowid, "\n".join(m["content"] or "" for m in conv)))
+                             mine[0] if mine else None, groups[i] if groups else None, sizes[i] if sizes else None,
+                             (first_user or "")[:300].translate(_MARKERS), json.dumps(conv, ensure_ascii=False)))
+                topic_rows.extend((rowid, t) for t in mine)
+                texts.append((rowid, "\n".join(m["content"] or "" for m in conv).translate(_MARKERS)))
             con.executemany("INSERT INTO conv VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             con.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", texts)
+            con.executemany("INSERT INTO conv_topic VALUES (?,?)", topic_rows)
             if progress:
                 print(f"\rindexed {rowid:,} conversations", end="", flush=True)
     con.executescript("""
         CREATE UNIQUE INDEX conv_id ON conv(conversation_id);
         CREATE INDEX conv_model ON conv(model); CREATE INDEX conv_language ON conv(language);
-        CREATE INDEX conv_topic ON conv(topic); CREATE INDEX conv_turn ON conv(turn);
+        CREATE INDEX conv_topic_topic ON conv_topic(topic, conv); CREATE INDEX conv_turn ON conv(turn);
         CREATE INDEX conv_group ON conv(exact_group); CREATE INDEX conv_flagged ON conv(flagged);
         INSERT INTO fts(fts) VALUES ('optimize');
     """)
@@ -100,7 +109,8 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
     con.executemany("INSERT INTO meta VALUES (?, ?)", [
         ("schema_version", str(SCHEMA_VERSION)), ("conversations", str(rowid)),
         ("release_fingerprint", json.loads(manifest.read_text()).get("fingerprint", "") if manifest.exists() else ""),
-        ("topics", str(len(set(topics.values())))), ("seconds", f"{time.perf_counter() - started:.1f}"),
+        ("topics", str(len({t for ts in topics.values() for t in ts}))),
+        ("seconds", f"{time.perf_counter() - started:.1f}"),
     ])
     con.commit()
     con.close()

@@ -28,6 +28,7 @@ class Query:
     group: str = ""
     sort: str = "relevance"  # or "order" (release order, fastest)
     page: int = 1
+    exact: bool = False  # count every match instead of stopping at the cap
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Searcher:
         self._con.close()
 
     def search(self, query: Query, cap: int = 1000) -> Results:
+        if query.exact:
+            cap = 1 << 62
         where, params = [], []
         expression = fts_expression(query.q)
         for column, value in (("model", query.model), ("language", query.language), ("exact_group", query.group)):
@@ -78,8 +81,8 @@ class Searcher:
         if query.flagged:
             where.append("(',' || c.flagged || ',') LIKE ?")
             params.append(f"%,{query.flagged},%")
-        if query.topic is not None:
-            where.append("c.topic = ?")
+        if query.topic is not None:  # every topic of the conversation, not only its first prompt's
+            where.append("c.id IN (SELECT conv FROM conv_topic WHERE topic = ?)")
             params.append(query.topic)
         if query.min_turns is not None:
             where.append("c.turn >= ?")

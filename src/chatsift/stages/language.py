@@ -33,9 +33,12 @@ SHORT_CHARS = 30  # a first message shorter than this is read with more of the c
 NORMALISE_CHARS = 200  # texts shorter than this are scored without case, punctuation and digits
 _NOISE = re.compile(r"[^\w\s']+|\d+")
 # lid.176 languages written in another script than Latin: never the answer for a text in Latin letters.
-NON_LATIN = frozenset("am ar as azb ba be bg bh bn bo bpy bxr ce ckb cv dv el fa gom gu he hi hy ja ka kk km kn ko "
-                      "ky lo mai mhr mk ml mn mr mrj my mzn ne new or os pa pnb ps ru sa sah sd si sr ta te tg th tt "
-                      "ug uk ur wuu xmf yi yue zh".split())
+NON_LATIN = frozenset({
+    "am", "ar", "as", "azb", "ba", "be", "bg", "bh", "bn", "bo", "bpy", "bxr", "ce", "ckb", "cv", "dv", "el",
+    "fa", "gom", "gu", "he", "hi", "hy", "ja", "ka", "kk", "km", "kn", "ko", "ky", "lo", "mai", "mhr", "mk", "ml",
+    "mn", "mr", "mrj", "my", "mzn", "ne", "new", "or", "os", "pa", "pnb", "ps", "ru", "sa", "sah", "sd", "si",
+    "sr", "ta", "te", "tg", "th", "tt", "ug", "uk", "ur", "wuu", "xmf", "yi", "yue", "zh",
+})
 
 
 @lru_cache(maxsize=1)

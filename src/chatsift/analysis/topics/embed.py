@@ -67,7 +67,16 @@ class StaticEmbedder:
     def _distill(folder: Path, dims: int) -> None:
         distiller = require("model2vec.distill", "distilling the static embedder",
                             "pip install 'chatsift[topics]' torch==2.13.0", package="model2vec[distill] and torch")
-        model = distiller.distill(model_name=str(bundled_minilm_path()), pca_dims=dims)
+        import contextlib
+        import io
+
+        import transformers
+
+        # Distilling prints transformers' load report and a token progress bar; a library must not.
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            model = distiller.distill(model_name=str(bundled_minilm_path()), pca_dims=dims)
         tmp = folder.with_name(folder.name + ".tmp")
         model.save_pretrained(str(tmp))
         tmp.replace(folder) if not folder.exists() else None
@@ -86,8 +95,9 @@ class SentenceTransformerEmbedder:
         try:
             self._model = st.SentenceTransformer(source, device="cpu")
         except Exception as exc:  # the hub raises many types; all mean "cannot load"
-            raise ConfigError(f"could not load {model!r} ({type(exc).__name__}: {str(exc)[:200]}); it needs the "
-                              "Hugging Face Hub or a local folder; offline, use the default static embedder") from None
+            reason = (str(exc).strip().splitlines() or [""])[0][:500]  # the first line whole, never cut mid-word
+            raise ConfigError(f"could not load {model!r} ({type(exc).__name__}: {reason}); it needs the Hugging "
+                              "Face Hub or a local folder; offline, use the default static embedder") from None
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return _normalise(self._model.encode(texts, batch_size=256, show_progress_bar=False))
