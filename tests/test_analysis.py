@@ -260,3 +260,15 @@ def test_explore_on_a_taken_port_says_so_before_serving(small_release):
         port = taken.getsockname()[1]
         result = CliRunner().invoke(cli, ["explore", str(small_release[0]), "--port", str(port)])
     assert result.exit_code == 2 and "choose another --port" in result.output and "serving" not in result.output
+
+
+def test_stats_and_inspect_agree_on_users_of_a_public_release(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
+                                                    {"role": "assistant", "content": "a"}],
+                                       "user": f"u{i % 3}"}) + "\n" for i in range(6)))
+    run_curate([src], tmp_path / "rel")  # lmsys schema: no user_id column
+    assert "user_id" not in pq.read_schema(next((tmp_path / "rel" / "data").glob("*.parquet"))).names
+    assert compute_stats(tmp_path / "rel")["table1"]["users"] == 3
+    inspect = CliRunner().invoke(cli, ["inspect", str(tmp_path / "rel")])
+    assert "users 3 " in inspect.output

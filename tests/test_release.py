@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import assert_reconciles, read_release
+from conftest import assert_reconciles, read_release, run_curate
 
 from chatsift.cli.main import cli
 from chatsift.schema import LMSYS_SCHEMA
@@ -202,3 +202,19 @@ def test_bad_config_fails_before_work(tmp_path):
     assert result.exit_code == 2
     assert "unknown config key select.exactt" in result.output and "exact" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_card_names_the_licences_beside_the_inputs(shared_data_module, tmp_path):
+    src = tmp_path / "corpus"
+    (src / "part").mkdir(parents=True)
+    (src / "LICENSE").write_text("MIT License\n\nCopyright (c) 2024 Someone\n")
+    (src / "part" / "a.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "hi"},
+                                                                    {"role": "assistant", "content": "yo"}]}) + "\n")
+    (tmp_path / "bare.jsonl").write_text((src / "part" / "a.jsonl").read_text())
+    manifest = run_curate([src, tmp_path / "bare.jsonl"], tmp_path / "r")
+    licences = {i["file"]: i["license"] for i in manifest["inputs"]}
+    assert licences["corpus/part/a.jsonl"] == {"file": "corpus/LICENSE", "title": "MIT License"}
+    card = (tmp_path / "r" / "README.md").read_text()
+    assert "## Licence and attribution" in card and "`corpus/LICENSE` (MIT License): `corpus/part/a.jsonl`" in card
+    assert "no licence file found for: `bare.jsonl`" in card
+    assert str(tmp_path) not in json.dumps(licences)  # named like the inputs, never by local path

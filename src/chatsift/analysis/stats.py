@@ -9,6 +9,7 @@ tokenizer streams the messages through Python in batches.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -85,8 +86,9 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
         "SELECT count(*), count(DISTINCT model), count(DISTINCT language), avg(turn)"
         + (", count(DISTINCT user_id)" if has_users else "") + " FROM t"
     ).fetchall()[0]
+    users = base[4] if has_users and base[4] else _curate_time_users(release)
     table1 = {"dataset": "this release", "conversations": base[0], "models": base[1],
-              "users": base[4] if has_users and base[4] else None, "languages": base[2],
+              "users": users, "languages": base[2],
               "mean_turns": round(base[3], 3) if base[3] is not None else None}
     tok = get_tokenizer(tokenizer) if isinstance(tokenizer, str) else tokenizer
     table1.update(_token_means(con, tok))
@@ -124,6 +126,14 @@ def _table4(release: Path) -> dict:
             for r in mined["models"]]
     return {"table4": rows, "jailbreak": {k: mined[k] for k in ("attempts", "successes", "rate", "ci95",
                                                                  "categories", "definition", "paper_table4")}}
+
+
+def _curate_time_users(release: Path) -> int | None:
+    """Distinct users counted by curate (a public release drops user_id, but the count is in its manifest)."""
+    try:
+        return json.loads((release / "manifest.json").read_text(encoding="utf-8"))["statistics"].get("users")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _token_means(con: duckdb.DuckDBPyConnection, tok: Tokenizer) -> dict:

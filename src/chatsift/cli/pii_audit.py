@@ -19,9 +19,10 @@ from chatsift.errors import ReleaseError
 def pii_audit_command(release: str, as_json: bool, examples: int, fail_above: float | None) -> None:
     """Scan RELEASE at high recall and report PII candidates by kind, with masked excerpts.
 
-    residual_* are what chatsift's own detectors still find (zero after a chatsift release, unless
-    a kind was turned off); the *_like kinds come from loose detectors that find more and are wrong
-    more often, for a person to review.
+    residual_* are what chatsift's own detectors still find: few after a chatsift release, but not
+    always none (the audit reads each message whole after redaction, so a name the first pass judged
+    in another context can show up), and many when a kind was turned off. The *_like kinds come from
+    loose detectors that find more and are wrong more often, for a person to review.
     """
     from chatsift.stages.pii.audit import Auditor
 

@@ -308,3 +308,27 @@ def _split_parquet(path: str, chunk_bytes: int) -> list[tuple[tuple[int, ...], i
     if groups or not out:
         out.append((tuple(groups), first, size))
     return out
+
+
+LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "LICENCE.txt", "COPYING", "LICENSE.CC-BY")
+
+
+def find_license(path: str, label: str) -> dict | None:
+    """The licence file nearest an input: in its folder or above, up to the folder given as input (and at
+    least two levels up for a file given alone). Returns its path and first line, or None."""
+    here = Path(path).parent
+    depth = max(len(Path(label).parts) - 1, 2)
+    for folder in [here, *list(here.parents)[:depth]]:
+        for name in LICENSE_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                try:
+                    with open(candidate, encoding="utf-8", errors="replace") as fh:
+                        first = next((line.strip() for line in fh if line.strip()), "")
+                except OSError:
+                    continue
+                # Named relative to the input's label, as the manifest names inputs: no local paths.
+                relative = os.path.relpath(candidate, Path(path).parent)
+                return {"file": Path(os.path.normpath(Path(label).parent / relative)).as_posix(),
+                        "title": first[:120]}
+    return None

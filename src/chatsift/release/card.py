@@ -39,6 +39,34 @@ def _moderation_section(mod: dict | None) -> list[str]:
     return [*lines, ""]
 
 
+def _license_section(inputs: list[dict]) -> list[str]:
+    """Which licence files sit beside the inputs: the release inherits their terms."""
+    by_file: dict[str, dict] = {}
+    for i in inputs:
+        lic = i.get("license")
+        if lic:
+            entry = by_file.setdefault(lic["file"], {"title": lic["title"], "inputs": []})
+            entry["inputs"].append(i["file"])
+    lines = ["## Licence and attribution", ""]
+    if not by_file:
+        lines.append("No licence file was found beside the inputs. The conversations keep the terms of their "
+                     "sources (and model outputs those of their providers): state them here before publishing.")
+        return [*lines, ""]
+    lines.append("The conversations keep the licences of their sources (and model outputs the terms of their "
+                 "providers). Licence files found beside the inputs:")
+    lines.append("")
+    for path, entry in by_file.items():
+        shown = ", ".join(f"`{f}`" for f in entry["inputs"][:5]) + (" …" if len(entry["inputs"]) > 5 else "")
+        lines.append(f"- `{path}` ({entry['title']}): {shown}")
+    missing = [i["file"] for i in inputs if not i.get("license")]
+    if missing:
+        lines.append(f"- no licence file found for: {', '.join(f'`{f}`' for f in missing[:5])}"
+                     + (" …" if len(missing) > 5 else ""))
+    lines.append("")
+    lines.append("Attribution and share-alike terms of those licences apply to this release too.")
+    return [*lines, ""]
+
+
 def front_matter(path: str = "data/train-*", extra: tuple[str, ...] = ()) -> list[str]:
     """The YAML header that tells the Hub (and ``datasets``) where a folder's train split is."""
     return ["---", "configs:", "- config_name: default", "  data_files:", "  - split: train", f"    path: {path}",
@@ -109,6 +137,7 @@ def render_card(manifest: dict) -> str:
            "It and `tstamp` are removed from this release, as in LMSYS-Chat-1M."),
         "- Quarantine excerpts are clipped and have IP and e-mail addresses masked.",
         "",
+        *_license_section(manifest["inputs"]),
         "## Files",
         "",
         "- `data/train-*.parquet`: the conversations, in size-rotated shards",

@@ -14,6 +14,7 @@ from importlib import metadata
 
 from chatsift import __version__
 from chatsift.executors.base import PhaseReport
+from chatsift.io.inputs import find_license
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
 
@@ -74,6 +75,7 @@ def build_manifest(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, shard
             "compression": f.compression,
             "bytes": f.size,
             "sha256": plan.checksums[f.index],
+            "license": find_license(f.path, f.label) if "://" not in f.label else None,
             "counts": _counts(fmap, fwrite),
         })
     totals = _counts(report.map_stats, report.write_stats)
