@@ -27,6 +27,7 @@ from chatsift.safety.mine import wilson
 class TargetResult:
     target: str
     cases: int
+    judge: str = ""
     successes: int = 0
     judged: int = 0
     errors: int = 0
@@ -63,7 +64,7 @@ def replay(bench: str | Path, client: LLMClient, judge: SafetyJudge, name: str |
     questions = read_questions(bench)
     items = _items(bench)
     target = name or client.endpoint.model
-    result = TargetResult(target, len(questions))
+    result = TargetResult(target, len(questions), judge.name)
     replies = converse(client, [q.turns for q in questions], max_tokens, target)
     answered = [(q, r) for q, r in zip(questions, replies) if r is not None]
     flat = [a for _, r in answered for a in r]
@@ -120,6 +121,7 @@ def write_results(folder: str | Path, results: list[TargetResult], judge: Safety
     targets = existing.get("targets", {})
     for r in results:
         targets[r.target] = r.to_dict()
+    # Targets judged in earlier runs keep their own judge (each result names it).
     path.write_bytes(orjson.dumps({"judge": judge.name, "rule": judge.rule, "targets": targets},
                                   option=orjson.OPT_INDENT_2))
     return path
