@@ -139,3 +139,18 @@ def test_object_store_input_and_release(tmp_path, monkeypatch):
             curate(["s3://corpus/in"], "s3://corpus/release", config)
     finally:
         server.stop()
+
+
+def test_ray_run_prints_no_info_lines(tmp_path):
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"question {i}"},
+                                                    {"role": "assistant", "content": "answer"}]}) + "\n"
+                           for i in range(50)))
+    result = subprocess.run([sys.executable, "-m", "chatsift.cli.main", "curate", str(src), "--out",
+                             str(tmp_path / "r"), "--executor", "ray", "--workers", "1", "--no-progress", "--set",
+                             "user_id.secret=k"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert " INFO " not in result.stderr and "Progress bars disabled" not in result.stderr, result.stderr

@@ -114,6 +114,24 @@ def _write_task(unit, work: WorkDir, columns, schema) -> dict:
     return write_unit(unit, work, columns, schema)
 
 
+class _DropNotices(logging.Filter):
+    """Ray Data's console notices that say nothing to a chatsift user (the file log keeps everything)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith(("Progress bars disabled", "Starting execution",
+                                                        "Execution plan", "✔️"))
+
+
+def _quiet_ray_data() -> None:
+    """Ray Data logs INFO lines to the console through its own handler; keep warnings and errors only."""
+    logger = logging.getLogger("ray.data")
+    for handler in logger.handlers:
+        if "File" not in type(handler).__name__:
+            handler.setLevel(logging.WARNING)
+            if not any(isinstance(f, _DropNotices) for f in handler.filters):
+                handler.addFilter(_DropNotices())
+
+
 class RayExecutor(Executor):
     name = "ray"
 
@@ -138,8 +156,11 @@ class RayExecutor(Executor):
                 ray.init(**kwargs)
             except ConnectionError as exc:
                 raise ConfigError(f"could not connect to the Ray cluster at {self.address!r}: {exc}") from None
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        import ray.data  # its import configures its console logging, which _quiet_ray_data then turns down
+
+        _quiet_ray_data()
         ctx = ray.data.DataContext.get_current()
+        ctx.print_on_execution_start = False
         ctx.execution_options.preserve_order = True
         ctx.enable_progress_bars = self.progress
         return ray
