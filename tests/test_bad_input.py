@@ -303,3 +303,21 @@ def test_wildchat_metadata_assistant_role_names_and_image_only_turns(tmp_path):
     assert table["model"].to_pylist() == ["gpt-4-0314", "gpt-3.5-turbo"]
     assert [m["role"] for m in table["conversation"].to_pylist()[1]] == ["user", "assistant"]
     assert _quarantine_reasons(tmp_path / "r") == {"non_text_message": 1}
+
+
+def test_shared_ids_in_unrelated_files_are_kept_and_counted(tmp_path):
+    def conv(cid, text):
+        return {"id": cid, "messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]}
+
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(conv(i, f"alpha {i}")) + "\n" for i in ("1", "2")))
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps(conv(i, f"beta {i}")) + "\n" for i in ("1", "2", "2")))
+    manifest = run_curate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "r")
+    assert_reconciles(manifest)
+    # within b.jsonl the repeated id 2 is a snapshot; across files the ids name different conversations
+    assert manifest["counts"]["released"] == 4
+    assert manifest["counts"]["excluded"] == {"snapshot_superseded": 1}
+    assert manifest["statistics"]["id_collisions"] == 2
+    assert any("occur more than once" in w for w in manifest["warnings"])
+    assert sorted(read_release(tmp_path / "r")["conversation_id"].to_pylist()) == ["1", "1", "2", "2"]
+    manifest = run_curate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "g", **{"snapshot.scope": "global"})
+    assert manifest["counts"]["released"] == 2 and manifest["statistics"]["id_collisions"] == 0

@@ -192,3 +192,22 @@ def test_exports_are_read_by_datasets_and_trl(mt_release, tmp_path):
     trainer = trl.SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tokenizer)
     assert trl.data_utils.is_conversational(ds[0])
     assert trainer.train().global_step == 2
+
+
+def test_select_and_export_with_repeated_ids_across_sources(tmp_path):
+    def conv(cid, text):
+        return {"id": cid, "model": "gpt-4", "messages": [{"role": "user", "content": text},
+                                                           {"role": "assistant", "content": "a long enough answer"}]}
+
+    question = read_benchmark(MT_BENCH)[0].text
+    (tmp_path / "a.jsonl").write_text(json.dumps(conv("7", "How do I sort a list in Python?")) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps(conv("7", question)) + "\n")
+    run_curate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "rel", **{"release.schema": "full"})
+    selection = select_subset(tmp_path / "rel", SftRules("highquality"), Decontaminator(read_benchmark(MT_BENCH)))
+    # both conversations carry id 7; only the one asking the MT-bench question is removed
+    assert selection.ids == ["7"] and len(selection.contaminated) == 1
+    from chatsift.sft.select import write_subset
+
+    write_subset(tmp_path / "rel", selection, tmp_path / "out")
+    kept = read_release(tmp_path / "out")
+    assert kept.num_rows == 1 and kept["conversation"].to_pylist()[0][0]["content"].startswith("How do I sort")

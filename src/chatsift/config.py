@@ -65,6 +65,9 @@ class FilterConfig:
 @dataclass(frozen=True)
 class SnapshotConfig:
     enabled: bool = True  # keep the latest record per conversation_id, as the paper did
+    # Where a conversation_id means "the same conversation": "auto" (FastChat logs across all files, as
+    # their conv_id does; every other format within its own file), "global" (across all inputs) or "source".
+    scope: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -342,6 +345,8 @@ def validate(config: CurateConfig) -> None:
     if config.normalize.unicode_form not in {"NFC", "NFKC", "NFD", "NFKD", "none"}:
         raise ConfigError(f"normalize.unicode_form: expected NFC, NFKC, NFD, NFKD or none, got "
                           f"{config.normalize.unicode_form!r}")
+    if config.snapshot.scope not in {"auto", "global", "source"}:
+        raise ConfigError(f"snapshot.scope: expected auto, global or source, got {config.snapshot.scope!r}")
     if config.read.benchmark_questions not in {"quarantine", "prompts"}:
         raise ConfigError(f"read.benchmark_questions: expected quarantine or prompts, got "
                           f"{config.read.benchmark_questions!r}")

@@ -287,8 +287,13 @@ def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkD
     ledger = _worker_ledgers(work)
     if ledger.entries:
         ledger.write(work.final / "llm-ledger.json")
-    manifest = build_manifest(plan, pipeline, report, shards, _statistics(plan, report, work), executor_name,
-                              list(schema.names))
+    statistics = _statistics(plan, report, work)
+    statistics["id_collisions"] = _id_collisions(shard_paths)
+    if statistics["id_collisions"]:
+        plan.warnings.append(f"{statistics['id_collisions']:,} conversation ids occur more than once in the release: "
+                             "different sources used the same ids (each kept as given; snapshot.scope=global "
+                             "treats them as snapshots of one conversation)")
+    manifest = build_manifest(plan, pipeline, report, shards, statistics, executor_name, list(schema.names))
     if ledger.entries:
         manifest["llm"] = ledger.to_dict()
     (work.final / "README.md").write_text(render_card(manifest), encoding="utf-8")
@@ -299,6 +304,15 @@ def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkD
             (work.final / name).replace(out / name)
     write_json(out / "manifest.json", manifest)
     return manifest
+
+
+def _id_collisions(shard_paths: list[Path]) -> int:
+    """How many conversation ids occur more than once among the released rows."""
+    if not shard_paths:
+        return 0
+    ids = pq.read_table([str(p) for p in shard_paths], columns=["conversation_id"]).column("conversation_id")
+    counts = pc.value_counts(ids.combine_chunks())
+    return int(pc.sum(pc.greater(counts.field("counts"), 1)).as_py() or 0)
 
 
 def _worker_ledgers(work: WorkDir) -> Ledger:

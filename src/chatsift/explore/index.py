@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from chatsift.analysis.stats import PARENT_CATEGORIES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # The snippet markers of search.py; removed from indexed text so that user text can never unbalance <mark>.
 _MARKERS = str.maketrans("", "", "\x02\x03")
 BATCH = 5000
@@ -99,7 +99,7 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
             if progress:
                 print(f"\rindexed {rowid:,} conversations", end="", flush=True)
     con.executescript("""
-        CREATE UNIQUE INDEX conv_id ON conv(conversation_id);
+        CREATE INDEX conv_id ON conv(conversation_id);
         CREATE INDEX conv_model ON conv(model); CREATE INDEX conv_language ON conv(language);
         CREATE INDEX conv_topic_topic ON conv_topic(topic, conv); CREATE INDEX conv_turn ON conv(turn);
         CREATE INDEX conv_group ON conv(exact_group); CREATE INDEX conv_flagged ON conv(flagged);

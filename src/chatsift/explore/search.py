@@ -118,7 +118,7 @@ class Searcher:
     def conversation(self, conversation_id: str) -> dict | None:
         row = self._con.execute(
             "SELECT conversation_id, model, language, turn, redacted, flagged, topic, exact_group, exact_size, body "
-            "FROM conv WHERE conversation_id = ?", (conversation_id,)).fetchone()
+            "FROM conv WHERE conversation_id = ? ORDER BY id LIMIT 1", (conversation_id,)).fetchone()
         if row is None:
             return None
         keys = ["conversation_id", "model", "language", "turn", "redacted", "flagged", "topic", "exact_group",

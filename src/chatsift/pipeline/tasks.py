@@ -41,7 +41,7 @@ from chatsift.schema import working_schema
 
 log = logging.getLogger(__name__)
 
-KEY_BASE_COLUMNS = ("conversation_id", "tstamp", "quality.reasons")
+KEY_BASE_COLUMNS = ("conversation_id", "tstamp", "quality.reasons", "source.format", "source.file")
 EVENT_SCHEMA = pa.schema([("conversation_id", pa.string()), ("kind", pa.string()), ("tstamp", pa.float64())])
 READ_EXCLUSION_SCHEMA = pa.schema([("record", pa.int64()), ("reason", pa.string()), ("detail", pa.string())])
 EXCLUSION_SCHEMA = pa.schema(

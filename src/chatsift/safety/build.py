@@ -163,8 +163,12 @@ def build_benchmark(release: str | Path, settings: BuildSettings | None = None,
             c["turns"] = [t or "" for t in redactor.redact(c["turns"]).texts]
         built.redacted_here = True
     llm_tags = llm_tactics(tactics_client, [c["turns"] for c in picked]) if tactics_client else None
+    used: Counter = Counter()
     for i, c in enumerate(picked):
-        record = {"uid": str(c["conversation_id"]), "category": CATEGORY, "cluster": c["model"],
+        cid = str(c["conversation_id"])
+        used[cid] += 1
+        uid = cid if used[cid] == 1 else f"{cid}#{used[cid]}"  # ids repeat across unrelated sources
+        record = {"uid": uid, "source_conversation": cid, "category": CATEGORY, "cluster": c["model"],
                   "turns": [{"content": t} for t in c["turns"]], "source_model": c["model"],
                   "language": c["language"], "categories": c["categories"],
                   "tactics": rule_tactics(c["turns"], c["user_flags"], c["user_scores"]), "rank": c["rank"]}

@@ -32,7 +32,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chatsift.analysis.stats import release_view
 from chatsift.errors import ConfigError
 from chatsift.safety.signals import release_shards
 from chatsift.sft.decontam import Decontaminator
@@ -59,10 +58,13 @@ class SftRules:
 
 @dataclass
 class SftSelection:
+    """Selected conversations as ids and as row numbers in release order (ids need not be unique)."""
+
     ids: list[str]
     considered: int
     reasons: Counter = field(default_factory=Counter)
     contaminated: list[dict] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
 
 
 def _matches(model: str | None, patterns: tuple[str, ...] | list[str]) -> bool:
@@ -84,7 +86,9 @@ def _need(cols: set[str], column: str, rule: str) -> None:
 def _facts(release: Path, cols: set[str]) -> pa.Table:
     """One row per conversation with what the rules read, in release order."""
     con = duckdb.connect()
-    release_view(con, release)
+    # Paths go in as values (never SQL text); rows come back in release order, which row numbers rely on.
+    con.read_parquet([str(p) for p in release_shards(release)], filename=True, file_row_number=True) \
+        .create_view("t")
     opt = {c: ('"' + c + '"' if c in cols else "NULL") for c in (
         "votes.up", "votes.win", "dedup.exact_group", "dedup.near_cluster", "safety.jailbreak_score",
         "language_code")}
@@ -98,7 +102,7 @@ def _facts(release: Path, cols: set[str]) -> pa.Table:
           coalesce({opt['votes.up']}, 0) AS up, coalesce({opt['votes.win']}, 0) AS win,
           {opt['dedup.exact_group']} AS exact_group, {opt['dedup.near_cluster']} AS near_cluster,
           {opt['safety.jailbreak_score']} AS jailbreak
-        FROM t"""
+        FROM t ORDER BY filename, file_row_number"""
     return con.sql(sql).to_arrow_table()
 
 
@@ -180,7 +184,7 @@ def select_subset(release: str | Path, rules: SftRules, decontaminator: Decontam
     selection = SftSelection([], n, reasons)
     if decontaminator is not None and keep.any():
         rows = np.flatnonzero(keep)
-        matches = _decontaminate(release, [ids[i] for i in rows], decontaminator)
+        matches = _decontaminate(release, rows, decontaminator)
         hit = np.zeros(n, bool)
         for i, m in zip(rows, matches):
             if m is not None:
@@ -191,41 +195,48 @@ def select_subset(release: str | Path, rules: SftRules, decontaminator: Decontam
             if count:
                 reasons[f"contaminated ({method} match)"] += count
         keep[hit] = False
-    selection.ids = [ids[i] for i in np.flatnonzero(keep)]
+    selection.rows = [int(i) for i in np.flatnonzero(keep)]
+    selection.ids = [ids[i] for i in selection.rows]
     return selection
 
 
-def _decontaminate(release: Path, ids: list[str], decontaminator: Decontaminator) -> list:
-    """Match the user turns of the conversations ``ids`` (in that order) against the benchmarks."""
-    position = {cid: k for k, cid in enumerate(ids)}
-    texts: list[str] = []
-    owners: list[int] = []
-    wanted = pa.array(ids, pa.string())
+def _shard_rows(release: Path, rows: list[int]):
+    """(shard, its rows among ``rows`` as local numbers, their positions in ``rows``), shard by shard."""
+    wanted = np.asarray(rows, np.int64)
+    start = 0
     for path in release_shards(release):
-        table = pq.ParquetFile(path).read(columns=["conversation_id", "conversation"])
-        table = table.filter(pc.is_in(table["conversation_id"], value_set=wanted))
-        conv = table["conversation"].combine_chunks()
+        n = pq.ParquetFile(path).metadata.num_rows
+        lo, hi = np.searchsorted(wanted, [start, start + n])
+        if hi > lo:
+            yield path, wanted[lo:hi] - start, np.arange(lo, hi)
+        start += n
+
+
+def _decontaminate(release: Path, rows: list[int], decontaminator: Decontaminator) -> list:
+    """Match the user turns of the conversations at release rows ``rows`` (sorted) against the benchmarks."""
+    texts: list[str] = []
+    owners: list[np.ndarray] = []
+    for path, local, positions in _shard_rows(release, rows):
+        conv = pq.ParquetFile(path).read(columns=["conversation"])["conversation"].combine_chunks()
+        conv = conv.take(pa.array(local))
         flat = pc.list_flatten(conv)
         if not len(flat):
             continue
         parent = pc.list_parent_indices(conv).to_numpy(zero_copy_only=False)
         user = pc.fill_null(pc.equal(flat.field("role"), "user"), False)
-        contents = pc.filter(flat.field("content"), user).to_pylist()
-        rows = table["conversation_id"].to_pylist()
-        texts += contents
-        owners += [position[rows[p]] for p in parent[user.to_numpy(zero_copy_only=False)]]
-    return decontaminator.match(texts, np.array(owners, np.int64), len(ids))
+        texts += pc.filter(flat.field("content"), user).to_pylist()
+        owners.append(positions[parent[user.to_numpy(zero_copy_only=False)]])
+    owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    return decontaminator.match(texts, owner, len(rows))
 
 
 def write_subset(release: str | Path, selection: SftSelection, out: str | Path) -> list[Path]:
     """The selected conversations as Parquet shards in the release's schema (``OUT/data``)."""
     out = Path(out)
     (out / "data").mkdir(parents=True, exist_ok=True)
-    wanted = pa.array(selection.ids, pa.string())
     written = []
-    for k, path in enumerate(release_shards(release)):
-        table = pq.read_table(path)
-        table = table.filter(pc.is_in(table["conversation_id"], value_set=wanted))
+    for k, (path, local, _) in enumerate(_shard_rows(release, selection.rows)):
+        table = pq.read_table(path).take(pa.array(local))
         if table.num_rows:
             target = out / "data" / f"train-{k:05d}.parquet"
             tmp = target.with_suffix(".parquet.tmp")

@@ -33,7 +33,7 @@ def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
         NormalizeStage(config.normalize),
         UserIdStage(user_secret),
         FormatFilter(config.filters),
-        SnapshotDedup(pre, enabled=config.snapshot.enabled),
+        SnapshotDedup(pre, enabled=config.snapshot.enabled, scope=config.snapshot.scope),
     ]
     notes = []
     if config.language.enabled:

@@ -4,6 +4,11 @@ The paper's Step 1.9: sort by tstamp, keep the newest record per id (records wit
 with equal ones, are ordered by their position in the input, so the later one wins). As in the
 paper, records with an extraction-level problem (``bad_format``, ``network_error``) are excluded
 before snapshots are compared, so an earlier clean snapshot survives a later broken one.
+
+An id names the same conversation only within its scope (``snapshot.scope``): FastChat logs span
+files (a conversation's snapshots land in the logs of several days), other formats do not, so two
+unrelated files that happen to share ids keep both conversations, with their ids exactly as given;
+the release's manifest counts such collisions.
 """
 
 from __future__ import annotations
@@ -37,22 +42,24 @@ def exclude_by_reasons(ctx: ReduceContext, reasons: tuple[str, ...], stage: str)
 
 class SnapshotDedup(GlobalStage):
     name = "snapshot_dedup"
-    key_columns = ("conversation_id", "tstamp", "quality.reasons")
+    key_columns = ("conversation_id", "tstamp", "quality.reasons", "source.format", "source.file")
+    GLOBAL_FORMATS = frozenset({"fastchat_logs"})
     outputs = VOTE_COLUMNS
 
-    def __init__(self, pre_reasons: tuple[str, ...], enabled: bool = True) -> None:
+    def __init__(self, pre_reasons: tuple[str, ...], enabled: bool = True, scope: str = "auto") -> None:
         self.pre_reasons = pre_reasons
         self.enabled = enabled
+        self.scope = scope
 
     def describe(self) -> str:
         excl = ", ".join(self.pre_reasons) or "nothing"
-        what = "latest record per conversation_id" if self.enabled else "off"
+        what = f"latest record per conversation_id (scope: {self.scope})" if self.enabled else "off"
         return f"exclude {excl} first; keep the {what}; add vote counts"
 
     def reduce(self, ctx: ReduceContext) -> None:
         exclude_by_reasons(ctx, self.pre_reasons, "format_filter")
         ids = ctx.column("conversation_id").combine_chunks()
-        codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = pc.dictionary_encode(self._keys(ctx, ids)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
         if self.enabled:
             tstamp = ctx.numpy("tstamp", fill=-np.inf)
             rows = np.flatnonzero(ctx.alive)
@@ -66,6 +73,17 @@ class SnapshotDedup(GlobalStage):
             superseded = order[~is_last]
             ctx.exclude(superseded, "snapshot_superseded", self.name, related=keeper_of_code[codes[superseded]])
         self._fold_votes(ctx, ids)
+
+    def _keys(self, ctx: ReduceContext, ids: pa.Array) -> pa.Array:
+        """The id within its scope: the id alone where it spans files, else prefixed by its source file."""
+        if self.scope == "global":
+            return ids
+        files = pc.fill_null(ctx.column("source.file").combine_chunks(), "")
+        if self.scope == "auto":
+            fmt = pc.fill_null(ctx.column("source.format").combine_chunks(), "")
+            spans = pc.is_in(fmt, value_set=pa.array(sorted(self.GLOBAL_FORMATS)))
+            files = pc.if_else(spans, pa.scalar("", files.type), files)
+        return pc.binary_join_element_wise(files.cast(pa.string()), pc.fill_null(ids, "").cast(pa.string()), "\x1f")
 
     def _fold_votes(self, ctx: ReduceContext, ids: pa.Array) -> None:
         """Count vote events per kind onto the kept snapshot; conversations with no vote stay null."""
