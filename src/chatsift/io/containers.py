@@ -56,7 +56,10 @@ def parse_json_line(line: bytes) -> object:
         # them exact. Only lines with a run of 20+ digits pay for the second parse.
         if _LONG_DIGITS.search(line) is None:
             return obj
-        return json.loads(line.decode("utf-8"))
+        try:
+            return json.loads(line.decode("utf-8"))
+        except RecursionError:  # deeper than json goes but within orjson's limit: keep orjson's reading
+            return obj
     except orjson.JSONDecodeError:
         text = line.decode("utf-8")  # raises UnicodeDecodeError on bad bytes: the caller quarantines
         try:
