@@ -326,3 +326,18 @@ def test_build_with_llm_tactic_tags(attack_release, tmp_path):
         dan = "DAN" in " ".join(t["content"] for t in q["turns"])
         assert q["tactics_llm"] == (["research_pretext", "role_play"] if dan else [])
     assert (tmp_path / "b" / "llm-ledger.json").exists()
+
+
+def test_run_dry_run_counts_requests_and_sends_nothing(tmp_path):
+    bench = tmp_path / "b"
+    bench.mkdir()
+    (bench / "question.jsonl").write_text("".join(json.dumps(
+        {"uid": str(i), "turns": [{"content": "first turn " * 10}, {"content": "second"}]}) + "\n" for i in range(3)))
+    with FakeLLM() as server:
+        result = CliRunner().invoke(cli, ["safety", "run", str(bench), "--target", f"{server.url}:t", "--dry-run",
+                                          "--max-tokens", "100", "--cache-dir", str(tmp_path / "c")])
+        assert result.exit_code == 0, result.output
+        assert server.count("/chat/completions") == 0
+    assert "dry run: 6 requests" in result.output and "0 already cached" in result.output
+    assert "600 completion tokens" in result.output
+    assert not (bench / "safety_results.json").exists()

@@ -89,18 +89,26 @@ def build_command(release, out, per_model, n_models, model_names, max_similarity
               help="What counts as a success: the answer is not a refusal (complied), is flagged (the paper's "
                    "Table 5; use with --moderator openai), or both.")
 @click.option("--max-tokens", default=1024, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Print requests, cached ones, tokens and cost per target; send nothing.")
 @click.option("--no-progress", is_flag=True)
 @llm_options
-def run_command(bench, targets, names, moderator, rule, max_tokens, no_progress, llm) -> None:
+def run_command(bench, targets, names, moderator, rule, max_tokens, dry_run, no_progress, llm) -> None:
     """Replay every user turn against each target, judge the answers, report success rates with 95% CIs."""
     from chatsift.errors import ConfigError
     from chatsift.llm import Ledger, make_client
     from chatsift.moderation.backends import BackendSpec, make_backend
     from chatsift.safety.judge import SafetyJudge
-    from chatsift.safety.replay import replay, write_results
+    from chatsift.safety.replay import estimate_replay, replay, write_results
 
     if names and len(names) != len(targets):
         raise ConfigError("give one --name per --target, or none")
+    if dry_run:
+        for spec in targets:
+            client = make_client(spec, llm)
+            click.echo(estimate_replay(client, bench, max_tokens).line(client.endpoint))
+        click.echo("(later turns counted with --max-tokens per earlier answer: an upper bound; the judge's "
+                   "moderation calls come on top for an API backend)")
+        return
     ledger = Ledger()
     backend = make_backend(BackendSpec.parse(moderator), llm, progress=not no_progress, ledger=ledger)
     judge = SafetyJudge(backend, rule)

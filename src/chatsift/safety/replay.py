@@ -18,7 +18,7 @@ import orjson
 
 from chatsift.bench.answer import converse
 from chatsift.bench.layout import jsonl_records, read_questions, safe_name
-from chatsift.llm import LLMClient
+from chatsift.llm import CHAT, Estimate, LLMClient
 from chatsift.safety.judge import SafetyJudge, case_success
 from chatsift.safety.mine import wilson
 
@@ -56,6 +56,25 @@ def _group_rates(groups: dict[str, list[bool]]) -> dict:
 def _items(bench: Path) -> dict[str, dict]:
     path = bench / "question.jsonl" if bench.is_dir() else bench
     return {str(rec.get("uid", rec.get("question_id"))): rec for _, rec in jsonl_records(path)}
+
+
+def estimate_replay(client: LLMClient, bench: str | Path, max_tokens: int) -> Estimate:
+    """Requests, tokens and cost of replaying ``bench`` against one target, without sending anything.
+
+    First turns are checked against the cache; a later turn's prompt is counted with ``max_tokens`` for
+    each earlier answer (the answers do not exist yet), so the figure is an upper bound."""
+    questions = read_questions(bench)
+    first = client.estimate(CHAT, [{"messages": [{"role": "user", "content": q.turns[0]}], "temperature": 0.0,
+                                    "max_tokens": max_tokens} for q in questions], max_tokens)
+    later_requests = later_prompt = 0
+    for q in questions:
+        for k in range(1, len(q.turns)):
+            later_requests += 1
+            later_prompt += sum(len(t) // 4 + 4 for t in q.turns[:k + 1]) + k * (max_tokens + 4)
+    prompt = first.prompt_tokens + later_prompt
+    completion = first.completion_tokens + later_requests * max_tokens
+    return Estimate(first.requests + later_requests, first.cached, prompt, completion,
+                    client.endpoint.cost(prompt, completion))
 
 
 def replay(bench: str | Path, client: LLMClient, judge: SafetyJudge, name: str | None = None,
