@@ -207,3 +207,50 @@ def test_explorer_survives_odd_parameters_ids_and_text(explorer):
     assert "No such conversation" in missing.text
     capped = httpx.get(explorer + "/api/search", params={"q": "markup", "exact": "1"}).json()
     assert capped["total"] == 18 and not capped["capped"]
+
+
+LABEL_BOXES_JS = """
+const out = [];
+for (const svg of document.querySelectorAll('svg.chart')) {
+  const view = svg.viewBox.baseVal;
+  const boxes = [];
+  for (const t of svg.querySelectorAll('text')) {
+    const b = t.getBBox();
+    boxes.push([b.x, b.y, b.x + b.width, b.y + b.height, t.textContent, t.getBoundingClientRect().height]);
+  }
+  const columns = [...svg.querySelectorAll('rect > title')].map(t => t.textContent.split(':')[0]);
+  out.push({label: svg.getAttribute('aria-label'), w: view.width, h: view.height, boxes: boxes, columns: columns,
+            grid: svg.querySelectorAll('line.grid').length, ticks: svg.querySelectorAll('text.tick').length});
+}
+return out;
+"""
+
+
+def test_report_charts_are_readable(browser, tmp_path, shared_data):
+    """No chart label overlaps another or leaves its chart, text is drawn at 11 px or more, histograms have axes."""
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.report.render import build_report
+    from chatsift.analysis.topics.model import TopicSettings
+
+    inputs = [shared_data / "arena-hard-auto/v0.1", shared_data / "fastchat-llm-judge/mt_bench",
+              shared_data / "openassistant-oasst-eval-samples/en_100_tree.jsonl"]
+    run_curate(inputs, tmp_path / "r", **{"release.schema": "full"})
+    out = build_report(tmp_path / "r", tmp_path / "report.html", topic_settings=TopicSettings(k=14, min_users=1))
+    browser.get(out.as_uri())
+    charts = browser.execute_script(LABEL_BOXES_JS)
+    assert {c["label"] for c in charts} >= {"turns", "topic map", "conversations per model"}
+    for chart in charts:
+        boxes = chart["boxes"]
+        for x0, y0, x1, y1, text, px in boxes:
+            inside = x0 >= -0.5 and y0 >= -0.5 and x1 <= chart["w"] + 0.5 and y1 <= chart["h"] + 0.5
+            assert inside, (chart["label"], text)
+            assert px >= 11, (chart["label"], text, px)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+                assert not overlap, (chart["label"], a[4], b[4])
+    turns = next(c for c in charts if c["label"] == "turns")
+    assert turns["grid"] >= 3 and turns["ticks"] >= 5  # a y-axis with gridlines, and x ticks
+    numbers = [int(c) for c in turns["columns"] if c.isdigit()]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # no turn count skipped
+    browser.save_screenshot(str(tmp_path / "report.png"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from chatsift import __version__
 from chatsift.analysis.report import svg
@@ -52,6 +53,21 @@ def _examples(release: Path, topics: dict, per_topic: int = 2) -> dict[int, list
             messages = [{"role": m["role"], "content": _clip(m["content"] or "")} for m in conv[:2]]
             out.setdefault(cluster, []).append({"id": cid, "messages": messages})
     return out
+
+
+_FENCE = re.compile(r"```[^\n`]*\n?(.*?)(?:```|\Z)", re.S)
+
+
+def code_blocks(text: str | None) -> Markup:
+    """Escaped message text with fenced code (```...```) in <pre><code>, so code keeps its monospace layout."""
+    text = text or ""
+    out, at = [], 0
+    for m in _FENCE.finditer(text):
+        out.append(escape(text[at:m.start()]))
+        out.append(Markup("<pre><code>") + escape(m.group(1).rstrip("\n")) + Markup("</code></pre>"))
+        at = m.end()
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
 
 
 def _clip(text: str) -> str:
@@ -99,7 +115,7 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
     charts = {
         "models": svg.hbar(list(stats["models"].items())[:20], title="conversations per model"),
         "languages": svg.hbar(list(stats["languages_top"].items()), title="top languages"),
-        "turns": svg.columns([(str(k), v) for k, v in list(stats["turns"].items())[:30]], title="turns"),
+        "turns": svg.histogram(stats["turns"], title="turns", x_label="turns (user-assistant exchanges)"),
         "daily": svg.columns(list(stats["daily"].items()), title="per day") if stats.get("daily") else None,
     }
     dup = stats.get("duplicates")
@@ -124,6 +140,7 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
     if board:
         charts["leaderboard"] = svg.whiskers(board["bars"], value_fmt=board["fmt"], title="leaderboard")
     env = Environment(loader=PackageLoader("chatsift.analysis", "templates"), autoescape=select_autoescape(["j2"]))
+    env.filters["code_blocks"] = code_blocks
     html = env.get_template("report.html.j2").render(
         name=manifest.get("name", release.name), version=__version__,
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), tokenizer=stats["tokenizer"],
