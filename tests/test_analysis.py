@@ -272,3 +272,20 @@ def test_stats_and_inspect_agree_on_users_of_a_public_release(tmp_path):
     assert compute_stats(tmp_path / "rel")["table1"]["users"] == 3
     inspect = CliRunner().invoke(cli, ["inspect", str(tmp_path / "rel")])
     assert "users 3 " in inspect.output
+
+
+def test_label_tokens_drop_filler_code_and_other_languages_stop_words():
+    from chatsift.analysis.topics.label import ctfidf_keywords, label_tokens
+
+    text = ("I really don't know, please tell me: ```int main() { const currIndex = 0; }``` why does my "
+            "Minecraft server crash? Je ne sais pas pourquoi le serveur plante. Bismarck's reforms")
+    tokens = label_tokens(text)
+    assert {"minecraft", "server", "crash", "serveur", "plante", "bismarck", "reforms"} <= set(tokens)
+    for noise in ("really", "don't", "don", "know", "please", "tell", "int", "main", "const", "currindex", "pas",
+                  "pourquoi"):
+        assert noise not in tokens, noise
+    docs = [["python code crashes with a KeyError in my dict lookup"] * 3 + ["python scripts and python scripting"],
+            ["recipes for vegan lasagna", "vegan dessert recipes please"]]
+    first, second = ctfidf_keywords(docs, top=4)
+    assert "python" in first and not ({"scripts", "scripting"} <= set(first))  # variants merged
+    assert "vegan" in second and "recipes" in second

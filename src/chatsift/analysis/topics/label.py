@@ -2,7 +2,10 @@
 
 Offline: class-based TF-IDF (each cluster's prompts as one document; term frequency in the cluster
 times log(1 + average words per cluster / the term's frequency over all clusters), as BERTopic's
-c-TF-IDF), the top words becoming the label. LLM: the paper's recipe (reference/paper.md 7.3),
+c-TF-IDF), over words that can name a topic (``label_tokens``: no code, no filler, stop words of 16
+languages), the label being its top four terms without morphological variants (maximal marginal
+relevance over embeddings is available but off: it matched prompts less well), shown beside the
+cluster's most central prompt. LLM: the paper's recipe (reference/paper.md 7.3),
 80 central and 20 random prompts, each cut to its first and last 100 characters, asking for a topic
 in under 8 words at temperature 0; answers are cached on disk.
 """
@@ -10,21 +13,114 @@ in under 8 words at temperature 0; answers are cached on disk.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
 from chatsift.errors import ConfigError
 
-_TOKEN = re.compile(r"(?u)\b[^\W\d_]{3,}\b")
+_TOKEN = re.compile(r"(?u)\b[^\W\d_]{3,}\b")  # the plain tokenisation (``clean=False``), kept for comparison
+_WORD = re.compile(r"(?u)[^\W\d_]+(?:['’][^\W\d_]+)*")
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.S)
+_CAMEL = re.compile(r"[a-z][A-Z]")
+# Words every chat prompt uses (asking, thanking, framing): they say how people ask, not what about.
+CHAT_FILLER = frozenset({
+    "know", "tell", "like", "thank", "thanks", "please", "just", "really", "think", "want", "need", "help",
+    "make", "give", "write", "use", "provide", "context", "following", "question", "questions", "answer",
+    "answers", "good", "explain", "example", "examples", "hello", "hey", "okay", "sure", "yes", "way", "thing",
+    "things", "something", "let", "lets", "get", "got", "going", "able", "try", "trying", "work", "works",
+    "working", "using", "used", "new", "best", "create", "generate", "list", "based", "different", "also", "well",
+    "much", "many", "one", "two", "three", "first", "second", "next", "last", "time", "times", "day", "days",
+    "year", "years", "people", "person", "ways", "including", "include", "includes", "without", "within",
+    "would", "could", "should", "might", "must", "may", "can", "will", "shall", "don't", "doesn't", "can't",
+    "won't", "isn't", "aren't", "i'm", "i've", "i'd", "you're", "it's", "that's", "there's", "what's", "let's",
+    "didn't", "wasn't",
+    "you've", "i'll", "we're", "they're", "you'll", "maybe", "yeah", "mean", "agree", "sorry", "right", "actually",
+    "probably", "pretty", "kind", "sort", "lot", "lots", "stuff", "guess", "ok", "wanted", "realize", "sounds",
+    "great", "nice", "cool", "fine", "said", "says", "saying", "talk", "talking", "asking", "ask", "asked",
+})
+# Identifiers and keywords of code, which fill clusters of programming prompts without naming their topic.
+CODE_WORDS = frozenset({
+    "int", "const", "main", "return", "def", "import", "print", "self", "var", "let", "function", "public",
+    "private", "static", "void", "string", "str", "bool", "true", "false", "null", "none", "class", "std",
+    "include", "namespace", "printf", "cout", "endl", "elif", "else", "then", "end", "begin", "new", "delete",
+    "try", "catch", "except", "finally", "lambda", "async", "await", "yield", "args", "kwargs", "len", "range",
+    "dict", "list", "tuple", "set", "map", "filter", "println", "system", "out", "err", "input", "output",
+})
+LANGUAGES = ("en", "es", "fr", "de", "pt", "it", "nl", "ru", "pl", "tr", "sv", "id", "vi", "uk", "cs", "ca")
 
 
-def ctfidf_keywords(docs_per_cluster: list[list[str]], top: int = 8) -> list[list[str]]:
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English list, chat filler, code words, and the 250 commonest words of 16 languages."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from wordfreq import top_n_list
+
+    common = {w for lang in LANGUAGES for w in top_n_list(lang, 250)}
+    return frozenset(ENGLISH_STOP_WORDS) | CHAT_FILLER | CODE_WORDS | common
+
+
+def label_tokens(text: str) -> list[str]:
+    """Words that may name a topic: code blocks and inline code dropped, contractions kept whole,
+    camelCase identifiers dropped, stop words of many languages dropped, at least three letters."""
+    stop = stop_words()
+    out = []
+    for word in _WORD.findall(_CODE.sub(" ", text)):
+        if len(word) < 3 or _CAMEL.search(word):
+            continue
+        lowered = word.lower().replace("’", "'").removesuffix("'s")  # Bismarck's -> bismarck
+        if len(lowered) >= 3 and lowered not in stop:
+            out.append(lowered)
+    return out
+
+
+def _distinct(candidates: list[tuple[str, float]], top: int, embed=None, diversity: float = 0.4) -> list[str]:
+    """Up to ``top`` terms by maximal marginal relevance: each next term is the most relevant one minus
+    ``diversity`` times its similarity to the terms already chosen (static embeddings when ``embed`` is
+    given); morphological variants (one word a prefix of the other, or 5 shared leading letters) never
+    both appear."""
+    if not candidates:
+        return []
+    terms = [t for t, _ in candidates]
+    rel = np.array([v for _, v in candidates], dtype=np.float64)
+    rel = rel / (rel.max() or 1)
+    sims = None
+    if embed is not None and len(terms) > 1:
+        vectors = np.asarray(embed(terms), dtype=np.float64)
+        sims = vectors @ vectors.T
+    chosen: list[int] = []
+    for _ in range(min(top, len(terms))):
+        best, best_score = None, -np.inf
+        for i, term in enumerate(terms):
+            if i in chosen or any(term.startswith(terms[j]) or terms[j].startswith(term) or
+                                  (len(term) >= 5 and term[:5] == terms[j][:5]) for j in chosen):
+                continue
+            penalty = max((sims[i, j] for j in chosen), default=0.0) if sims is not None else 0.0
+            score = rel[i] - diversity * penalty
+            if score > best_score:
+                best, best_score = i, score
+        if best is None:
+            break
+        chosen.append(best)
+    return [terms[i] for i in chosen]
+
+
+def ctfidf_keywords(docs_per_cluster: list[list[str]], top: int = 8, clean: bool = True,
+                    embed=None) -> list[list[str]]:
+    """c-TF-IDF terms per cluster. ``clean`` (default): ``label_tokens`` and diverse terms (``_distinct``);
+    ``clean=False``: the plain English-stop-word tokenisation, top terms as they come."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     joined = [" ".join(d) for d in docs_per_cluster]
-    vectorizer = CountVectorizer(stop_words="english", token_pattern=_TOKEN.pattern, max_features=50_000,
-                                 lowercase=True)
-    counts = vectorizer.fit_transform(joined).astype(np.float64)
+    if clean:
+        vectorizer = CountVectorizer(analyzer=label_tokens, max_features=50_000)
+    else:
+        vectorizer = CountVectorizer(stop_words="english", token_pattern=_TOKEN.pattern, max_features=50_000,
+                                     lowercase=True)
+    try:
+        counts = vectorizer.fit_transform(joined).astype(np.float64)
+    except ValueError:  # no token at all
+        return [[] for _ in joined]
     if counts.shape[1] == 0:
         return [[] for _ in joined]
     tf = counts.multiply(1 / np.maximum(counts.sum(axis=1), 1)).tocsr()
@@ -35,8 +131,11 @@ def ctfidf_keywords(docs_per_cluster: list[list[str]], top: int = 8) -> list[lis
     out = []
     for i in range(scores.shape[0]):
         row = scores.getrow(i).toarray().ravel()
-        best = np.argsort(-row)[:top]
-        out.append([vocab[j] for j in best if row[j] > 0])
+        best = [j for j in np.argsort(-row)[:top * 3] if row[j] > 0]
+        if clean:
+            out.append(_distinct([(vocab[j], row[j]) for j in best], top, embed))
+        else:
+            out.append([vocab[j] for j in best[:top]])
     return out
 
 

@@ -92,7 +92,10 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
         # A public release has no user_id: count distinct conversations instead, which is stricter.
         users = prompts.table.column("conversation_id").to_pylist()
     templates = prompts.table.column("template").to_pylist()
-    keywords = ctfidf_keywords([[texts[i] for i in m] for m in members])
+    # Morphological variants are merged; MMR over embeddings stays off (it made labels match their prompts
+    # less well, BENCHMARKS.md "Topic labels").
+    term_embed = None
+    keywords = ctfidf_keywords([[texts[i] for i in m] for m in members], embed=term_embed)
     llm = _labeler(s.labeler)
     parent_of = parents(clustering.centroids, s.parents, s.seed) if s.parents else np.zeros(k, dtype=np.int64)
     has_users = True
@@ -116,6 +119,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
             "users": distinct_users,
             "private": bool(private),
             "parent": int(parent_of[c]),
+            "representative": None if private or not central else central[0][:DISPLAY_CHARS],
             "central": [] if private else [p[:DISPLAY_CHARS] for p in central[: s.central]],
             "random": [] if private else [p[:DISPLAY_CHARS] for p in random_[: s.random]],
         })
@@ -138,7 +142,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
     }
     if s.parents:
         parent_keywords = ctfidf_keywords([[texts[i] for c in range(k) if parent_of[c] == p for i in members[c]]
-                                           for p in range(int(parent_of.max()) + 1)])
+                                           for p in range(int(parent_of.max()) + 1)], embed=term_embed)
         meta["parents"] = [{"parent": p, "label": ", ".join(kw[:4]), "clusters": [c for c in range(k)
                                                                                    if parent_of[c] == p]}
                            for p, kw in enumerate(parent_keywords)]
