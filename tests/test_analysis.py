@@ -289,3 +289,48 @@ def test_label_tokens_drop_filler_code_and_other_languages_stop_words():
     first, second = ctfidf_keywords(docs, top=4)
     assert "python" in first and not ({"scripts", "scripting"} <= set(first))  # variants merged
     assert "vegan" in second and "recipes" in second
+
+
+def test_llm_topic_labels_with_descriptions_parents_and_dry_run(tmp_path):
+    pytest.importorskip("model2vec")
+    from tests.fake_llm import FakeLLM
+
+    run_curate([SHARED_DATA / "arena-hard-auto" / "v0.1" / "question.jsonl"], tmp_path / "rel",
+               **{"read.benchmark_questions": "prompts", "release.schema": "full"})
+
+    def scripted(messages: list[dict], model: str) -> str:
+        content = messages[-1]["content"]
+        if "form one group" in content:
+            return "Label: A group of topics\nDescription: Several related topics."
+        if "python" in content.lower():
+            return "**Label:** Python programming\nDescription: Questions about writing Python code."
+        return "I cannot summarise this."  # no Label: line -> the first line is the label, no description
+
+    with FakeLLM(chat_by_model=scripted) as server:
+        base = ["topics", str(tmp_path / "rel"), "-k", "4", "--parents", "2", "--min-users", "1", "--labeler",
+                f"{server.url}:labeller", "--cache-dir", str(tmp_path / "cache")]
+        dry = CliRunner().invoke(cli, [*base, "--dry-run"])
+        assert dry.exit_code == 0, dry.output
+        assert "dry run: 6 requests" in dry.output and server.count("/chat/completions") == 0
+        assert not (tmp_path / "rel" / "topics").exists()
+        result = CliRunner().invoke(cli, [*base, "--label-language", "en"])
+        assert result.exit_code == 0, result.output
+        sent = [body["messages"][0]["content"] for path, body in server.requests if path == "/chat/completions"]
+    assert len(sent) == 6 and all("Write in English." in s for s in sent)
+    topics = json.loads((tmp_path / "rel" / "topics" / "clusters.json").read_text())
+    python = [c for c in topics["clusters"] if c["label"] == "Python programming"]
+    assert python and all(c["description"] == "Questions about writing Python code." for c in python)
+    others = [c for c in topics["clusters"] if c["label"] != "Python programming"]
+    assert all(c["label"] == "I cannot summarise this." and c["description"] == "" for c in others)
+    assert [p["label"] for p in topics["meta"]["parents"]] == ["A group of topics"] * 2
+    assert (tmp_path / "rel" / "topics" / "llm-ledger.json").exists()
+
+
+def test_parse_llm_topic_labels():
+    from chatsift.analysis.topics.label import parse_label
+
+    assert parse_label("Label: Cooking and baking\nDescription: Recipes and kitchen tips.") == (
+        "Cooking and baking", "Recipes and kitchen tips.")
+    assert parse_label('**Label:** "Travel plans"\n**Description:** Trips.') == ("Travel plans", "Trips.")
+    assert parse_label("Sports trivia") == ("Sports trivia", "")
+    assert parse_label("   ") is None and parse_label("Description: only a description") is None

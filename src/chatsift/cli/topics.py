@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
 from chatsift.analysis.textable import table
+from chatsift.cli.llm_options import finish_ledger, llm_options
 
 
 @click.command("topics")
@@ -18,18 +20,30 @@ from chatsift.analysis.textable import table
 @click.option("--embedder", default="static", show_default=True,
               help="static (offline model2vec from the bundled MiniLM), st:MODEL, or openai:BASE_URL#MODEL.")
 @click.option("--labeler", default="ctfidf", show_default=True,
-              help="ctfidf (offline distinctive terms) or openai:BASE_URL#MODEL (LLM summaries, the paper's recipe).")
+              help="ctfidf (offline distinctive terms) or an endpoint (openai:BASE_URL#MODEL, URL:MODEL, a configured "
+                   "name): the paper's LLM summaries, with a one-sentence description.")
+@click.option("--label-language", type=click.Choice(["auto", "en"]), default="auto", show_default=True,
+              help="LLM labels in the language of the cluster's prompts, or in English.")
+@click.option("--dry-run", is_flag=True, help="Cluster, then print the LLM labelling requests and cost only.")
 @click.option("--parents", default=0, show_default=True, help="Second level: this many clusters of clusters.")
 @click.option("--min-users", default=5, show_default=True,
               help="Clusters with fewer distinct users (or conversations) are reported only as 'other'.")
 @click.option("--json", "as_json", is_flag=True, help="Print the cluster table as JSON.")
-def topics_command(release, sample, language, k, seed, embedder, labeler, parents, min_users, as_json) -> None:
+@llm_options
+def topics_command(release, sample, language, k, seed, embedder, labeler, label_language, dry_run, parents,
+                   min_users, as_json, llm) -> None:
     """Cluster the user prompts of RELEASE into topics (writes RELEASE/topics/)."""
     from chatsift.analysis.topics.model import TopicSettings, build_topics
+    from chatsift.llm import Ledger
 
     settings = TopicSettings(sample=sample or None, language=None if language == "any" else language, k=k, seed=seed,
-                             embedder=embedder, labeler=labeler, parents=parents, min_users=min_users)
-    result = build_topics(release, settings)
+                             embedder=embedder, labeler=labeler, label_language=label_language, parents=parents,
+                             min_users=min_users)
+    ledger = Ledger()
+    result = build_topics(release, settings, llm=llm, ledger=ledger, dry_run=dry_run)
+    if dry_run:
+        click.echo(result.meta.get("llm_estimate") or "dry run: --labeler ctfidf makes no LLM request")
+        return
     if as_json:
         click.echo(json.dumps({"meta": result.meta, "clusters": result.clusters}, indent=2, ensure_ascii=False))
         return
@@ -39,4 +53,8 @@ def topics_command(release, sample, language, k, seed, embedder, labeler, parent
     rows = [[c["cluster"] + 1, c["size"], f"{100 * c['share']:.1f}%", c["label"],
              ("templated " if c["templated"] else "") + ("private" if c["private"] else "")] for c in result.clusters]
     click.echo(table(["#", "prompts", "share", "label", "flags"], rows, max_width=70))
+    if m.get("labeler", {}).get("unlabelled"):
+        click.echo(f"warning: {m['labeler']['unlabelled']} cluster(s) got no usable LLM label and keep their "
+                   "offline terms", err=True)
     click.echo(f"written: {release}/topics/ (assignments.parquet, clusters.json, map.parquet)")
+    finish_ledger(ledger, Path(release) / "topics")

@@ -141,9 +141,17 @@ def ctfidf_keywords(docs_per_cluster: list[list[str]], top: int = 8, clean: bool
 
 SUMMARY_PROMPT = (
     "We want to understand a large and complicated dataset. The following is a random sample of prompts from this "
-    "dataset, all from the same cluster:\n{prompts}\n\nSummarize the main topic of this cluster in under 8 words. "
-    "Answer with the topic only."
+    "dataset, all from the same cluster:\n{prompts}\n\nSummarize the main topic of this cluster in under 8 words, "
+    "then describe it in one sentence. {language}Answer in exactly this form:\nLabel: <the topic>\n"
+    "Description: <one sentence>"
 )
+PARENT_PROMPT = (
+    "These topics of a chat dataset form one group:\n{topics}\n\nName the group in under 6 words, then describe "
+    "it in one sentence. {language}Answer in exactly this form:\nLabel: <the group>\nDescription: <one sentence>"
+)
+LANGUAGES_NOTE = {"auto": "Write in the language most of the prompts are in. ", "en": "Write in English. "}
+_LABEL = re.compile(r"^\W*label\W*:\s*(.+)$", re.I | re.M)
+_DESCRIPTION = re.compile(r"^\W*description\W*:\s*(.+)$", re.I | re.M)
 
 
 def _clip(text: str) -> str:
@@ -151,30 +159,67 @@ def _clip(text: str) -> str:
     return text if len(text) <= 200 else text[:100] + " ... " + text[-100:]
 
 
-class LLMLabeler:
-    """Labels from a chat endpoint (``openai:BASE_URL#MODEL`` or any ``chatsift.llm`` spec), all
-    clusters in one concurrent, cached batch through the LLM client."""
+def parse_label(answer: str) -> tuple[str, str] | None:
+    """(label, description) from a ``Label: ...`` / ``Description: ...`` answer; a bare first line is a
+    label without description; nothing usable is None (the offline label stays, and it is counted)."""
+    text = (answer or "").strip()
+    if not text:
+        return None
+    label = _LABEL.search(text)
+    description = _DESCRIPTION.search(text)
+    if label:
+        name = label.group(1)
+    else:
+        name = next((line for line in text.splitlines() if line.strip() and not _DESCRIPTION.match(line)), "")
+    name = name.strip(' "*')[:80]
+    if not name:
+        return None
+    return name, (description.group(1).strip(' "*')[:300] if description else "")
 
-    def __init__(self, spec: str) -> None:
+
+class LLMLabeler:
+    """Labels and one-sentence descriptions from a chat endpoint (``openai:BASE_URL#MODEL`` or any
+    ``chatsift.llm`` spec), all clusters in one concurrent, cached batch through the LLM client."""
+
+    def __init__(self, spec: str, llm=None, ledger=None, language: str = "auto") -> None:
         from chatsift.llm import make_client
 
-        self.client = make_client(spec, None)
+        if language not in LANGUAGES_NOTE:
+            raise ConfigError(f"label language {language!r}: use {' or '.join(LANGUAGES_NOTE)}")
+        self.client = make_client(spec, llm, ledger=ledger)
+        self.language = language
 
-    def label_many(self, clusters: list[tuple[list[str], list[str]]]) -> list[str]:
-        """One label per (central prompts, random prompts) pair."""
-        from chatsift.llm import LLMError, chat_text
-
-        requests = []
+    def requests(self, clusters: list[tuple[list[str], list[str]]]) -> list[list[dict]]:
+        out = []
         for central, random in clusters:
             prompts = "\n".join(f"- {_clip(p)}" for p in (central[:80] + random[:20]))
-            requests.append([{"role": "user", "content": SUMMARY_PROMPT.format(prompts=prompts)}])
+            out.append([{"role": "user", "content": SUMMARY_PROMPT.format(
+                prompts=prompts, language=LANGUAGES_NOTE[self.language])}])
+        return out
+
+    def parent_requests(self, groups: list[list[tuple[str, str]]]) -> list[list[dict]]:
+        out = []
+        for children in groups:
+            topics = "\n".join(f"- {label}: {description}".rstrip(": ") for label, description in children)
+            out.append([{"role": "user", "content": PARENT_PROMPT.format(
+                topics=topics, language=LANGUAGES_NOTE[self.language])}])
+        return out
+
+    def estimate(self, requests: list[list[dict]]):
+        from chatsift.llm import CHAT
+
+        return self.client.estimate(CHAT, [{"messages": r, "temperature": 0.0, "max_tokens": 256} for r in requests])
+
+    def answer(self, requests: list[list[dict]], desc: str = "topic labels") -> list[tuple[str, str] | None]:
+        from chatsift.llm import LLMError, chat_text
+
         try:
-            results = self.client.chat_many(requests, temperature=0.0, max_tokens=256, desc="topic labels")
+            results = self.client.chat_many(requests, temperature=0.0, max_tokens=256, desc=desc)
         except LLMError as exc:
             raise ConfigError(f"the labelling endpoint failed: {exc}; check --labeler, or use the offline "
                               "labels (--labeler ctfidf)") from None
-        labels = []
-        for result in results:
-            text = chat_text(result.response).strip().strip('"') if result.response is not None else ""
-            labels.append((text.splitlines() or ["(no label)"])[0][:80] or "(no label)")
-        return labels
+        return [parse_label(chat_text(r.response)) if r.response is not None else None for r in results]
+
+    def label_many(self, clusters: list[tuple[list[str], list[str]]]) -> list[str]:
+        """One label per (central prompts, random prompts) pair ("(no label)" where none could be read)."""
+        return [a[0] if a else "(no label)" for a in self.answer(self.requests(clusters))]

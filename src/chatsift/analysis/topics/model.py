@@ -22,6 +22,7 @@ from chatsift.analysis.topics.embed import EmbeddingCache, get_embedder
 from chatsift.analysis.topics.label import LLMLabeler, ctfidf_keywords
 from chatsift.analysis.topics.prompts import select_prompts
 from chatsift.errors import ConfigError
+from chatsift.llm import Estimate
 from chatsift.stages.dedup.signatures import template_key, tokens
 
 DISPLAY_CHARS = 512  # the paper's display cut for representative prompts
@@ -36,6 +37,7 @@ class TopicSettings:
     seed: int = 42
     embedder: str = "static"
     labeler: str = "ctfidf"  # or openai:BASE_URL#MODEL
+    label_language: str = "auto"  # LLM labels in the prompts' language, or "en"
     parents: int = 0  # 0: no second level
     min_users: int = 5  # distinct user_ids (or conversations, in a release without user_id)
     central: int = 10  # representatives shown per cluster
@@ -49,12 +51,13 @@ class TopicResult:
     meta: dict = field(default_factory=dict)
 
 
-def _labeler(spec: str) -> LLMLabeler | None:
+def _labeler(spec: str, language: str = "auto", llm=None, ledger=None) -> LLMLabeler | None:
     if spec == "ctfidf":
         return None
     if spec.startswith("openai:") and spec[len("openai:"):].startswith(("http://", "https://")) and "#" not in spec:
         raise ConfigError("--labeler openai: expected openai:BASE_URL#MODEL")
-    return LLMLabeler(spec)  # any endpoint spec: openai:BASE_URL#MODEL, URL:MODEL, vllm:MODEL, a configured name
+    # any endpoint spec: openai:BASE_URL#MODEL, URL:MODEL, vllm:MODEL, a configured name
+    return LLMLabeler(spec, llm, ledger, language)
 
 
 def template_share(prompts: list[str], templates: list[str | None]) -> float:
@@ -66,7 +69,10 @@ def template_share(prompts: list[str], templates: list[str | None]) -> float:
     return sum(flagged) / max(len(prompts), 1)
 
 
-def build_topics(release: str | Path, settings: TopicSettings | None = None, write: bool = True) -> TopicResult:
+def build_topics(release: str | Path, settings: TopicSettings | None = None, write: bool = True, *, llm=None,
+                 ledger=None, dry_run: bool = False) -> TopicResult:
+    """The topic map. ``dry_run``: clusters are built, the LLM label requests only estimated
+    (``meta["llm_estimate"]``) and nothing is written."""
     s = settings or TopicSettings()
     release = Path(release)
     timings: dict[str, float] = {}
@@ -96,7 +102,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
     # less well, BENCHMARKS.md "Topic labels").
     term_embed = None
     keywords = ctfidf_keywords([[texts[i] for i in m] for m in members], embed=term_embed)
-    llm = _labeler(s.labeler)
+    labeler = _labeler(s.labeler, s.label_language, llm, ledger)
     parent_of = parents(clustering.centroids, s.parents, s.seed) if s.parents else np.zeros(k, dtype=np.int64)
     has_users = True
     clusters = []
@@ -123,12 +129,21 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
             "central": [] if private else [p[:DISPLAY_CHARS] for p in central[: s.central]],
             "random": [] if private else [p[:DISPLAY_CHARS] for p in random_[: s.random]],
         })
-    if llm is not None:  # the paper's LLM summaries, for every cluster that may be shown, in one batch
+    estimate = None
+    if labeler is not None:  # the paper's LLM summaries, for every cluster that may be shown, in one batch
         shown = [c for c in clusters if not c["private"]]
-        requests = [([texts[i] for i in clustering.central[c["cluster"]]],
-                     [texts[i] for i in clustering.random[c["cluster"]]]) for c in shown]
-        for cluster, label in zip(shown, llm.label_many(requests)):
-            cluster["label"] = label
+        requests = labeler.requests([([texts[i] for i in clustering.central[c["cluster"]]],
+                                      [texts[i] for i in clustering.random[c["cluster"]]]) for c in shown])
+        if dry_run:
+            estimate = labeler.estimate(requests)
+        else:
+            unlabelled = 0
+            for cluster, answer in zip(shown, labeler.answer(requests)):
+                if answer is None:
+                    unlabelled += 1  # the offline label stays
+                    continue
+                cluster["label"], cluster["description"] = answer
+            llm_unlabelled = unlabelled
     assignments = pa.table({
         "conversation_id": prompts.table.column("conversation_id"),
         "message": prompts.table.column("message").cast(pa.int32()),
@@ -140,12 +155,34 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
         "prompts_before_dedup": prompts.candidates, "sampled_conversations": prompts.sampled_conversations,
         "seconds": {k2: round(v, 2) for k2, v in timings.items()},
     }
+    if labeler is not None and not dry_run:
+        meta["labeler"] = {"endpoint": labeler.client.endpoint.label, "language": s.label_language,
+                           "unlabelled": llm_unlabelled}
     if s.parents:
         parent_keywords = ctfidf_keywords([[texts[i] for c in range(k) if parent_of[c] == p for i in members[c]]
                                            for p in range(int(parent_of.max()) + 1)], embed=term_embed)
         meta["parents"] = [{"parent": p, "label": ", ".join(kw[:4]), "clusters": [c for c in range(k)
                                                                                    if parent_of[c] == p]}
                            for p, kw in enumerate(parent_keywords)]
+        if labeler is not None:
+            # Second level from the first level's labels; a group of private clusters only is not sent.
+            groups = [[(clusters[c]["label"], clusters[c].get("description", "")) for c in entry["clusters"]
+                       if not clusters[c]["private"]] for entry in meta["parents"]]
+            sendable = [i for i, g in enumerate(groups) if g]
+            parent_requests = labeler.parent_requests([groups[i] for i in sendable])
+            if dry_run:
+                more = labeler.estimate(parent_requests)
+                estimate = Estimate(estimate.requests + more.requests, estimate.cached + more.cached,
+                                    estimate.prompt_tokens + more.prompt_tokens,
+                                    estimate.completion_tokens + more.completion_tokens,
+                                    estimate.cost_usd + more.cost_usd)
+            else:
+                for i, answer in zip(sendable, labeler.answer(parent_requests, desc="group labels")):
+                    if answer is not None:
+                        meta["parents"][i]["label"], meta["parents"][i]["description"] = answer
+    if estimate is not None:
+        meta["llm_estimate"] = estimate.line(labeler.client.endpoint)
+        return TopicResult(clusters, assignments, meta)
     result = TopicResult(clusters, assignments, meta)
     if write:
         _write(release, result, vectors, labels, s.seed)
