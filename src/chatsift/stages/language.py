@@ -7,7 +7,8 @@ engine the paper used through Polyglot) is asked, and without a reliable answer 
 
 Short prompts ("Hi!", "how do you do?") are where lid.176 guesses wrong (Italian, Esperanto): its
 compact model leans on punctuation and capitals. Two fixes, measured in BENCHMARKS.md: a short
-Latin-script text is lower-cased with punctuation and digits removed before it is scored, and a first user message
+Latin-script text is lower-cased with punctuation and digits removed before it is scored (and never
+given a language written in another script), and a first user message
 under ``SHORT_CHARS`` that still gives no confident answer is read with the conversation's later user
 turns and first answer (the answer is almost always in the user's language; a prompt whose language
 is clear on its own, "你好", keeps it whatever the answer's language).
@@ -74,13 +75,15 @@ class LanguageDetector:
         sample = text[: self.max_chars].replace("\n", " ").replace("\r", " ").strip()
         if not any(ch.isalpha() for ch in sample):
             return UNKNOWN, None
-        # Only Latin-script text: there the compact model's guesses hang on case and punctuation; other
+        # Only short Latin-script text: there the compact model's guesses hang on case and punctuation; other
         # scripts are rarely confused, and stripping a CJK question mark would tilt mixed text to English.
-        latin = all(ch < "\u0250" for ch in sample if ch.isalpha())
-        if self.normalise_short and len(sample) < NORMALISE_CHARS and latin:
+        # Long texts are left as they are (and the check stays off the per-message hot path).
+        latin = self.normalise_short and len(sample) < NORMALISE_CHARS and (
+            sample.isascii() or all(ch < "\u0250" for ch in sample if ch.isalpha()))
+        if latin:
             sample = _NOISE.sub(" ", sample.lower()).strip() or sample
-        predictions = self._model.predict(sample + "\n", 3, 0.0, "replace")
-        if self.normalise_short and latin:
+        predictions = self._model.predict(sample + "\n", 3 if latin else 1, 0.0, "replace")
+        if latin:
             predictions = [(p, label) for p, label in predictions if label.removeprefix("__label__") not in NON_LATIN]
         if predictions:
             prob, label = predictions[0]
