@@ -10,6 +10,7 @@ above 20,000 messages a second. Each block is sublinear TF-IDF with unit length 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import scipy.sparse as sp
+
+from chatsift.errors import ConfigError
 
 SPLIT = r"[^\p{L}\p{N}']+"
 CHAR_SIZES = (2, 3, 4, 5)
@@ -198,6 +201,14 @@ def save_featurizer(folder: Path, f: Featurizer, **arrays: np.ndarray) -> None:
                    compression="zstd")
     np.savez_compressed(folder / "weights.npz", word_idf=f.word_idf.astype(np.float32),
                         char_idf=f.char_idf.astype(np.float32), **arrays)
+
+
+def read_model_meta(folder: Path, what: str, train_hint: str) -> dict:
+    """``model.json`` of a model folder, or a ConfigError that says how to make one."""
+    meta_path = folder / "model.json"
+    if not meta_path.is_file():
+        raise ConfigError(f"{folder} is not a {what} folder (no model.json); train one with `{train_hint}`")
+    return json.loads(meta_path.read_text(encoding="utf-8"))
 
 
 def load_featurizer(folder: Path, max_chars: int) -> tuple[Featurizer, dict[str, np.ndarray]]:

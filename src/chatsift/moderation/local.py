@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from chatsift.errors import ConfigError
 from chatsift.moderation.categories import CATEGORIES, HEADS
-from chatsift.moderation.features import Featurizer, load_featurizer, save_featurizer
+from chatsift.moderation.features import Featurizer, load_featurizer, read_model_meta, save_featurizer
 
 FORMAT_VERSION = 1
 
@@ -69,11 +69,7 @@ class LocalModerator:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> LocalModerator:
         folder = Path(path) if path else bundled_model_path()
-        meta_path = folder / "model.json"
-        if not meta_path.is_file():
-            raise ConfigError(f"{folder} is not a moderator model folder (no model.json); train one with "
-                              "`chatsift moderator train DATA --out FOLDER`")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_model_meta(folder, "moderator model", "chatsift moderator train DATA --out FOLDER")
         if meta.get("format") != FORMAT_VERSION or meta.get("heads") != list(HEADS):
             raise ConfigError(f"{folder}: model format {meta.get('format')} with heads {meta.get('heads')} is not "
                               f"what this chatsift reads (format {FORMAT_VERSION})")

@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from chatsift import __version__
 from chatsift.errors import ConfigError, InputError
-from chatsift.moderation.features import Featurizer, load_featurizer, save_featurizer
+from chatsift.moderation.features import Featurizer, load_featurizer, read_model_meta, save_featurizer
 from chatsift.moderation.train import best_threshold
 
 FORMAT = "chatsift-jailbreak-detector-1"
@@ -76,11 +76,7 @@ class JailbreakDetector:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> JailbreakDetector:
         folder = Path(path) if path else bundled_detector_path()
-        meta_path = folder / "model.json"
-        if not meta_path.is_file():
-            raise ConfigError(f"{folder} is not a jailbreak detector folder (no model.json); train one with "
-                              "`chatsift safety detector-train`")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_model_meta(folder, "jailbreak detector", "chatsift safety detector-train")
         if meta.get("format") != FORMAT:
             raise ConfigError(f"{folder}: format {meta.get('format')!r} is not {FORMAT}")
         featurizer, arrays = load_featurizer(folder, int(meta["max_chars"]))
