@@ -13,8 +13,9 @@ import threading
 import time
 
 import httpx
+import numpy as np
 import pytest
-from conftest import run_curate
+from conftest import read_release, run_curate
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -254,3 +255,206 @@ def test_report_charts_are_readable(browser, tmp_path, shared_data):
     numbers = [int(c) for c in turns["columns"] if c.isdigit()]
     assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # no turn count skipped
     browser.save_screenshot(str(tmp_path / "report.png"))
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory, _model_cache):
+    """A release of real prompts plus the hostile ones, with a topic map, served by the explorer."""
+    pytest.importorskip("model2vec")
+    from conftest import SHARED_DATA as shared_data
+
+    if not shared_data.is_dir():
+        pytest.skip("../shared/data is not present")
+    import uvicorn
+
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+    from chatsift.explore.app import create_app
+    from chatsift.explore.index import build_index
+
+    root = tmp_path_factory.mktemp("mapped")
+    hostile = [{"id": f"h{i}-{j}", "model": "gpt-4" if i % 2 else "vicuna-13b",
+                "messages": [{"role": "user", "content": f"Please explain this markup {j}: {payload} and why "
+                                                         "browsers treat it specially."},
+                             {"role": "assistant", "content": f"It is shown as text: {payload}"}]}
+               for i, payload in enumerate(PAYLOADS) for j in range(3)]
+    (root / "hostile.jsonl").write_text("".join(json.dumps(r) + "\n" for r in hostile), encoding="utf-8")
+    inputs = [shared_data / "arena-hard-auto/v0.1", shared_data / "fastchat-llm-judge/mt_bench",
+              root / "hostile.jsonl"]
+    run_curate(inputs, root / "release", **{"release.schema": "full"})
+    with pytest.MonkeyPatch.context() as env:  # the module's fixtures run before the per-test environment
+        env.setenv("CHATSIFT_CACHE", _model_cache)
+        env.setenv("HF_HUB_OFFLINE", "1")
+        build_topics(root / "release", TopicSettings(k=8, min_users=1, language=None))
+    index = build_index(root / "release")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(index, root / "release"), host="127.0.0.1", port=port,
+                                           log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", root / "release"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _map_points(base: str) -> dict:
+    raw = httpx.get(base + "/api/map/points").content
+    n = len(raw) // 14
+    return {"idx": np.frombuffer(raw, "<u4", n, 0), "x": np.frombuffer(raw, "<f4", n, 4 * n),
+            "y": np.frombuffer(raw, "<f4", n, 8 * n), "topic": np.frombuffer(raw, "<u2", n, 12 * n)}
+
+
+def _point_conversations(release) -> tuple[list[str], list[int]]:
+    """The map's points in idx order as (conversation_id, topic), read from the topic files themselves."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(release / "topics" / "assignments.parquet")
+    return t.column("conversation_id").to_pylist(), [c + 1 for c in t.column("cluster").to_pylist()]
+
+
+def _open_map(browser, url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 30).until(lambda d: d.find_element("id", "map").get_attribute("data-state") != "loading")
+    assert browser.find_element("id", "map").get_attribute("data-state") == "ready"
+
+
+def test_explorer_map_serves_every_prompt_of_the_topic_map(mapped):
+    base, release = mapped
+    page = httpx.get(base + "/map")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe" not in policy and "connect-src 'self'" in policy
+    assert page.text.count("<script") == 1 and '<script src="/static/map.js"></script>' in page.text
+    assert "script-src" not in httpx.get(base + "/").headers["content-security-policy"]  # other pages stay script-free
+    points = _map_points(base)
+    ids, topics = _point_conversations(release)
+    assert len(points["idx"]) == len(ids) > 300  # every prompt of the map (min_users=1: nothing private)
+    assert list(points["idx"]) == list(range(len(ids)))
+    assert list(points["topic"]) == topics
+    import pyarrow.parquet as pq
+
+    xy = pq.read_table(release / "topics" / "assignments.parquet", columns=["x", "y"])
+    assert list(points["x"]) == pytest.approx(xy.column("x").to_pylist())
+    point = httpx.get(base + "/api/map/point/0").json()
+    assert point["conversation_id"] == ids[0] and point["topic"] == topics[0] and point["prompt"]
+    for bad in ("abc", "-1", "9" * 40, str(len(ids))):
+        assert httpx.get(base + f"/api/map/point/{bad}").status_code == 404, bad
+    # filters: the same query string as search; the words match what the release's text holds
+    conversations = {r["conversation_id"]: r for r in read_release(release).to_pylist()}
+    markup = [i for i, cid in enumerate(ids)
+              if any("markup" in (m["content"] or "").lower() for m in conversations[cid]["conversation"])]
+    matched = list(np.frombuffer(httpx.get(base + "/api/map/match", params={"q": "markup"}).content, "<u4"))
+    assert matched == markup and len(markup) >= 18  # the 18 planted ones and real prompts about markup
+    gpt4 = [i for i, cid in enumerate(ids) if conversations[cid]["model"] == "gpt-4"]
+    both = list(np.frombuffer(httpx.get(base + "/api/map/match", params={"q": "markup", "model": "gpt-4"}).content,
+                              "<u4"))
+    assert both == sorted(set(markup) & set(gpt4)) and 0 < len(both) < len(markup)
+    topic_one = {cid for cid, t in zip(ids, topics) if t == 1}
+    by_topic = list(np.frombuffer(httpx.get(base + "/api/map/match", params={"topic": "1"}).content, "<u4"))
+    assert by_topic == [i for i, cid in enumerate(ids) if cid in topic_one]
+
+
+def test_explorer_map_in_the_browser(browser, mapped, tmp_path):
+    """Points drawn in topic colours; wheel zoom, drag pan, hover shows the prompt as text, click opens it."""
+    from PIL import Image
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, release = mapped
+    _open_map(browser, base + "/map")
+    canvas = browser.find_element("id", "map")
+    state = browser.execute_script("const s = window.chatsiftMap; return {n: s.n, k: s.view.k, matches: s.matches}")
+    ids, _ = _point_conversations(release)
+    assert state["n"] == len(ids) and state["matches"] == -1
+    shot = tmp_path / "map.png"
+    browser.save_screenshot(str(shot))
+    box = canvas.rect
+    ratio = browser.execute_script("return window.devicePixelRatio")
+    area = Image.open(shot).convert("RGB").crop(tuple(round(v * ratio) for v in (
+        box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"])))
+    colours = {c for n, c in area.getcolors(maxcolors=1 << 20) if n >= 20 and c != (255, 255, 255)}
+    assert len(colours) >= 8  # at least one colour per topic drawn (k=8), not a blank canvas
+    swatches = browser.execute_script(
+        "return [...document.querySelectorAll('#legend .swatch')].map(s => getComputedStyle(s).backgroundColor)")
+    assert len(swatches) == 8 and len(set(swatches)) == 8
+
+    # hover the prompt that carries a script payload, after zooming in on it with the wheel
+    target = next(i for i, cid in enumerate(ids) if cid == "h0-0")
+
+    def screen(i):
+        return browser.execute_script(f"return window.chatsiftMap.screenOf({i})")
+
+    for _ in range(3):
+        sx, sy = screen(target)
+        origin = ScrollOrigin.from_element(canvas, int(sx - box["width"] / 2), int(sy - box["height"] / 2))
+        ActionChains(browser).scroll_from_origin(origin, 0, -400).perform()
+    WebDriverWait(browser, 5).until(lambda d: float(canvas.get_attribute("data-zoom")) > 3)
+    sx, sy = screen(target)
+    assert 0 <= sx <= box["width"] and 0 <= sy <= box["height"]  # zoomed about the cursor: the point stays in view
+    ActionChains(browser).move_to_element_with_offset(canvas, int(sx - box["width"] / 2),
+                                                      int(sy - box["height"] / 2)).perform()
+    WebDriverWait(browser, 5).until(lambda d: not d.find_element("id", "map-tip").get_attribute("hidden"))
+    hovered = int(canvas.get_attribute("data-hover"))
+    tip = browser.find_element("id", "map-tip").text
+    expected = httpx.get(base + f"/api/map/point/{hovered}").json()
+    assert expected["prompt"] in tip and f"topic {expected['topic']}" in tip
+    assert "<script>window.__pwned = 1</script>" in tip  # the payload is shown as text
+    assert browser.execute_script("return document.querySelectorAll('#map-tip *').length") == 3  # our three lines only
+    assert browser.execute_script("return window.__pwned === undefined")
+
+    # drag pans the view by the distance moved
+    before = browser.execute_script("return {...window.chatsiftMap.view}")
+    ActionChains(browser).move_to_element_with_offset(canvas, -300, -250).click_and_hold().move_by_offset(120, 60) \
+        .release().perform()
+    after = browser.execute_script("return {...window.chatsiftMap.view}")
+    assert after["tx"] - before["tx"] == pytest.approx(120, abs=2)
+    assert after["ty"] - before["ty"] == pytest.approx(60, abs=2) and after["k"] == before["k"]
+    assert browser.current_url.endswith("/map")  # a drag is not a click
+
+    # a click on a point opens its conversation
+    sx, sy = screen(target)
+    ActionChains(browser).move_to_element_with_offset(canvas, int(sx - box["width"] / 2),
+                                                      int(sy - box["height"] / 2)).click().perform()
+    WebDriverWait(browser, 10).until(lambda d: "/conversation/" in d.current_url)
+    clicked = browser.current_url.split("/conversation/", 1)[1]
+    assert clicked == expected["conversation_id"]
+    assert "<script>window.__pwned = 1</script>" in browser.find_element("css selector", ".messages").text
+    assert browser.execute_script("return window.__pwned === undefined")
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+
+
+def test_explorer_map_filters_and_legend(browser, mapped):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, release = mapped
+    _open_map(browser, base + "/map?q=markup&model=gpt-4&language=")
+    matches = browser.execute_script("return window.chatsiftMap.matches")
+    expected = len(np.frombuffer(httpx.get(base + "/api/map/match", params={"q": "markup", "model": "gpt-4"}).content,
+                                 "<u4"))
+    assert matches == expected > 0
+    assert f"{matches} of these prompts match the filters" in browser.find_element("id", "map-status").text
+    # the form keeps the filters, and "show the matches in search" carries them to the search page
+    assert browser.find_element("css selector", "form.search input[name=q]").get_attribute("value") == "markup"
+    browser.find_element("link text", "show the matches in search").click()
+    WebDriverWait(browser, 10).until(lambda d: "/?" in d.current_url)
+    searched = httpx.get(base + "/api/search", params={"q": "markup", "model": "gpt-4"}).json()["total"]
+    assert browser.find_element("css selector", ".count").text.startswith(f"{searched} conversations")
+    assert searched <= matches  # a conversation can hold several of the map's prompts
+    browser.find_element("link text", "show on the map").click()
+    WebDriverWait(browser, 30).until(lambda d: "/map?" in d.current_url
+                                     and d.find_element("id", "map").get_attribute("data-state") == "ready")
+    assert browser.execute_script("return window.chatsiftMap.matches") == matches
+    # a legend entry filters the map to its topic
+    _open_map(browser, base + "/map")
+    browser.find_element("css selector", "#legend li[data-topic='2'] a").click()
+    WebDriverWait(browser, 30).until(lambda d: "topic=2" in d.current_url
+                                     and d.find_element("id", "map").get_attribute("data-state") == "ready")
+    ids, topics = _point_conversations(release)
+    in_topic = {cid for cid, t in zip(ids, topics) if t == 2}
+    assert browser.execute_script("return window.chatsiftMap.matches") == sum(cid in in_topic for cid in ids)

@@ -28,17 +28,19 @@ from chatsift.cli.llm_options import finish_ledger, llm_options
 @click.option("--parents", default=0, show_default=True, help="Second level: this many clusters of clusters.")
 @click.option("--min-users", default=5, show_default=True,
               help="Clusters with fewer distinct users (or conversations) are reported only as 'other'.")
+@click.option("--keep-duplicates", is_flag=True,
+              help="Keep prompts whose bag of words repeats an earlier one (the paper drops them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cluster table as JSON.")
 @llm_options
 def topics_command(release, sample, language, k, seed, embedder, labeler, label_language, dry_run, parents,
-                   min_users, as_json, llm) -> None:
+                   min_users, keep_duplicates, as_json, llm) -> None:
     """Cluster the user prompts of RELEASE into topics (writes RELEASE/topics/)."""
     from chatsift.analysis.topics.model import TopicSettings, build_topics
     from chatsift.llm import Ledger
 
     settings = TopicSettings(sample=sample or None, language=None if language == "any" else language, k=k, seed=seed,
                              embedder=embedder, labeler=labeler, label_language=label_language, parents=parents,
-                             min_users=min_users)
+                             min_users=min_users, dedup=not keep_duplicates)
     ledger = Ledger()
     result = build_topics(release, settings, llm=llm, ledger=ledger, dry_run=dry_run)
     if dry_run:
@@ -56,5 +58,5 @@ def topics_command(release, sample, language, k, seed, embedder, labeler, label_
     if m.get("labeler", {}).get("unlabelled"):
         click.echo(f"warning: {m['labeler']['unlabelled']} cluster(s) got no usable LLM label and keep their "
                    "offline terms", err=True)
-    click.echo(f"written: {release}/topics/ (assignments.parquet, clusters.json, map.parquet)")
+    click.echo(f"written: {release}/topics/ (assignments.parquet with the map's x, y; clusters.json, map.parquet)")
     finish_ledger(ledger, Path(release) / "topics")

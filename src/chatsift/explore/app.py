@@ -1,9 +1,15 @@
-"""``chatsift explore``: a local web app over a release. Server-rendered pages, no scripts, no CDN.
+"""``chatsift explore``: a local web app over a release. Server-rendered pages, no CDN.
 
 Every value from the data reaches the page through Jinja's autoescape (snippets are escaped before
 the only markup we add, ``<mark>``); a Content-Security-Policy forbids scripts outright as a second
 line of defence. Pages: search with filters (``/``), one conversation (``/conversation/{id}``), topics
 (``/topics``), and ``/api/search`` as JSON.
+
+The map (``/map``) is the one page with a script: ``static/map.js``, served by the app and allowed by
+that page's policy alone (``script-src 'self'``, no inline code). It draws the topic map's prompts on
+a canvas from ``/api/map/points`` (binary arrays), greys out what the page's filters (the search
+form's, in the same query string) do not match via ``/api/map/match``, and shows a prompt on hover
+from ``/api/map/point/{idx}`` as text, never as markup.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from chatsift import __version__
 from chatsift.explore.search import PAGE, Query, Searcher
 
 CSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'"
+MAP_CSP = CSP + "; script-src 'self'; connect-src 'self'"
 FLAG_CATEGORIES = ["sexual", "harassment", "violence", "hate", "self-harm"]
 
 
@@ -51,14 +58,19 @@ def create_app(index: Path, release: Path) -> FastAPI:
     labels = {c["cluster"] + 1: c["label"] for c in topics["clusters"]} if topics else {}
     env = Environment(loader=PackageLoader("chatsift.explore", "templates"), autoescape=select_autoescape(["j2"]))
     env.filters["quote_id"] = lambda value: quote(str(value), safe="")
-    css = (Path(__file__).parent / "static" / "style.css").read_text(encoding="utf-8")
     app = FastAPI(title="chatsift explorer", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def page(name: str, **context) -> HTMLResponse:
+    static = Path(__file__).parent / "static"
+    css = (static / "style.css").read_text(encoding="utf-8")
+    script = (static / "map.js").read_text(encoding="utf-8")
+    icon = (static / "favicon.svg").read_text(encoding="utf-8")
+    map_topics = searcher.map_topics()
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+    def page(name: str, policy: str = CSP, **context) -> HTMLResponse:
         html = env.get_template(name).render(release=release.name, version=__version__, facets=facets,
                                              labels=labels, flags=FLAG_CATEGORIES, **context)
-        return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-                                           "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(html, headers={"Content-Security-Policy": policy, **headers})
 
     def query_from(request: Request) -> Query:
         p = request.query_params
@@ -96,9 +108,43 @@ def create_app(index: Path, release: Path) -> FastAPI:
     def topics_page() -> HTMLResponse:
         return page("topics.html.j2", topics=topics)
 
+    @app.get("/map", response_class=HTMLResponse)
+    def map_page(request: Request) -> HTMLResponse:
+        params = {k: v for k, v in request.query_params.items() if k not in ("page", "exact", "sort")}
+        return page("map.html.j2", policy=MAP_CSP, query=query_from(request), params=params, map_topics=map_topics,
+                    points=int(searcher.meta.get("map_points", 0)), topic_meta=(topics or {}).get("meta", {}))
+
+    @app.get("/api/map/points")
+    def api_map_points() -> Response:
+        return Response(searcher.map_points(), media_type="application/octet-stream",
+                        headers={"Cache-Control": "max-age=3600", **headers})
+
+    @app.get("/api/map/match")
+    def api_map_match(request: Request) -> Response:
+        return Response(searcher.map_matches(query_from(request)), media_type="application/octet-stream",
+                        headers=headers)
+
+    @app.get("/api/map/point/{idx}")
+    def api_map_point(idx: str) -> JSONResponse:
+        # no clamping here: a wrong idx is a 404, not a neighbour
+        point = searcher.map_point(int(idx)) if idx.isdigit() and len(idx) < 12 else None
+        if point is None:
+            return JSONResponse({"error": "no such point"}, status_code=404)
+        point["label"] = labels.get(point["topic"], "")
+        return JSONResponse(point)
+
     @app.get("/static/style.css")
     def style() -> Response:
-        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600", **headers})
+
+    @app.get("/static/favicon.svg")
+    @app.get("/favicon.ico")  # browsers ask for it whatever the page says
+    def favicon() -> Response:
+        return Response(icon, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400", **headers})
+
+    @app.get("/static/map.js")
+    def map_script() -> Response:
+        return Response(script, media_type="text/javascript", headers={"Cache-Control": "max-age=3600", **headers})
 
     return app
 

@@ -4,6 +4,11 @@ One row per conversation with the filter columns (model, language, turns, redact
 categories, topic, exact-duplicate group) and the conversation as JSON; an FTS5 table holds its text
 for full-text search. SQLite needs no server and no download, and FTS5 answers keyword queries over
 millions of rows in milliseconds.
+
+``map_point`` holds the topic map's prompts for the interactive map: the 2-D coordinates written
+by ``chatsift topics``, the topic, the conversation's row and the prompt's first 300 characters.
+Prompts of clusters under the privacy threshold are left out; past ``MAP_POINTS`` a seeded uniform
+sample is kept (so topic shares stay as they are).
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from chatsift.analysis.stats import PARENT_CATEGORIES
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+MAP_POINTS = 200_000  # drawn in the browser in a few milliseconds; a larger topic map is sampled down to this
 # The snippet markers of search.py; removed from indexed text so that user text can never unbalance <mark>.
 _MARKERS = str.maketrans("", "", "\x02\x03")
 BATCH = 5000
@@ -51,6 +58,25 @@ def _topics(release: Path) -> dict[str, list[int]]:
     return out
 
 
+def _map_points(release: Path, seed: int = 42) -> dict[str, list[tuple[int, int, float, float, int]]]:
+    """conversation_id -> [(point, message, x, y, topic)] for the map; empty without a projected topic map."""
+    path, clusters_file = release / "topics" / "assignments.parquet", release / "topics" / "clusters.json"
+    if not path.exists() or not clusters_file.exists() or not {"x", "y"} <= set(pq.read_schema(path).names):
+        return {}
+    private = {c["cluster"] for c in json.loads(clusters_file.read_text(encoding="utf-8"))["clusters"] if c["private"]}
+    t = pq.read_table(path, columns=["conversation_id", "message", "cluster", "x", "y"])
+    cluster = t.column("cluster").to_numpy()
+    keep = np.flatnonzero(~np.isin(cluster, list(private)))
+    if len(keep) > MAP_POINTS:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, size=MAP_POINTS, replace=False))
+    ids, messages = t.column("conversation_id").to_pylist(), t.column("message").to_numpy()
+    xs, ys = t.column("x").to_numpy(), t.column("y").to_numpy()
+    out: dict[str, list] = {}
+    for point, i in enumerate(keep):
+        out.setdefault(ids[i], []).append((point, int(messages[i]), float(xs[i]), float(ys[i]), int(cluster[i]) + 1))
+    return out
+
+
 def build_index(release: Path, path: Path | None = None, progress: bool = False) -> Path:
     """(Re)build the index; written to a temporary file and moved into place when complete."""
     path = path or index_path(release)
@@ -65,9 +91,11 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
                            redacted INTEGER, flagged TEXT, topic INTEGER, exact_group TEXT, exact_size INTEGER,
                            preview TEXT, body TEXT);
         CREATE TABLE conv_topic (conv INTEGER, topic INTEGER);
+        CREATE TABLE map_point (idx INTEGER PRIMARY KEY, conv INTEGER, topic INTEGER, x REAL, y REAL, preview TEXT);
         CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
     """)
     topics = _topics(release)
+    points = _map_points(release)
     started = time.perf_counter()
     rowid = 0
     for shard in sorted((release / "data").glob("*.parquet")):
@@ -76,7 +104,7 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
         cols = [c for c in ("conversation_id", "model", "language", "turn", "redacted", "openai_moderation",
                             "conversation", "dedup.exact_group", "dedup.exact_size") if c in names]
         for batch in pf.iter_batches(batch_size=BATCH, columns=cols):
-            rows, texts, topic_rows = [], [], []
+            rows, texts, topic_rows, point_rows = [], [], [], []
             data = batch.to_pydict()
             moderation = data.get("openai_moderation")
             groups = data.get("dedup.exact_group")
@@ -92,10 +120,14 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
                              mine[0] if mine else None, groups[i] if groups else None, sizes[i] if sizes else None,
                              (first_user or "")[:300].translate(_MARKERS), json.dumps(conv, ensure_ascii=False)))
                 topic_rows.extend((rowid, t) for t in mine)
+                for point, message, x, y, topic in points.pop(cid, ()):  # pop: a repeated id maps to its first row
+                    prompt = conv[message]["content"] if message < len(conv) else ""
+                    point_rows.append((point, rowid, topic, x, y, (prompt or "")[:300].translate(_MARKERS)))
                 texts.append((rowid, "\n".join(m["content"] or "" for m in conv).translate(_MARKERS)))
             con.executemany("INSERT INTO conv VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             con.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", texts)
             con.executemany("INSERT INTO conv_topic VALUES (?,?)", topic_rows)
+            con.executemany("INSERT INTO map_point VALUES (?,?,?,?,?,?)", point_rows)
             if progress:
                 print(f"\rindexed {rowid:,} conversations", end="", flush=True)
     con.executescript("""
@@ -103,6 +135,7 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
         CREATE INDEX conv_model ON conv(model); CREATE INDEX conv_language ON conv(language);
         CREATE INDEX conv_topic_topic ON conv_topic(topic, conv); CREATE INDEX conv_turn ON conv(turn);
         CREATE INDEX conv_group ON conv(exact_group); CREATE INDEX conv_flagged ON conv(flagged);
+        CREATE INDEX map_point_conv ON map_point(conv);
         INSERT INTO fts(fts) VALUES ('optimize');
     """)
     manifest = release / "manifest.json"
@@ -110,6 +143,7 @@ def build_index(release: Path, path: Path | None = None, progress: bool = False)
         ("schema_version", str(SCHEMA_VERSION)), ("conversations", str(rowid)),
         ("release_fingerprint", json.loads(manifest.read_text()).get("fingerprint", "") if manifest.exists() else ""),
         ("topics", str(len({t for ts in topics.values() for t in ts}))),
+        ("map_points", str(con.execute("SELECT count(*) FROM map_point").fetchone()[0])),
         ("seconds", f"{time.perf_counter() - started:.1f}"),
     ])
     con.commit()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+import numpy as np
+
 PAGE = 25
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
 # Snippet markers that cannot occur in text, swapped for <mark> after escaping.
@@ -65,15 +67,15 @@ class Searcher:
         self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._con.execute("PRAGMA cache_size = -65536")
         self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+        self._map_points: bytes | None = None
 
     def close(self) -> None:
         self._con.close()
 
-    def search(self, query: Query, cap: int = 1000) -> Results:
-        if query.exact:
-            cap = 1 << 62
+    @staticmethod
+    def _filters(query: Query) -> tuple[list[str], list]:
+        """The filter conditions on ``conv c`` (everything but the words), shared by search and the map."""
         where, params = [], []
-        expression = fts_expression(query.q)
         for column, value in (("model", query.model), ("language", query.language), ("exact_group", query.group)):
             if value:
                 where.append(f"c.{column} = ?")
@@ -93,6 +95,13 @@ class Searcher:
         if query.redacted in ("yes", "no"):
             where.append("c.redacted = ?")
             params.append(1 if query.redacted == "yes" else 0)
+        return where, params
+
+    def search(self, query: Query, cap: int = 1000) -> Results:
+        if query.exact:
+            cap = 1 << 62
+        expression = fts_expression(query.q)
+        where, params = self._filters(query)
         offset = (max(query.page, 1) - 1) * PAGE
         if expression:
             base = "FROM fts JOIN conv c ON c.id = fts.rowid WHERE fts MATCH ?"
@@ -127,6 +136,39 @@ class Searcher:
         out["flagged"] = [f for f in (out["flagged"] or "").split(",") if f]
         out["messages"] = json.loads(row[-1])
         return out
+
+    def map_points(self) -> bytes:
+        """Every map point as little-endian arrays: uint32 idx, float32 x, float32 y, uint16 topic (n each).
+        Made once (under a second for 200,000 points) and kept: the index is read-only."""
+        if self._map_points is None:
+            rows = self._con.execute("SELECT idx, x, y, topic FROM map_point ORDER BY idx").fetchall()
+            columns = [np.array(column) for column in zip(*rows)] if rows else []
+            self._map_points = b"".join(c.astype(t).tobytes() for c, t in zip(columns, ("<u4", "<f4", "<f4", "<u2")))
+        return self._map_points
+
+    def map_matches(self, query: Query) -> bytes:
+        """The idx of every map point whose conversation matches the query (words and filters), uint32."""
+        where, params = self._filters(query)
+        expression = fts_expression(query.q)
+        if expression:
+            where.insert(0, "c.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+            params.insert(0, expression)
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        rows = self._con.execute(f"SELECT p.idx FROM map_point p JOIN conv c ON c.id = p.conv{cond} ORDER BY p.idx",
+                                 params).fetchall()
+        return np.array([r[0] for r in rows], dtype="<u4").tobytes()
+
+    def map_point(self, idx: int) -> dict | None:
+        row = self._con.execute(
+            "SELECT p.idx, p.topic, p.preview, c.conversation_id, c.model, c.language, c.turn FROM map_point p "
+            "JOIN conv c ON c.id = p.conv WHERE p.idx = ?", (idx,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(["idx", "topic", "prompt", "conversation_id", "model", "language", "turn"], row))
+
+    def map_topics(self) -> list[tuple[int, int]]:
+        """(topic, points) on the map, largest first."""
+        return self._con.execute("SELECT topic, count(*) n FROM map_point GROUP BY 1 ORDER BY n DESC, 1").fetchall()
 
     def facets(self) -> dict[str, list[tuple[str, int]]]:
         out = {}

@@ -1,8 +1,9 @@
 """The topic map of a release: prompts -> embeddings -> k-means -> labels, with a privacy threshold.
 
-Writes ``<release>/topics/``: ``assignments.parquet`` (conversation_id, message, cluster, parent;
-joinable to the release), ``clusters.json`` (the cluster table) and ``map.parquet`` (a 2-D PCA
-projection of up to 5,000 prompts, coordinates and cluster only, for the report).
+Writes ``<release>/topics/``: ``assignments.parquet`` (conversation_id, message, cluster, parent and
+x, y: a 2-D PCA projection; joinable to the release; the explorer's map), ``clusters.json`` (the
+cluster table) and ``map.parquet`` (up to 5,000 of those points, coordinates and cluster only, for
+the report).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class TopicSettings:
     min_users: int = 5  # distinct user_ids (or conversations, in a release without user_id)
     central: int = 10  # representatives shown per cluster
     random: int = 5
+    dedup: bool = True  # drop prompts whose bag of words repeats an earlier one (the paper's dedup)
 
 
 @dataclass
@@ -77,7 +79,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
     release = Path(release)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prompts = select_prompts(release, s.sample, s.language, s.seed)
+    prompts = select_prompts(release, s.sample, s.language, s.seed, dedup=s.dedup)
     texts = prompts.texts
     timings["select"] = time.perf_counter() - t0
     if len(texts) < 2:
@@ -194,15 +196,20 @@ def _write(release: Path, result: TopicResult, vectors: np.ndarray, labels: np.n
 
     folder = release / "topics"
     folder.mkdir(exist_ok=True)
-    pq.write_table(result.assignments, folder / "assignments.parquet")
+    # One 2-D projection for every prompt (the explorer's map) fitted on a seeded sample of 5,000; the
+    # report's map.parquet is that sample, so both maps agree.
     rng = np.random.default_rng(seed)
     take = np.sort(rng.choice(len(vectors), size=min(5000, len(vectors)), replace=False))
-    xy = PCA(n_components=2, random_state=seed).fit_transform(vectors[take]) if len(take) > 2 else \
-        np.zeros((len(take), 2))
+    if len(take) > 2:
+        xy = PCA(n_components=2, random_state=seed).fit(vectors[take]).transform(vectors).astype(np.float32)
+    else:
+        xy = np.zeros((len(vectors), 2), dtype=np.float32)
+    assignments = result.assignments.append_column("x", pa.array(xy[:, 0])).append_column("y", pa.array(xy[:, 1]))
+    pq.write_table(assignments, folder / "assignments.parquet")
     private = {c["cluster"] for c in result.clusters if c["private"]}
-    keep = np.array([labels[i] not in private for i in take], dtype=bool)
-    pq.write_table(pa.table({"x": xy[keep, 0].astype(np.float32), "y": xy[keep, 1].astype(np.float32),
-                             "cluster": labels[take][keep].astype(np.int32)}), folder / "map.parquet")
+    keep = take[np.array([labels[i] not in private for i in take], dtype=bool)] if len(take) else take
+    pq.write_table(pa.table({"x": xy[keep, 0], "y": xy[keep, 1], "cluster": labels[keep].astype(np.int32)}),
+                   folder / "map.parquet")
     (folder / "clusters.json").write_text(json.dumps({"meta": result.meta, "clusters": result.clusters}, indent=2,
                                                      ensure_ascii=False), encoding="utf-8")
 
