@@ -28,7 +28,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus import DATA
 
-from chatsift.stages.pii.redactor import Redactor
+from chatsift.privacy.redactor import Redactor
 
 GOLD_KINDS = {"PERSON": "name", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CREDIT_CARD": "credit_card",
               "IBAN_CODE": "iban", "IP_ADDRESS": "ip_address", "STREET_ADDRESS": "address", "US_SSN": "ssn",

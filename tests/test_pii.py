@@ -12,8 +12,8 @@ from conftest import SHARED_DATA, assert_reconciles, read_quarantine, read_relea
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatsift.stages.pii.redactor import WITHHELD, Redactor
-from chatsift.stages.pii.structured import iban_ok, ip_is_personal, luhn_ok
+from chatsift.privacy.redactor import WITHHELD, Redactor
+from chatsift.privacy.structured import iban_ok, ip_is_personal, luhn_ok
 
 
 @pytest.fixture(scope="module")
@@ -264,7 +264,7 @@ def test_pii_audit_finds_what_an_unredacted_release_holds(tmp_path):
 def test_presidio_backend_fails_clearly_without_its_model(monkeypatch):
     from chatsift.config import PiiConfig
     from chatsift.errors import ConfigError
-    from chatsift.stages.pii.stage import make_redactor
+    from chatsift.stages.pii import make_redactor
 
     try:
         import presidio_analyzer  # noqa: F401

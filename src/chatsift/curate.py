@@ -329,6 +329,7 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
     models: Counter[str] = Counter()
     languages: Counter[str] = Counter()
     pii: Counter[str] = Counter()
+    preexisting: Counter[str] = Counter()
     backends: Counter[str] = Counter()
     flagged = unparsed = 0
     for s in report.write_stats:
@@ -339,6 +340,7 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
         models.update(s["models"])
         languages.update(s["languages"])
         pii.update(s.get("pii", {}))
+        preexisting.update(s.get("pii_preexisting", {}))
     released = sum(s["released"] for s in report.write_stats)
     turns = sum(s["turns"] for s in report.write_stats)
     users_tables = [pq.read_table(work.write_path(u.index, "users.parquet")) for u in plan.units]
@@ -352,6 +354,7 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
         "mean_turns": turns / released if released else 0.0,
         "redacted": sum(s["redacted"] for s in report.write_stats),
         "pii_replacements": dict(sorted(pii.items())),
+        "pii_preexisting": {k: v for k, v in sorted(preexisting.items()) if v},
         "moderation": {"backends": dict(backends.most_common()), "flagged_conversations": flagged,
                        "unparsed_messages": unparsed},
         "top_models": models.most_common(10),

@@ -84,6 +84,8 @@ EXTRA_COLUMNS: tuple[ExtraColumn, ...] = (
     ExtraColumn("normalize.issues", pa.list_(pa.string()), "what normalisation repaired"),
     ExtraColumn("quality.reasons", pa.list_(pa.string()), "filter reasons that apply to the record"),
     ExtraColumn("pii.counts", PII_COUNTS_TYPE, "replacements made by the PII stage, per kind"),
+    ExtraColumn("pii.preexisting", PII_COUNTS_TYPE,
+                "placeholders (NAME_1, EMAIL_2, ...) already in the input, kept as they were, per kind"),
     ExtraColumn("pii.spans", PII_SPANS_TYPE,
                 "where replacements were made: message (-1 = system prompt), offsets in the original text, kind, "
                 "placeholder; never the values"),

@@ -68,6 +68,7 @@ class Searcher:
         self._con.execute("PRAGMA cache_size = -65536")
         self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
         self._map_points: bytes | None = None
+        self._map_rows_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def close(self) -> None:
         self._con.close()
@@ -147,16 +148,32 @@ class Searcher:
         return self._map_points
 
     def map_matches(self, query: Query) -> bytes:
-        """The idx of every map point whose conversation matches the query (words and filters), uint32."""
+        """The idx of every map point whose conversation matches the query (words and filters), uint32.
+
+        The words' matches are read from FTS5 as one rowid list and intersected with the points' rows
+        in numpy: an SQL ``IN`` over the hundreds of thousands of rows a common word matches was about
+        six times slower."""
         where, params = self._filters(query)
+        if where:
+            rows = self._con.execute("SELECT p.idx, p.conv FROM map_point p JOIN conv c ON c.id = p.conv WHERE "
+                                     + " AND ".join(where) + " ORDER BY p.idx", params).fetchall()
+            idx = np.array([r[0] for r in rows], dtype=np.int64)
+            conv = np.array([r[1] for r in rows], dtype=np.int64)
+        else:
+            idx, conv = self._map_rows()
         expression = fts_expression(query.q)
         if expression:
-            where.insert(0, "c.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
-            params.insert(0, expression)
-        cond = (" WHERE " + " AND ".join(where)) if where else ""
-        rows = self._con.execute(f"SELECT p.idx FROM map_point p JOIN conv c ON c.id = p.conv{cond} ORDER BY p.idx",
-                                 params).fetchall()
-        return np.array([r[0] for r in rows], dtype="<u4").tobytes()
+            matched = np.fromiter((r[0] for r in self._con.execute("SELECT rowid FROM fts WHERE fts MATCH ?",
+                                                                   (expression,))), dtype=np.int64)
+            idx = idx[np.isin(conv, matched)]
+        return idx.astype("<u4").tobytes()
+
+    def _map_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._map_rows_cache is None:
+            rows = self._con.execute("SELECT idx, conv FROM map_point ORDER BY idx").fetchall()
+            self._map_rows_cache = (np.array([r[0] for r in rows], dtype=np.int64),
+                                    np.array([r[1] for r in rows], dtype=np.int64))
+        return self._map_rows_cache
 
     def map_point(self, idx: int) -> dict | None:
         row = self._con.execute(

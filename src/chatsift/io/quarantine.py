@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from chatsift.io.scrub import excerpt
+from chatsift.privacy.scrub import excerpt
 
 
 @dataclass(slots=True)

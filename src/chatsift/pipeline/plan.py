@@ -18,6 +18,7 @@ from chatsift.config import CurateConfig
 from chatsift.io.containers import iter_records
 from chatsift.io.inputs import InputFile, Unit, plan_units, resolve_inputs
 from chatsift.io.readers.registry import detect_format, get_reader
+from chatsift.privacy.scrub import redact_excerpt
 
 SNIFF_RECORDS = 64
 
@@ -74,7 +75,9 @@ def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) 
         if name is None:
             problems[f.index] = message
             warnings.append(message + " Its records are quarantined.")
-    plan = RunPlan(config, files, formats, problems, units, checksums, warnings)
+    # Warnings quote file names and parser messages, which can carry input: redacted once, here, for
+    # every place that shows them (stderr, manifest, card).
+    plan = RunPlan(config, files, formats, problems, units, checksums, [redact_excerpt(w) for w in warnings])
     plan.fingerprint = _fingerprint(plan, user_secret_digest)
     return plan
 

@@ -37,6 +37,7 @@ from chatsift.pipeline.reduce import (
     ReduceContext,
 )
 from chatsift.pipeline.workdir import WorkDir, read_json, tmp_path, write_json
+from chatsift.privacy.scrub import redact_excerpt
 from chatsift.schema import working_schema
 
 log = logging.getLogger(__name__)
@@ -179,7 +180,8 @@ class UnitReader:
                 self._quarantine(raw.number, exc.reason, exc.detail, original)
                 continue
             except Exception as exc:  # an adapter bug must not lose the record or stop the run
-                log.warning("reader %s failed on %s:%d: %r", self.reader.name, unit.label, raw.number, exc)
+                log.warning("reader %s failed on %s:%d: %s", self.reader.name, unit.label, raw.number,
+                            redact_excerpt(repr(exc))[:500])
                 self._quarantine(raw.number, "reader_error", f"{type(exc).__name__}: {exc}", original)
                 continue
             convs = [p for p in produced if isinstance(p, dict)]
@@ -388,6 +390,7 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
         "languages": _value_counts(released.column("language")),
         "redacted": int(pc.sum(released.column("redacted").cast(pa.int64())).as_py() or 0),
         "pii": _pii_totals(released),
+        "pii_preexisting": _pii_totals(released, "pii.preexisting"),
         "moderation": _moderation_totals(released),
         "seconds": round(time.perf_counter() - started, 3),
     }
@@ -417,10 +420,10 @@ def flagged_conversations(moderation: pa.Array | pa.ChunkedArray) -> int:
     return len(pc.unique(pc.list_parent_indices(mod).filter(flagged)))
 
 
-def _pii_totals(table: pa.Table) -> dict[str, int]:
-    if "pii.counts" not in table.column_names or not table.num_rows:
+def _pii_totals(table: pa.Table, column: str = "pii.counts") -> dict[str, int]:
+    if column not in table.column_names or not table.num_rows:
         return {}
-    counts = table.column("pii.counts").combine_chunks()
+    counts = table.column(column).combine_chunks()
     return {f.name: int(pc.sum(counts.field(i)).as_py() or 0) for i, f in enumerate(counts.type)}
 
 

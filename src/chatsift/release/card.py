@@ -130,12 +130,15 @@ def render_card(manifest: dict) -> str:
         "",
         (f"- PII redaction ({cfg['pii']['backend']} detector) replaced, in the released conversations: "
          + (", ".join(f"{k} {v:,}" for k, v in s.get("pii_replacements", {}).items() if v) or "nothing")
+         + (("; placeholders already in the input were kept and new numbers continue after them ("
+            + ", ".join(f"{k} {v:,}" for k, v in s["pii_preexisting"].items()) + ")")
+            if s.get("pii_preexisting") else "")
          + f"; {s['redacted']:,} conversations are marked `redacted`." if cfg["pii"]["enabled"] else
          "- PII redaction was OFF for this release: names, contacts and secrets may be present."),
         "- `user_id` is a keyed hash (HMAC-SHA256) of the IP or user field; raw IPs are never written. "
         + ("It is kept in this release." if cfg["release"]["keep_private"] else
            "It and `tstamp` are removed from this release, as in LMSYS-Chat-1M."),
-        "- Quarantine excerpts are clipped and have IP and e-mail addresses masked.",
+        "- Quarantine excerpts are redacted by the same detector (on the decoded text) before they are clipped.",
         "",
         *_license_section(manifest["inputs"]),
         "## Files",

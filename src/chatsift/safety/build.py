@@ -156,7 +156,7 @@ def build_benchmark(release: str | Path, settings: BuildSettings | None = None,
     if not picked:
         raise ConfigError(f"{release}: no jailbreak attempt to build a benchmark from ({len(candidates)} attempts)")
     if not _pii_ran(release):
-        from chatsift.stages.pii.redactor import Redactor
+        from chatsift.privacy.redactor import Redactor
 
         redactor = Redactor()
         for c in picked:

@@ -18,7 +18,7 @@ from chatsift.stages.jailbreak import JailbreakStage
 from chatsift.stages.language import LanguageStage
 from chatsift.stages.moderation import ModerationStage
 from chatsift.stages.normalize import NormalizeStage
-from chatsift.stages.pii.stage import PiiStage
+from chatsift.stages.pii import PiiStage
 from chatsift.stages.sample import Sample
 from chatsift.stages.select import Select
 from chatsift.stages.snapshot import PRE_SNAPSHOT_REASONS, SnapshotDedup

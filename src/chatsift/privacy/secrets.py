@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import re2
 
-from chatsift.stages.pii.spans import Span
-from chatsift.stages.pii.structured import _OPTS, gend, gstart, is_example_domain
+from chatsift.privacy.spans import Span
+from chatsift.privacy.structured import _OPTS, gend, gstart, is_example_domain
 
 _KEY_FORMATS = [
     ("anthropic", r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120}"),
@@ -39,7 +39,7 @@ _KEY_FORMATS = [
     ("jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
 ]
 _KEYS = re2.compile(
-    r"(?:^|[^A-Za-z0-9_-])(?P<v>" + "|".join(f"(?:{p})" for _, p in _KEY_FORMATS) + r")(?:$|[^A-Za-z0-9_-])", _OPTS
+    r"(?:^|[^A-Za-z0-9])(?P<v>" + "|".join(f"(?:{p})" for _, p in _KEY_FORMATS) + r")(?:$|[^A-Za-z0-9_-])", _OPTS
 )
 _KEY_TRIGGERS = ("sk-", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "gh", "xox",
                  "hooks.slack", "AIza", "ya29.", ":AA", "sk_", "rk_", "hf_", "SG.", "npm_", "SK", "eyJ", ".")

@@ -6,24 +6,33 @@ of first appearance, the same value always the same number; other kinds get ``EM
 conversation, and a first name or surname on its own takes the number of the full name it belongs
 to. Every message has a time budget; a message that exceeds it is withheld and the conversation
 gets the ``pii_timeout`` reason, so unscanned text never passes silently.
+
+Placeholders already in the input (LMSYS-Chat-1M's own ``NAME_1``, or a release curated again) are
+kept as they are and counted apart (``preexisting``); new numbers of a kind start after the highest
+one present, so that a new person never takes the number of one redacted before.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
 import re2
 
-from chatsift.stages.pii.address import find_addresses
-from chatsift.stages.pii.names import NameFinder
-from chatsift.stages.pii.secrets import find_secrets
-from chatsift.stages.pii.spans import KINDS, PLACEHOLDER, IntervalSet, ScanTimeout, Span, resolve_overlaps
-from chatsift.stages.pii.structured import _OPTS, find_structured
+from chatsift.privacy.address import find_addresses
+from chatsift.privacy.names import NameFinder
+from chatsift.privacy.secrets import find_secrets
+from chatsift.privacy.spans import KINDS, PLACEHOLDER, IntervalSet, ScanTimeout, Span, resolve_overlaps
+from chatsift.privacy.structured import _OPTS, find_structured
 
 WITHHELD = "[message withheld: the PII scan did not finish in its time budget]"
 MAX_PROPAGATED_NAMES = 500
-_PLACEHOLDER_TOKEN = re2.compile(r"(?:" + "|".join(PLACEHOLDER.values()) + r")_\d+")
+WINDOW, OVERLAP = 65_536, 8_192  # long texts are scanned in windows (see Redactor.find)
+# A whole token only: "USER_NAME_1" in code is an identifier, not a placeholder.
+_PLACEHOLDER_TOKEN = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(PLACEHOLDER.values(), key=len, reverse=True))
+                                + r")_(\d{1,9})(?![A-Za-z0-9_])")
+_KIND_OF = {stem: kind for kind, stem in PLACEHOLDER.items()}
 
 
 @dataclass
@@ -32,10 +41,24 @@ class RedactionResult:
     counts: dict[str, int]
     spans: list[dict] = field(default_factory=list)  # {message, start, end, kind, placeholder}
     timed_out: bool = False
+    preexisting: dict[str, int] = field(default_factory=dict)  # placeholders that were in the input, per kind
 
     @property
     def changed(self) -> bool:
-        return any(self.counts.values()) or self.timed_out
+        return any(self.counts.values()) or self.timed_out or any(self.preexisting.values())
+
+
+def existing_placeholders(texts: list[str | None]) -> tuple[dict[str, int], dict[str, int]]:
+    """(count, highest number) per kind of the placeholders already in the texts."""
+    counts = dict.fromkeys(KINDS, 0)
+    highest = dict.fromkeys(KINDS, 0)
+    for text in texts:
+        if text and "_" in text:
+            for m in _PLACEHOLDER_TOKEN.finditer(text):
+                kind = _KIND_OF[m.group(1)]
+                counts[kind] += 1
+                highest[kind] = max(highest[kind], int(m.group(2)))
+    return counts, highest
 
 
 def _key(span: Span) -> str:
@@ -56,7 +79,25 @@ class Redactor:
         self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
 
     def find(self, text: str, deadline: float | None = None) -> list[Span]:
-        """Resolved, non-overlapping spans in ``text``."""
+        """Resolved, non-overlapping spans in ``text``.
+
+        A long text is scanned in overlapping windows with the deadline checked between them, so the
+        time budget holds inside every detector, not only between detectors. The overlap is longer
+        than any value a detector matches (a PEM key included), so a value cut by one window's edge is
+        whole in the next.
+        """
+        if len(text) <= WINDOW:
+            return self._find(text, deadline)
+        spans: list[Span] = []
+        for start in range(0, len(text), WINDOW - OVERLAP):
+            _check(deadline)
+            for span in self._find(text[start : start + WINDOW], deadline):
+                spans.append(Span(span.start + start, span.end + start, span.kind, span.value))
+            if start + WINDOW >= len(text):
+                break
+        return resolve_overlaps(spans)
+
+    def _find(self, text: str, deadline: float | None = None) -> list[Span]:
         spans = list(find_secrets(text, self.kinds))
         _check(deadline)
         spans.extend(find_structured(text, self.kinds))
@@ -68,7 +109,7 @@ class Redactor:
             spans.extend(self.names.find(text, deadline))
             _check(deadline)
         # Text that is already a placeholder (a re-run over a release) is left alone.
-        if "_" in text:
+        if "_" in text:  # a placeholder inside a finding wins: the value is already gone
             held = IntervalSet()
             for m in _PLACEHOLDER_TOKEN.finditer(text):
                 held.add(m.start(), m.end())
@@ -133,7 +174,7 @@ class Redactor:
 
     def _replace(self, texts: list[str | None], found: list[list[Span]]) -> RedactionResult:
         numbers: dict[str, dict[str, int]] = {k: {} for k in KINDS}
-        issued = dict.fromkeys(KINDS, 0)
+        preexisting, issued = existing_placeholders(texts)
         name_parts: dict[str, int] = {}
         counts = dict.fromkeys(KINDS, 0)
         records: list[dict] = []
@@ -167,7 +208,7 @@ class Redactor:
                 last = span.end
             pieces.append(text[last:])
             out.append("".join(pieces))
-        return RedactionResult(out, counts, records)
+        return RedactionResult(out, counts, records, preexisting=preexisting)
 
 
 def _check(deadline: float | None) -> None:

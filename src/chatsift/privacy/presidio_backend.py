@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from chatsift.errors import ConfigError
-from chatsift.stages.pii.spans import ScanTimeout, Span
+from chatsift.privacy.spans import ScanTimeout, Span
 
 
 class PresidioNameFinder:

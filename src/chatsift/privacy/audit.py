@@ -6,10 +6,15 @@ e-mail-like token, any run of 7+ digits, Luhn-valid numbers whatever their prefi
 quad, long high-entropy tokens, and capitalised given names from the gazetteer. Placeholders
 (``NAME_1``, ``EMAIL_2``, ...) are skipped. The report counts candidates per kind and per 10,000
 messages and shows masked excerpts, so a team can decide before publishing.
+
+Beyond the messages, the system prompts, the metadata strings (ids, model, language, source file)
+and the quarantine's excerpts and details are scanned too (``by_location``), since all of them are
+published with a release.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -19,9 +24,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import re2
 
-from chatsift.stages.pii.names import gazetteers
-from chatsift.stages.pii.redactor import _PLACEHOLDER_TOKEN, Redactor
-from chatsift.stages.pii.structured import _OPTS, gend, gstart
+from chatsift.privacy.names import gazetteers
+from chatsift.privacy.redactor import _PLACEHOLDER_TOKEN, Redactor
+from chatsift.privacy.scrub import METADATA_KINDS
+from chatsift.privacy.structured import _OPTS, gend, gstart
 
 _LOOSE = {
     "email_like": re2.compile(r"(?P<v>[^\s@<>()\[\]\"']{1,64}@[^\s@<>()\[\]\"']{1,253}\.[A-Za-z]{2,24})", _OPTS),
@@ -51,32 +57,38 @@ class AuditReport:
     conversations: int = 0
     counts: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    by_location: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    other_texts: int = 0  # system prompts, metadata values and quarantine fields scanned
 
     def per_10k(self) -> dict[str, float]:
         return {k: round(v / max(self.messages, 1) * 10_000, 2) for k, v in sorted(self.counts.items())}
 
     def to_dict(self) -> dict:
-        return {"messages": self.messages, "conversations": self.conversations,
+        return {"messages": self.messages, "conversations": self.conversations, "other_texts": self.other_texts,
                 "counts": dict(sorted(self.counts.items())),
+                "by_location": {k: dict(sorted(v.items())) for k, v in sorted(self.by_location.items())},
                 "per_10k_messages": self.per_10k(), "examples": {k: v for k, v in sorted(self.examples.items())}}
 
 
 class Auditor:
     def __init__(self, examples_per_kind: int = 5) -> None:
         self.redactor = Redactor()
+        self.metadata_redactor = Redactor(METADATA_KINDS)
         self.examples_per_kind = examples_per_kind
         self.g = gazetteers()
 
-    def candidates(self, text: str) -> Iterator[tuple[str, int, int]]:
+    def candidates(self, text: str, redactor: Redactor | None = None,
+                   loose: tuple[str, ...] = tuple(_LOOSE)) -> Iterator[tuple[str, int, int]]:
         held = [(m.start(), m.end()) for m in _PLACEHOLDER_TOKEN.finditer(text)] if "_" in text else []
 
         def free(s: int, e: int) -> bool:
             return not any(s < he and hs < e for hs, he in held)
 
-        for span in self.redactor.find(text):
+        for span in (redactor or self.redactor).find(text):
             if free(span.start, span.end):
                 yield f"residual_{span.kind}", span.start, span.end
-        for kind, pattern in _LOOSE.items():
+        for kind in loose:
+            pattern = _LOOSE[kind]
             if kind == "email_like" and "@" not in text:
                 continue
             for m in pattern.finditer(text):
@@ -97,22 +109,52 @@ class Auditor:
             return self.g.given.get(w, 0) >= 5 and w not in self.g.dictionary and w not in self.g.not_names
         return True
 
+    METADATA = ("conversation_id", "model", "language", "source.file")
+    _METADATA_LOOSE = ("email_like", "ip_like", "secret_like")
+
+    def _scan(self, report: AuditReport, text: str, location: str, metadata: bool = False) -> None:
+        # ids are numbers and model names are names: metadata is held to the kinds an id cannot look like
+        found = list(self.candidates(text, self.metadata_redactor if metadata else self.redactor,
+                                     self._METADATA_LOOSE if metadata else tuple(_LOOSE)))
+        for kind, s, e in found:
+            report.counts[kind] += 1
+            report.by_location[location][kind] += 1
+            if len(report.examples[kind]) < self.examples_per_kind:
+                report.examples[kind].append(f"({location}) " + self._excerpt(text, s, e, found))
+
     def audit(self, release: Path) -> AuditReport:
         report = AuditReport()
         shards = sorted((release / "data").glob("*.parquet"))
         for shard in shards:
             pf = pq.ParquetFile(shard)
-            for batch in pf.iter_batches(batch_size=2000, columns=["conversation"]):
-                for conv in batch.column(0).to_pylist():
+            names = set(pf.schema_arrow.names)
+            extra = [c for c in ("system_prompt", *self.METADATA) if c in names]
+            for batch in pf.iter_batches(batch_size=2000, columns=["conversation", *extra]):
+                data = batch.to_pydict()
+                for conv in data["conversation"]:
                     report.conversations += 1
                     for msg in conv or []:
-                        text = msg["content"] or ""
                         report.messages += 1
-                        found = list(self.candidates(text))
-                        for kind, s, e in found:
-                            report.counts[kind] += 1
-                            if len(report.examples[kind]) < self.examples_per_kind:
-                                report.examples[kind].append(self._excerpt(text, s, e, found))
+                        self._scan(report, msg["content"] or "", "messages")
+                for column in extra:
+                    seen: set[str] = set()
+                    for value in data[column]:
+                        if value and value not in seen:  # a model name is scanned once, not per row
+                            seen.add(value)
+                            report.other_texts += 1
+                            self._scan(report, value, column, metadata=column != "system_prompt")
+        quarantine = release / "quarantine.jsonl"
+        if quarantine.exists():
+            with quarantine.open(encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    for key in ("raw", "detail", "file"):
+                        if entry.get(key):
+                            report.other_texts += 1
+                            self._scan(report, str(entry[key]), f"quarantine.{key}")
         return report
 
     @staticmethod

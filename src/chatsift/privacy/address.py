@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import re2
 
-from chatsift.stages.pii.spans import Span
-from chatsift.stages.pii.structured import _OPTS, gend, gstart
+from chatsift.privacy.spans import Span
+from chatsift.privacy.structured import _OPTS, gend, gstart
 
 _EN_SUFFIX = (
     r"(?:STREET|AVENUE|ROAD|DRIVE|LANE|Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
@@ -23,7 +23,7 @@ _EN_SUFFIX = (
 )
 # Street words written glued to the name or before/after it, in other languages.
 _EU_GLUED = (
-    r"\p{L}{2,}(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|chaussee|vägen|väg|gatan|gata|"
+    r"\p{L}+(?i:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|steig|chaussee|vägen|väg|gatan|gata|"
     r"gränd|stigen|torget|tie|tien|katu|kuja|polku|kaari|tori|raitti|utca|út|útja|vej|gade|vænget|veien|veg|gaten|"
     r"laan|straat|plein|gracht|kade|dreef|singel|braut|stræti|gata|vegur|brekka)"
 )
@@ -42,12 +42,17 @@ PUBLIC_ADDRESSES = ("123 main st", "1234 main st", "123 elm st", "1600 pennsylva
                     "742 evergreen terrace", "10 downing st", "1 microsoft way", "350 fifth ave")
 _STREET = re2.compile(
     # English: house number, up to four words, a capitalised street word ("12 Kimberly Way").
-    r"(?P<a>" + _NUM + r"[ \t]+(?:\p{Lu}[\p{L}\p{M}.'’-]*[ \t]+|\d{1,3}(?:st|nd|rd|th)[ \t]+){1,4}" + _EN_SUFFIX +
-    r"\.?)(?:$|[^\p{L}])"
-    # Elsewhere: a street word glued to the name, or before it, with a house number after.
-    r"|(?i:(?P<b>" + _EU_GLUED + r"[ \t]+" + _NUM + r"\.?)"
-    r"|(?P<c>(?:" + _NUM + r"[ \t,]+)?" + _EU_BEFORE + r"[ \t]+(?:\p{L}[\p{L}\p{M}.'’-]*[ \t]+){0,4}\d{1,5}))"
-    r"(?:$|[^\p{L}\p{N}])",
+    r"(?:^|[^\p{L}\p{N}])(?P<a>" + _NUM + r"[ \t]+(?:\p{Lu}[\p{L}\p{M}.'’-]*[ \t]+|\d{1,3}(?:st|nd|rd|th)[ \t]+){1,4}"
+    + _EN_SUFFIX + r"\.?)(?:$|[^\p{L}])"
+    # Elsewhere: a capitalised name with the street word glued to it, then a house number ("Hauptstraße 5")...
+    r"|(?:^|[^\p{L}\p{N}])(?P<b>\p{Lu}" + _EU_GLUED + r"[ \t]+" + _NUM + r"\.?)(?:$|[^\p{L}\p{N}])"
+    # ... or a street word before the name, whole-word, with the house number after it ("Via Roma 12").
+    r"|(?:^|[^\p{L}\p{N}])(?P<c>(?:" + _NUM + r"[ \t,]+)?" + _EU_BEFORE
+    + r"[ \t]+(?:\p{L}[\p{L}\p{M}.'’-]*[ \t]+){0,4}\d{1,5})(?:$|[^\p{L}\p{N}])"
+    # French order: the house number first ("12 rue de Rivoli", "3 bis, chemin des Vignes").
+    r"|(?:^|[^\p{L}\p{N}])(?P<d>" + _NUM
+    + r"(?:[ \t]+(?:bis|ter))?,?[ \t]+(?i:rue|chemin|allée|impasse|quai|boulevard|bd)[ \t]+"
+    r"(?:(?:de|du|des|la|le|l'|d')[ \t]*)*\p{Lu}[\p{L}\p{M}'’-]*(?:[ \t]+\p{Lu}[\p{L}\p{M}'’-]*){0,2})",
     _OPTS,
 )
 _UNIT = re2.compile(
@@ -55,6 +60,8 @@ _UNIT = re2.compile(
     r"psc|cmr)[ \t]*#?[ \t]*\d{1,6}(?:,?[ \t]*box[ \t]*\d{1,6})?(?:\n?[ \t]*(?:apo|dpo|fpo)[ \t]+a[aep][ \t]+\d{5})?)",
     _OPTS,
 )
+_UNIT_ALONE = re2.compile(r"(?:Apt\.?|Apartment|Suite|Ste\.?|APT\.?|SUITE)[ \t]*#?[ \t]*\d{2,6}", _OPTS)
+_POST_BOX = re2.compile(r"(?i)(?:postbox|p\.?\s?o\.?\s?box|psc|cmr)", _OPTS)
 _MILITARY = re2.compile(
     r"(?P<m>(?:USNS|USNV|USS|USCGC)[ \t]+\p{Lu}[\p{L}]+\n?[ \t]*(?:APO|DPO|FPO)[ \t]+A[AEP][ \t]+\d{5})", _OPTS
 )
@@ -83,15 +90,21 @@ def find_addresses(text: str) -> Iterator[Span]:
         return
     cores: list[tuple[int, int]] = []
     for m in _STREET.finditer(text):
-        for group in ("a", "b", "c"):
+        for group in ("a", "b", "c", "d"):
             if m.group(group):
                 cores.append((gstart(m, group), gend(m, group)))
     for m in _ADDRESS_CONTEXT.finditer(text):
         cores.append((gstart(m, "x"), gend(m, "x")))
-    for m in _UNIT.finditer(text):
-        cores.append((gstart(m, "u"), gend(m, "u")))
     for m in _MILITARY.finditer(text):
         cores.append((gstart(m, "m"), gend(m, "m")))
+    # "Room 0", "floor 3", "Creative Suite 6" alone are no one's address: a unit counts beside a street
+    # line; on its own only a post box, a military post line or a capitalised "Apt. 297" / "Suite 501".
+    for m in _UNIT.finditer(text):
+        start, end = gstart(m, "u"), gend(m, "u")
+        unit = m.group("u")
+        alone = _POST_BOX.match(unit) is not None or _UNIT_ALONE.match(unit) is not None or "\n" in unit
+        if alone or any(s - 40 <= end and start <= e + 40 for s, e in cores):
+            cores.append((start, end))
     for start, end in _merge(cores):
         start, end = _grow(text, start, end)
         value = text[start:end]

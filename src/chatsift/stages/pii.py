@@ -1,9 +1,15 @@
 """The ``pii`` stage: redact every message (and the system prompt) of every conversation.
 
 Writes the redacted text in place, sets ``redacted`` when anything was replaced (or the source had
-already redacted), counts replacements per kind in ``pii.counts``, and keeps the spans found (message,
+already redacted, by its flag or by placeholders in the text), counts replacements per kind in
+``pii.counts`` and the placeholders that were already there in ``pii.preexisting``, and keeps the spans found (message,
 offsets in the original text, kind, placeholder; never the values) in ``pii.spans`` for audits in
 ``--schema full``. A conversation whose scan ran out of time gets the ``pii_timeout`` reason.
+
+The metadata strings (``conversation_id``, ``model``, ``language``, ``source.file``) are scanned too,
+for the kinds an id cannot be mistaken for (secrets, credential URLs, e-mails, IPs): a key pasted
+into a model name or an IP in an id would otherwise reach the shards, manifest, card, report and
+explorer. Those replacements are counted in ``pii.counts`` as well.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import pyarrow as pa
 from chatsift.config import PiiConfig
 from chatsift.errors import ConfigError
 from chatsift.pipeline.stage import BatchStage, set_column
+from chatsift.privacy.redactor import Redactor
+from chatsift.privacy.scrub import redact_value
+from chatsift.privacy.spans import KINDS
 from chatsift.schema import CONVERSATION_TYPE, PII_COUNTS_TYPE, PII_SPANS_TYPE
-from chatsift.stages.pii.redactor import Redactor
-from chatsift.stages.pii.spans import KINDS
 
 
 def make_redactor(config: PiiConfig) -> Redactor:
@@ -26,7 +33,7 @@ def make_redactor(config: PiiConfig) -> Redactor:
     if config.backend == "builtin":
         return Redactor(kinds, config.time_budget_s)
     if config.backend == "presidio":
-        from chatsift.stages.pii.presidio_backend import PresidioNameFinder
+        from chatsift.privacy.presidio_backend import PresidioNameFinder
 
         finder = PresidioNameFinder(config.presidio_model) if "name" in kinds else None
         return Redactor(kinds, config.time_budget_s, name_finder=finder)
@@ -36,8 +43,10 @@ def make_redactor(config: PiiConfig) -> Redactor:
 class PiiStage(BatchStage):
     name = "pii"
     worker_resources = ("_redactor",)
-    inputs = ("conversation", "system_prompt", "redacted", "quality.reasons")
-    outputs = ("conversation", "system_prompt", "redacted", "pii.counts", "pii.spans", "quality.reasons")
+    metadata = ("conversation_id", "model", "language", "source.file")
+    inputs = ("conversation", "system_prompt", "redacted", "quality.reasons", *metadata)
+    outputs = ("conversation", "system_prompt", "redacted", "pii.counts", "pii.preexisting", "pii.spans",
+               "quality.reasons", *metadata)
 
     def __init__(self, config: PiiConfig) -> None:
         self.config = config
@@ -58,7 +67,7 @@ class PiiStage(BatchStage):
         systems = batch.column("system_prompt").to_pylist()
         already = batch.column("redacted").to_pylist()
         reasons_col = batch.column("quality.reasons").to_pylist()
-        out_convs, out_systems, out_redacted, counts, spans, reasons = [], [], [], [], [], []
+        out_convs, out_systems, out_redacted, counts, spans, reasons, preexisting = [], [], [], [], [], [], []
         for messages, system, was, why in zip(convs, systems, already, reasons_col):
             messages = messages or []
             result = redact([system, *(m["content"] for m in messages)])
@@ -67,15 +76,38 @@ class PiiStage(BatchStage):
             out_convs.append([{"content": t, "role": m["role"]} for t, m in zip(texts[1:], messages)])
             out_redacted.append(bool(was) or result.changed)
             counts.append(result.counts)
+            preexisting.append(result.preexisting)
             # Message numbers in the spans: -1 for the system prompt, then 0.. for the conversation.
             spans.append([dict(s, message=s["message"] - 1) for s in result.spans] if self.config.keep_spans else None)
             why = list(why or [])
             if result.timed_out and "pii_timeout" not in why:
                 why.append("pii_timeout")
             reasons.append(why)
+        for column in self.metadata:
+            batch = self._scrub_metadata(batch, column, counts, out_redacted)
         batch = set_column(batch, "conversation", pa.array(out_convs, CONVERSATION_TYPE))
         batch = set_column(batch, "system_prompt", pa.array(out_systems, pa.string()))
         batch = set_column(batch, "redacted", pa.array(out_redacted, pa.bool_()))
         batch = set_column(batch, "pii.counts", pa.array(counts, PII_COUNTS_TYPE))
+        batch = set_column(batch, "pii.preexisting", pa.array(preexisting, PII_COUNTS_TYPE))
         batch = set_column(batch, "pii.spans", pa.array(spans, PII_SPANS_TYPE))
         return set_column(batch, "quality.reasons", pa.array(reasons, pa.list_(pa.string())))
+
+    @staticmethod
+    def _scrub_metadata(batch: pa.Table, column: str, counts: list[dict], redacted: list[bool]) -> pa.Table:
+        values = batch.column(column).to_pylist()
+        seen: dict[str, tuple[str, dict[str, int]]] = {}  # model and language repeat: scan each value once
+        changed = False
+        for i, value in enumerate(values):
+            if not value:
+                continue
+            if value not in seen:
+                seen[value] = redact_value(value)
+            new, found = seen[value]
+            if found:
+                changed = True
+                values[i] = new
+                redacted[i] = True
+                for kind, n in found.items():
+                    counts[i][kind] = counts[i].get(kind, 0) + n
+        return set_column(batch, column, pa.array(values, pa.string())) if changed else batch

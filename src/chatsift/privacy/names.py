@@ -29,8 +29,8 @@ from itertools import pairwise
 import re2
 
 from chatsift.errors import ConfigError
-from chatsift.stages.pii.spans import ScanTimeout, Span
-from chatsift.stages.pii.structured import _OPTS, gend, gstart
+from chatsift.privacy.spans import ScanTimeout, Span
+from chatsift.privacy.structured import _OPTS, gend, gstart
 
 # Honorifics: whatever capitalised word follows is a name ("Ms. Austin").
 HONORIFICS = frozenset({
@@ -149,6 +149,7 @@ class Gazetteers:
     ambiguous: frozenset[str]
     not_surnames: frozenset[str]
     not_names: frozenset[str]
+    surname_words: frozenset[str]  # census surnames that are also words, but not very common ones (Smith, Fisher)
 
 
 def _read_list(name: str) -> frozenset[str]:
@@ -162,6 +163,19 @@ _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), 
 
 _WORD_SUFFIXES = ("ness", "tion", "sion", "ive", "ity", "ism", "ment", "ous", "ful", "less", "able", "ible", "ance",
                   "ence", "ize", "ise", "ical", "ally")
+
+
+# Above this frequency (Zipf 5.6: "long", "will", "can") a census surname is read as the word it also is.
+_SURNAME_WORD_MAX_FREQ = 10 ** (5.6 - 9)
+
+
+def _surname_words(surnames: frozenset[str], dictionary: frozenset[str]) -> frozenset[str]:
+    """Surnames that are dictionary words yet rare enough to complete a full name after a given name:
+    "John Smith", "Carrie Fisher", "Walter White" (so the surname does not stay behind), not "Anna Can"."""
+    import wordfreq
+
+    freq = wordfreq.get_frequency_dict("en", wordlist="best")
+    return frozenset(w for w in surnames & dictionary if len(w) > 2 and freq.get(w, 0.0) < _SURNAME_WORD_MAX_FREQ)
 
 
 def _common_words(web2: set[str], name_like: Callable[[str], bool]) -> frozenset[str]:
@@ -213,9 +227,10 @@ def gazetteers() -> Gazetteers:
         surnames = frozenset(line.split()[0].lower() for line in fh if line.strip())
     dictionary = _common_words(get_english_words_set(["web2"], lower=False, alpha=True),
                                lambda w: w in surnames or given.get(w, 0) > 0)
+    not_surnames = _read_list("pii_not_surnames.txt")
     return Gazetteers({k: v for k, v in given.items() if len(k) > 1}, surnames, dictionary,
-                      _read_list("pii_ambiguous_names.txt"), _read_list("pii_not_surnames.txt"),
-                      _read_list("pii_not_names.txt"))
+                      _read_list("pii_ambiguous_names.txt"), not_surnames, _read_list("pii_not_names.txt"),
+                      _surname_words(surnames, dictionary) - not_surnames)
 
 
 _ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
@@ -365,10 +380,17 @@ class NameFinder:
             return w not in self.g.given
         return w in self.g.not_names or (self._is_word(w) and not self._strong_given(word))
 
+    def _surname_word(self, word: str) -> bool:
+        """A capitalised census surname that is also a word (Smith, Fisher), as the second word of a name."""
+        return word[:1].isupper() and word[1:].islower() and word.lower() in self.g.surname_words
+
     def name_part_ok(self, word: str) -> bool:
-        """Whether one word of a found name may be replaced wherever it recurs in the conversation."""
+        """Whether one word of a found name may be replaced wherever it recurs in the conversation
+        (capitalised, as the propagation matches case): "Smith" again after "John Smith"."""
         w = word.lower()
-        return not self._is_word(w) and w not in self.g.not_names and w not in self.g.ambiguous
+        if w in self.g.not_names or w in self.g.ambiguous:
+            return False
+        return not self._is_word(w) or self._surname_word(word)
 
     def find(self, text: str, deadline: float | None = None) -> Iterator[Span]:
         code = _code_regions(text) if "`" in text else []
@@ -488,7 +510,9 @@ class NameFinder:
         ):
             return self._span(text, toks[:3] if len(toks) > 2 and self._surname_like(words[2]) else toks[:2])
         if introduced and (self._given(w0) or self._surname_like(w0)):
-            return self._span(text, toks[:2] if len(toks) > 1 and self._surname_like(words[1]) else toks[:1])
+            second = len(toks) > 1 and (self._surname_like(words[1]) or (self._given(w0) >= 2
+                                                                          and self._surname_word(words[1])))
+            return self._span(text, toks[:2] if second else toks[:1])
         numbered = before[-3:].strip().rstrip(".)").isdigit()
         if len(toks) == 1 and line_start and not numbered and text[toks[0][2] : toks[0][2] + 1] == ":" and \
                 self._surname_like(w0) and len(w0) > 2 and (
@@ -498,7 +522,9 @@ class NameFinder:
         if self._strong_given(w0) and (len(toks) == 1 or not self._surname_like(words[1])):
             if line_start and self._is_word(w0.lower()) and self._given(w0) < 40:
                 return None
-            return self._span(text, toks[:1])
+            # A full name is redacted whole: "John Smith", not "NAME_1 Smith".
+            full = len(toks) >= 2 and self._surname_word(words[1])
+            return self._span(text, toks[:2] if full else toks[:1])
         if len(toks) == 1 and not line_start and self._surname_like(w0) and w0.lower().endswith(_SLAVIC_NORDIC):
             return self._span(text, toks)  # "than early Yefremova", "by Ushurma Dratchev"
         if len(toks) <= 2 and all(self._surname_like(w) or (self._given(w) >= 2 and w.lower() not in self.g.not_names)

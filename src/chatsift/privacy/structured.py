@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import re2
 
-from chatsift.stages.pii.spans import Span
+from chatsift.privacy.spans import Span
 
 _OPTS = re2.Options()
 _OPTS.max_mem = 64 << 20
@@ -207,7 +207,17 @@ PUBLIC_SERVICE_IPS = frozenset({"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9
                                 "2001:4860:4860::8844", "2606:4700:4700::1111", "2606:4700:4700::1001"})
 
 
+def _canonical_ipv4(value: str) -> str:
+    """``081.002.069.142`` -> ``81.2.69.142``: leading zeros are still an address to a person reading it
+    (Python's parser refuses them), so they are judged as the address they spell."""
+    octets = value.split(".")
+    if len(octets) == 4 and all(o.isdigit() and len(o) <= 3 for o in octets):
+        return ".".join(str(int(o)) for o in octets)
+    return value
+
+
 def ip_is_personal(value: str) -> bool:
+    value = _canonical_ipv4(value) if "." in value and ":" not in value else value
     if value in PUBLIC_SERVICE_IPS:
         return False
     try:

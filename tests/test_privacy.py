@@ -1,0 +1,171 @@
+"""Nothing private leaks around the PII stage: excerpts, warnings, logs, metadata columns, the
+manifest, card, report and explorer index; placeholders already in the input are kept and numbered past."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from conftest import read_quarantine, read_release, run_curate
+
+from chatsift.privacy.redactor import Redactor
+from chatsift.privacy.scrub import decode_escapes, excerpt, redact_value
+
+# Values that must never be written anywhere; each is planted in a different place below.
+SECRET = "sk-proj-Q7hV2mW9xK4pL8nR3tY6uB1cZ5dF0gJ2sA9eLm4Np7Qr2St5Uv8Wx1Yz3Ab6Cd9Ef"
+IP_LEADING_ZEROS = "081.002.069.142"
+CARD = "4539578763621486"
+SSN = "536-22-8726"
+IBAN = "DE89370400440532013000"
+SURNAME = "Kowalczyk"
+
+
+def _everything_written(root) -> bytes:
+    return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+
+
+def test_escapes_in_front_of_values_do_not_hide_them():
+    raw = ('{"messages": [{"role": "user", "content": "notes\\nMarta ' + SURNAME + '\\ncard\\n' + CARD
+           + '\\nssn\\n' + SSN + '\\niban\\n' + IBAN + '\\nkey\\n' + SECRET + '\\u0020ip ' + IP_LEADING_ZEROS
+           + ' \\ud83d\\ude00"')  # a truncated line: no closing brackets, so the reader quarantines it
+    assert decode_escapes("a\\nb\\u00e9\\ud83d\\ude00\\\\n") == "a\nbé😀\\n"
+    out = excerpt(raw.encode(), 1000)
+    for value in (SURNAME, CARD, SSN, IBAN, SECRET, IP_LEADING_ZEROS, "069.142"):
+        assert value not in out, value
+    assert "NAME_1" in out and "😀" in out
+
+
+def test_a_killed_line_with_escaped_values_is_quarantined_redacted(tmp_path):
+    line = ('{"id": "q1", "messages": [{"role": "user", "content": "me\\nMarta ' + SURNAME + '\\n' + CARD
+            + '\\n' + SECRET + '\\n' + IBAN)
+    (tmp_path / "c.jsonl").write_text('{"messages": [{"role": "user", "content": "fine"}]}\n' + line + "\n")
+    run_curate([tmp_path / "c.jsonl"], tmp_path / "r")
+    (entry,) = read_quarantine(tmp_path / "r")
+    blob = _everything_written(tmp_path / "r")
+    for value in (SURNAME, CARD, SECRET, IBAN):
+        assert value.encode() not in blob, value
+    assert "NAME_1" in entry["raw"] and "SECRET_1" in entry["raw"]
+
+
+def test_metadata_values_are_scanned(tmp_path, capsys):
+    """Keys in model names, IPs (leading zeros too) and e-mails in ids never reach any file or stream."""
+    records = [
+        {"id": f"{IP_LEADING_ZEROS}-{i}", "model": f"gpt-4 {SECRET}" if i % 2 else "vicuna-13b",
+         "messages": [{"role": "user", "content": f"What is the boiling point of water, question {i}?"},
+                      {"role": "assistant", "content": "100 degrees Celsius at sea level."}]}
+        for i in range(6)
+    ]
+    records.append({"id": "marta.k@inbox-sample.org", "model": "llama-2", "messages": [
+        {"role": "user", "content": "Explain photosynthesis briefly please, for my class."},
+        {"role": "assistant", "content": "Plants turn light into sugar."}]})
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    manifest = run_curate([tmp_path / "in.jsonl"], tmp_path / "r", **{"release.schema": "full"})
+    table = read_release(tmp_path / "r")
+    ids, models = table.column("conversation_id").to_pylist(), table.column("model").to_pylist()
+    assert len(ids) == 7 and len(set(ids)) == 7  # still one id per conversation
+    assert "IP_ADDRESS-1" in ids and "EMAIL" in ids
+    assert "gpt-4 SECRET" in models and "vicuna-13b" in models
+    assert all(table.column("redacted").to_pylist())
+    counts = manifest["statistics"]["pii_replacements"]
+    assert counts["ip_address"] == 6 and counts["secret"] == 3 and counts["email"] == 1
+
+    from chatsift.analysis.report.render import build_report
+    from chatsift.explore.index import build_index
+
+    build_index(tmp_path / "r")
+    build_report(tmp_path / "r", tmp_path / "r" / "report.html", topics=False)
+    blob = _everything_written(tmp_path / "r")
+    streams = capsys.readouterr()
+    for value in (SECRET, IP_LEADING_ZEROS, "81.2.69.142", "marta.k@"):
+        assert value.encode() not in blob, value
+        assert value not in streams.out + streams.err, value
+
+
+def test_warnings_and_log_lines_are_redacted(tmp_path, capsys, caplog):
+    """A skipped file named after an IP and an adapter failure quoting a key: warnings and logs are masked."""
+    from click.testing import CliRunner
+
+    from chatsift.cli.main import cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "chat.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "hello there"}]}) + "\n")
+    (folder / f"client-{IP_LEADING_ZEROS}-{SECRET}.docx").write_bytes(b"PK\x03\x04 not a data file")
+    with caplog.at_level(logging.WARNING):
+        result = CliRunner().invoke(cli, ["curate", str(folder), "--out", str(tmp_path / "r"), "--no-progress",
+                                          "--set", "user_id.secret=k"])
+    assert result.exit_code == 0, result.output
+    manifest = (tmp_path / "r" / "manifest.json").read_text()
+    assert "skipped" in manifest and "docx" in manifest  # the warning is there, masked
+    written = _everything_written(tmp_path / "r").decode("utf-8", "replace")
+    for value in (SECRET, IP_LEADING_ZEROS):
+        assert value not in result.output and value not in caplog.text and value not in written, value
+
+
+def test_existing_placeholders_are_kept_counted_and_numbered_past(tmp_path):
+    redactor = Redactor()
+    result = redactor.redact(["NAME_1 told NAME_3 to ask Marta Kowalczyk, not USER_NAME_1.",
+                              "NAME_3 mailed EMAIL_2 and marta.k@inbox-sample.org"])
+    assert result.texts[0] == "NAME_1 told NAME_3 to ask NAME_4, not USER_NAME_1."
+    assert result.texts[1] == "NAME_3 mailed EMAIL_2 and EMAIL_3"
+    assert result.preexisting["name"] == 3 and result.preexisting["email"] == 1
+    assert result.counts["name"] == 1 and result.counts["email"] == 1
+    # already redacted input, with nothing new: kept as it is, and marked redacted
+    (tmp_path / "in.jsonl").write_text(json.dumps({"messages": [
+        {"role": "user", "content": "Write a poem for NAME_1 about the sea."},
+        {"role": "assistant", "content": "NAME_1, the sea is wide."}]}) + "\n")
+    manifest = run_curate([tmp_path / "in.jsonl"], tmp_path / "r", **{"release.schema": "full"})
+    row = read_release(tmp_path / "r").to_pylist()[0]
+    assert row["redacted"] is True and row["conversation"][0]["content"] == "Write a poem for NAME_1 about the sea."
+    assert row["pii.preexisting"]["name"] == 2 and row["pii.counts"]["name"] == 0
+    assert manifest["statistics"]["pii_preexisting"] == {"name": 2}
+    assert "kept and new numbers continue" in (tmp_path / "r" / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("gpt-4", "gpt-4"),
+    ("12345678901234567", "12345678901234567"),  # a numeric id is no card or phone
+    ("2023-10-01T12:30:00", "2023-10-01T12:30:00"),
+    (f"node-{IP_LEADING_ZEROS}", "node-IP_ADDRESS"),
+    ("fe80::1 local", "fe80::1 local"),  # link-local: nobody's address
+    ("2a00:1450:4001:82b::200e-run", "IP_ADDRESS-run"),
+])
+def test_redact_value(value, expected):
+    assert redact_value(value)[0] == expected
+
+
+def test_full_names_are_redacted_whole():
+    redactor = Redactor()
+    for text, expected in [
+        ("I met John Smith yesterday. Smith said hi", "I met NAME_1 yesterday. NAME_1 said hi"),
+        ("Carrie Fisher was great", "NAME_1 was great"),
+        ("Walter White cooks", "NAME_1 cooks"),
+        ("Hi Anna Can you help", "Hi NAME_1 Can you help"),  # a frequent word is no surname
+        ("Thanks Maria. Long story", "Thanks NAME_1. Long story"),
+    ]:
+        assert redactor.redact([text]).texts[0] == expected, text
+
+
+def test_pii_audit_scans_metadata_and_quarantine(tmp_path):
+    from click.testing import CliRunner
+
+    from chatsift.cli.main import cli
+
+    lines = [json.dumps({"id": f"{IP_LEADING_ZEROS}-{i}", "model": f"m {SECRET}",
+                         "messages": [{"role": "user", "content": f"hello number {i}"}]}) for i in range(3)]
+    lines.append('{"messages": [{"role": "user", "content": "mail bob.k@inbox-sample.org and')
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "raw", **{"pii.enabled": False})
+    # what a release without the stage holds, and what the quarantine of an older release could hold
+    with (tmp_path / "raw" / "quarantine.jsonl").open("a") as fh:
+        fh.write(json.dumps({"file": "x", "record": 9, "reason": "bad_json", "detail": "",
+                             "raw": f"key {SECRET}"}) + "\n")
+    out = CliRunner().invoke(cli, ["pii-audit", str(tmp_path / "raw"), "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    where = report["by_location"]
+    assert where["model"]["residual_secret"] == 1  # one distinct model name
+    assert where["conversation_id"]["ip_like"] == 3
+    assert where["quarantine.raw"]["residual_secret"] == 1
+    assert SECRET not in out.output and IP_LEADING_ZEROS not in out.output
