@@ -16,6 +16,12 @@ import yaml
 
 from chatsift.errors import ConfigError
 
+
+def cache_root() -> Path:
+    """Where chatsift keeps what it can make again (models, embeddings, LLM answers, word lists):
+    ``$CHATSIFT_CACHE``, else ``~/.cache/chatsift``."""
+    return Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift"))
+
 MiB = 1024 * 1024
 
 

@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+from chatsift.config import cache_root
 from chatsift.errors import InputError, ReleaseError
 from chatsift.optional import require
 
@@ -29,7 +30,7 @@ def is_remote(path: str | os.PathLike) -> bool:
 def staging_root(work_dir: str | None = None) -> Path:
     if work_dir:
         return Path(work_dir) / "staging"
-    return Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift")) / "staging"
+    return cache_root() / "staging"
 
 
 def _fs(url: str):

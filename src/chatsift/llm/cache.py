@@ -14,9 +14,11 @@ from pathlib import Path
 
 import orjson
 
+from chatsift.config import cache_root
+
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift")) / "llm"
+    return cache_root() / "llm"
 
 
 def request_key(base_url: str, model: str, path: str, body: dict) -> str:

@@ -17,9 +17,11 @@ lists of ambiguous names and non-surname words are chatsift's own (``data/pii_*.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +30,7 @@ from itertools import pairwise
 
 import re2
 
+from chatsift.config import cache_root
 from chatsift.errors import ConfigError
 from chatsift.privacy.spans import ScanTimeout, Span
 from chatsift.privacy.structured import _OPTS, gend, gstart
@@ -45,6 +48,9 @@ ROLES = frozenset({
     "rabbi", "imam", "president", "minister",
 })
 TITLES = HONORIFICS | ROLES
+# A capitalised run that starts so names a place or a church, not a person.
+PLACE_PREFIXES = frozenset({"san", "santa", "santo", "são", "sao", "puerto", "porto", "st", "sankt", "saint", "ste",
+                            "sainte", "fort", "port", "mount", "mt", "lake", "cape", "bad"})
 SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "dds", "dvm", "esq", "cpa", "rn", "mba", "dmd",
                       "jd", "do"})
 PARTICLES = frozenset({"van", "von", "de", "da", "del", "della", "di", "du", "la", "le", "bin", "al", "ibn", "ter",
@@ -104,8 +110,8 @@ _SEQ = re2.compile(
     r"(?:^|[^\p{L}\p{N}_@])(?P<seq>(?:(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+"
     r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?)"
     r"(?:(?:[ \t]+|[ \t]*\.[ \t]*)(?:(?:van|von|de|da|del|della|di|du|la|le|bin|al|ibn|ter|ten|den|der|dos|das|el|y)"
-    r"[ \t]+)?(?:\p{Lu}\.|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?"
-    r"|\p{Lu})"
+    r"[ \t]+){0,2}(?:\p{Lu}\.|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+"
+    r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?|\p{Lu})"
     r"){0,3})",
     _OPTS,
 )
@@ -233,6 +239,83 @@ def gazetteers() -> Gazetteers:
                       _surname_words(surnames, dictionary) - not_surnames)
 
 
+# A word this common in its language (Zipf 3.3: a few times per million words) is read as a word, not a
+# name, unless it is a well-known given name or a census surname (news text makes "merkel" or "pérez"
+# common), compared without accents. Words this frequent (Zipf 5.0: "les", "su", German "Juli", "Sommer") are
+# words whatever names they also are.
+_LANGUAGE_WORD_MIN_FREQ = 10 ** (3.3 - 9)
+_FUNCTION_WORD_MIN_FREQ = 10 ** (5.0 - 9)
+_GIVEN_WEIGHT_KEEP = 5
+
+
+def _plain(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+# Endings that only nouns have, where nouns are capitalised (names do not end so: "Erwirtschaftung",
+# "Polizeistrafgesetzbüchern" is no one).
+NOUN_ENDINGS = {"de": ("ungen", "ierung", "heit", "heiten", "keit", "keiten", "schaft", "schaften", "tion", "tionen",
+                       "ismus", "ität", "itäten", "nisse", "ments", "chen", "büchern", "gräben", "ungs")}
+_WORDFREQ_CODES = {"hr": "sh", "sr": "sh", "bs": "sh", "no": "nb", "nn": "nb"}  # wordfreq's own codes
+
+
+@dataclass(frozen=True)
+class LanguageLists:
+    frequent: frozenset[str]  # every word at Zipf 3.3 or more, names included
+    words: frozenset[str]  # those that are no names (see _LANGUAGE_WORD_MIN_FREQ)
+    function: frozenset[str]  # Zipf 5.8 and up: "de", "que", "und", never a surname
+
+
+EMPTY_LISTS = LanguageLists(frozenset(), frozenset(), frozenset())
+
+
+@lru_cache(maxsize=64)
+def language_lists(code: str) -> LanguageLists:
+    """A language's word lists from ``wordfreq``; empty for a language it does not have.
+
+    wordfreq's frequency table of a language is large (hundreds of MB for all of them, kept by its own
+    cache) and slow to read, so the three lists are made once, written to the chatsift cache as text,
+    and wordfreq's tables are let go: a worker then reads a language in milliseconds."""
+    import wordfreq
+
+    code = _WORDFREQ_CODES.get(code, code)
+    if code not in wordfreq.available_languages(wordlist="best"):
+        return EMPTY_LISTS
+    from importlib.metadata import version
+
+    key = f"{code}-wordfreq{version('wordfreq')}-{_LANGUAGE_WORD_MIN_FREQ:.3g}-{_FUNCTION_WORD_MIN_FREQ:.3g}-" \
+          f"{_GIVEN_WEIGHT_KEEP}-v1"
+    path = cache_root() / "wordlists" / f"{key}.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        return LanguageLists(*(frozenset(stored[k]) for k in ("frequent", "words", "function")))
+    except (OSError, ValueError, KeyError):
+        pass
+    freq = wordfreq.get_frequency_dict(code, wordlist="best")
+    g = gazetteers()
+
+    def name_too(w: str) -> bool:
+        plain = _plain(w)
+        given = max(g.given.get(w, 0), g.given.get(plain, 0))
+        return given >= _GIVEN_WEIGHT_KEEP or w in g.surnames or plain in g.surnames
+
+    frequent = [w for w, f in freq.items() if f >= _LANGUAGE_WORD_MIN_FREQ and w.isalpha() and len(w) > 1]
+    lists = {"frequent": frequent,
+             "words": [w for w in frequent if freq[w] >= _FUNCTION_WORD_MIN_FREQ or not name_too(w)],
+             "function": [w for w, f in freq.items() if f >= 10 ** (5.8 - 9)]}
+    for cached in (wordfreq.get_frequency_dict, wordfreq.get_frequency_list):
+        if hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(lists, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache: the lists are made again next time
+    return LanguageLists(*(frozenset(lists[k]) for k in ("frequent", "words", "function")))
+
+
 _ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
                             "IT", "PM", "RN", "DDS", "MBA", "CPA", "ESQ", "JR", "SR", "II", "III", "IV"})
 _JOINERS = (",", "/", "or", "and")
@@ -340,10 +423,15 @@ class NameFinder:
 
     def __init__(self) -> None:
         self.g = gazetteers()
+        self._words: frozenset[str] = frozenset()
+        self._nouns: tuple[str, ...] = ()
+        self._function: frozenset[str] = frozenset()
+        self._frequent: frozenset[str] = frozenset()
 
     def _is_word(self, w: str) -> bool:
-        """A common English word (inflected forms included)."""
-        return w in self.g.dictionary
+        """A common English word (inflected forms included), or a common word of the text's language
+        (in German, also any noun by its ending: every noun is capitalised there)."""
+        return w in self.g.dictionary or w in self._words or (self._nouns and len(w) > 6 and w.endswith(self._nouns))
 
     def _surname_shaped(self, word: str) -> bool:
         """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir)."""
@@ -380,6 +468,14 @@ class NameFinder:
             return w not in self.g.given
         return w in self.g.not_names or (self._is_word(w) and not self._strong_given(word))
 
+    def _local_surname(self, word: str) -> bool:
+        """After a given name, in a language other than English: a capitalised word that is common in
+        that language only because news and books print it ("Magalhães", "Ivanović", "Guerra"), as long
+        as it is no function word and no English word: "Miguel Guerra", "Oliver Ivanović" stay whole."""
+        w = word.lower()
+        return bool(self._words) and word[:1].isupper() and word[1:2].islower() and w in self._words and (
+            w not in self._function and w not in self.g.dictionary and w not in self.g.not_surnames)
+
     def _surname_word(self, word: str) -> bool:
         """A capitalised census surname that is also a word (Smith, Fisher), as the second word of a name."""
         return word[:1].isupper() and word[1:].islower() and word.lower() in self.g.surname_words
@@ -392,7 +488,11 @@ class NameFinder:
             return False
         return not self._is_word(w) or self._surname_word(word)
 
-    def find(self, text: str, deadline: float | None = None) -> Iterator[Span]:
+    def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
+        # The words of the text's language count as words too (English ones always do).
+        lists = language_lists(language) if language and language != "en" else EMPTY_LISTS
+        self._words, self._function, self._frequent = lists.words, lists.function, lists.frequent
+        self._nouns = NOUN_ENDINGS.get(language or "", ())
         code = _code_regions(text) if "`" in text else []
         for span in self._find(text, deadline):
             if not any(s <= span.start < e for s, e in code):
@@ -456,7 +556,19 @@ class NameFinder:
         return span
 
     def _judge_tokens(self, text: str, seq: str, start: int) -> Span | None:
-        toks = [t for t in _tokens(seq, start) if t[0].lower() not in PARTICLES]
+        every = _tokens(seq, start)
+        if self._words:
+            # "Leiter der Kurgärtnerei", "Kunde von Spezstroi": a common word before a particle is a noun
+            # of the sentence, not the start of "van der Vaart"; only what follows the particle is judged.
+            for i in range(len(every) - 2, 0, -1):
+                before = every[i - 1][0].lower()
+                if every[i][0].lower() in PARTICLES and before not in PARTICLES and (self._is_word(before) or (
+                        before in self._frequent and self._given(before) < _GIVEN_WEIGHT_KEEP)):
+                    every = every[i + 1 :]
+                    break
+        toks = [t for t in every if t[0].lower() not in PARTICLES]
+        if toks and toks[0][0].rstrip(".").lower() in PLACE_PREFIXES:
+            return None  # "San Juan", "Puerto Rico", "St. Johann Baptist": places and churches
         title = self._title_before(text, start)
         while toks and toks[0][0].rstrip(".").lower() in TITLES:
             title = "honorific" if toks[0][0].rstrip(".").lower() in HONORIFICS else title or "role"
@@ -494,11 +606,12 @@ class NameFinder:
         census_surname = len(words) > 1 and self._surname_shaped(words[1])
         plain_given = self._given(w0) >= 2 and (self._strong_given(w0) or not self._is_word(w0.lower())
                                                 or (census_surname and self._given(w0) >= 10 and len(w0) > 2))
-        if len(toks) >= 2 and plain_given and self._surname_like(words[1]) and (
+        if len(toks) >= 2 and plain_given and (self._surname_like(words[1]) or (
+                self._strong_given(w0) and self._local_surname(words[1]))) and (
             self._strong_given(w0) or census_surname
         ):
             end = 2
-            while end < len(toks) and self._surname_like(words[end]):
+            while end < len(toks) and (self._surname_like(words[end]) or self._local_surname(words[end])):
                 end += 1
             return self._span(text, toks[:end])
         if len(toks) >= 3 and len(words[1]) == 1 and self._surname_like(words[2]) and self._surname_like(w0) and (

@@ -39,7 +39,7 @@ class PresidioNameFinder:
         self._engine = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
         self.min_score = min_score
 
-    def find(self, text: str, deadline: float | None = None) -> Iterator[Span]:
+    def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
         import time
 
         results = self._engine.analyze(text=text, language="en", entities=["PERSON"])

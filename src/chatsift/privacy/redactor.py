@@ -78,7 +78,7 @@ class Redactor:
         self.time_budget_s = time_budget_s
         self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
 
-    def find(self, text: str, deadline: float | None = None) -> list[Span]:
+    def find(self, text: str, deadline: float | None = None, language: str | None = None) -> list[Span]:
         """Resolved, non-overlapping spans in ``text``.
 
         A long text is scanned in overlapping windows with the deadline checked between them, so the
@@ -87,17 +87,17 @@ class Redactor:
         whole in the next.
         """
         if len(text) <= WINDOW:
-            return self._find(text, deadline)
+            return self._find(text, deadline, language)
         spans: list[Span] = []
         for start in range(0, len(text), WINDOW - OVERLAP):
             _check(deadline)
-            for span in self._find(text[start : start + WINDOW], deadline):
+            for span in self._find(text[start : start + WINDOW], deadline, language):
                 spans.append(Span(span.start + start, span.end + start, span.kind, span.value))
             if start + WINDOW >= len(text):
                 break
         return resolve_overlaps(spans)
 
-    def _find(self, text: str, deadline: float | None = None) -> list[Span]:
+    def _find(self, text: str, deadline: float | None = None, language: str | None = None) -> list[Span]:
         spans = list(find_secrets(text, self.kinds))
         _check(deadline)
         spans.extend(find_structured(text, self.kinds))
@@ -106,7 +106,7 @@ class Redactor:
             spans.extend(find_addresses(text))
             _check(deadline)
         if self.names is not None:
-            spans.extend(self.names.find(text, deadline))
+            spans.extend(self.names.find(text, deadline, language))
             _check(deadline)
         # Text that is already a placeholder (a re-run over a release) is left alone.
         if "_" in text:  # a placeholder inside a finding wins: the value is already gone
@@ -117,8 +117,11 @@ class Redactor:
                 spans = [s for s in spans if not held.overlaps(s.start, s.end)]
         return resolve_overlaps(spans)
 
-    def redact(self, texts: list[str | None]) -> RedactionResult:
-        """Redact the texts of one conversation (messages in order; None stays None)."""
+    def redact(self, texts: list[str | None], language: str | None = None) -> RedactionResult:
+        """Redact the texts of one conversation (messages in order; None stays None).
+
+        ``language``: the conversation's ISO 639-1 code, when known: its common words are words, not
+        names, even capitalised ("Im Januar", "Les", "Описание")."""
         found: list[list[Span]] = []
         timeouts: set[int] = set()
         for i, text in enumerate(texts):
@@ -127,7 +130,7 @@ class Redactor:
                 continue
             deadline = time.perf_counter() + self.time_budget_s
             try:
-                found.append(self.find(text, deadline))
+                found.append(self.find(text, deadline, language))
             except ScanTimeout:
                 found.append([])
                 timeouts.add(i)

@@ -44,7 +44,7 @@ class PiiStage(BatchStage):
     name = "pii"
     worker_resources = ("_redactor",)
     metadata = ("conversation_id", "model", "language", "source.file")
-    inputs = ("conversation", "system_prompt", "redacted", "quality.reasons", *metadata)
+    inputs = ("conversation", "system_prompt", "redacted", "quality.reasons", "language_code", *metadata)
     outputs = ("conversation", "system_prompt", "redacted", "pii.counts", "pii.preexisting", "pii.spans",
                "quality.reasons", *metadata)
 
@@ -67,10 +67,11 @@ class PiiStage(BatchStage):
         systems = batch.column("system_prompt").to_pylist()
         already = batch.column("redacted").to_pylist()
         reasons_col = batch.column("quality.reasons").to_pylist()
+        codes = batch.column("language_code").to_pylist()
         out_convs, out_systems, out_redacted, counts, spans, reasons, preexisting = [], [], [], [], [], [], []
-        for messages, system, was, why in zip(convs, systems, already, reasons_col):
+        for messages, system, was, why, code in zip(convs, systems, already, reasons_col, codes):
             messages = messages or []
-            result = redact([system, *(m["content"] for m in messages)])
+            result = redact([system, *(m["content"] for m in messages)], language=code)
             texts = result.texts
             out_systems.append(texts[0])
             out_convs.append([{"content": t, "role": m["role"]} for t, m in zip(texts[1:], messages)])

@@ -12,7 +12,6 @@ Vectors are L2-normalised. ``EmbeddingCache`` keys them by embedder and text has
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -20,12 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chatsift.config import cache_root
 from chatsift.errors import ConfigError
 from chatsift.optional import require
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift"))
 
 
 def bundled_minilm_path() -> Path:
