@@ -9,6 +9,9 @@ touches no gold person as a false positive.
     python benchmarks/bench_names.py                      # wnut17, uner, germeval14 (dev splits)
     python benchmarks/bench_names.py --sets uner --json benchmarks/out/names.json
 
+Then ADDRESS and PHONE placeholders on the gold sets' ordinary sentences and ToxicChat's real user
+prompts, every hit printed to be judged.
+
 Goals (issue 9, on each set's held-out test split): English recall >= 0.80 with span precision
 >= 0.85; all UNER languages >= 0.65 / 0.80; German news >= 0.70 / 0.80; social media >= 0.50 / 0.80;
 ADDRESS/PHONE on these ordinary sentences under 1 per 1,000.
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 SCORER_CANDIDATES = (HERE.parents[1] / "shared" / "tools" / "score_names.py",
                      Path("/work/shared/tools/score_names.py"))
 SETS = ("wnut17", "uner", "germeval14")
@@ -57,6 +61,36 @@ def run_set(name: str, split: str, work: Path, extra: list[str]) -> dict:
     return result
 
 
+def ordinary_text(work: Path, split: str) -> dict:
+    """ADDRESS and PHONE placeholders on ordinary sentences (the gold sets) and on ToxicChat's real user
+    prompts, each hit printed for a person to judge (all should be real addresses and numbers)."""
+    from corpus import DATA
+
+    from chatsift.privacy.redactor import Redactor
+
+    texts: list[tuple[str, str]] = []
+    for name in SETS:
+        conversations = work / f"{name}.plain.jsonl"
+        subprocess.run([sys.executable, str(scorer()), "make", name, split, str(conversations)], check=True,
+                       stdout=subprocess.DEVNULL)
+        gold = conversations.with_name(conversations.name.replace(".jsonl", ".gold.jsonl"))
+        texts += [(name, json.loads(line)["text"]) for line in gold.open(encoding="utf-8")]
+    toxicchat = DATA / "toxicchat-train" / "toxic_chat_train.json"
+    if toxicchat.exists():
+        texts += [("toxicchat", i["instance"]) for i in json.loads(toxicchat.read_text())["instances"]]
+    redactor = Redactor()
+    counts: dict[str, list[int]] = {}
+    hits = []
+    for source, text in texts:
+        entry = counts.setdefault(source, [0, 0])
+        entry[0] += 1
+        for span in redactor.find(text):
+            if span.kind in ("address", "phone"):
+                entry[1] += 1
+                hits.append(f"{source} {span.kind}: {text[max(0, span.start - 40):span.end + 20]!r}")
+    return {"texts_and_placeholders": counts, "hits": hits}
+
+
 def row(label: str, s: dict) -> str:
     """One table row; the scorer reports rates in percent."""
     other = sum((s.get("other_kind_spans") or {}).values())
@@ -79,14 +113,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets:
             results[name] = run_set(name, args.split, Path(tmp), extra)
+        results["ordinary_text"] = ordinary_text(Path(tmp), args.split)
     print("| set / language | sentences | persons | recall (whole name) | partly redacted | span precision | "
           "false NAME spans per 1,000 sentences | other placeholders per 1,000 sentences |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, result in results.items():
+        if name == "ordinary_text":
+            continue
         print(row(f"**{name}**", result["total"]))
         if len(result["by_lang"]) > 1:
             for lang, s in result["by_lang"].items():
                 print(row(f"{name} {lang}", s))
+    print()
+    for source, (n, found) in results["ordinary_text"]["texts_and_placeholders"].items():
+        print(f"ADDRESS/PHONE on {source}: {found} in {n:,} texts ({1000 * found / n:.2f} per 1,000)")
+    for hit in results["ordinary_text"]["hits"]:
+        print("   ", hit)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
