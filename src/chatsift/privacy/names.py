@@ -316,6 +316,22 @@ def language_lists(code: str) -> LanguageLists:
     return LanguageLists(*(frozenset(lists[k]) for k in ("frequent", "words", "function")))
 
 
+# Cyrillic to the Latin spelling the gazetteers use (Иван -> ivan, Петров -> petrov, Шевченко -> shevchenko).
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+    "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+    "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
+    "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ђ": "dj", "ј": "j", "љ": "lj",
+    "њ": "nj", "ћ": "c", "џ": "dz", "ў": "u",
+})
+
+
+def latin_key(word: str) -> str:
+    """The lower-cased word as the gazetteers spell it: Cyrillic transliterated, everything else as is."""
+    w = word.lower()
+    return w.translate(_CYRILLIC) if any("\u0400" <= c <= "\u04ff" for c in w) else w
+
+
 _ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
                             "IT", "PM", "RN", "DDS", "MBA", "CPA", "ESQ", "JR", "SR", "II", "III", "IV"})
 _JOINERS = (",", "/", "or", "and")
@@ -434,17 +450,18 @@ class NameFinder:
         return w in self.g.dictionary or w in self._words or (self._nouns and len(w) > 6 and w.endswith(self._nouns))
 
     def _surname_shaped(self, word: str) -> bool:
-        """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir)."""
-        w = word.lower()
-        return (w in self.g.surnames or w.endswith(_SURNAME_ENDINGS)) and not self._is_word(w)
+        """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir;
+        Петров, Шевченко read as Petrov, Shevchenko)."""
+        w, key = word.lower(), latin_key(word)
+        return (key in self.g.surnames or key.endswith(_SURNAME_ENDINGS)) and not self._is_word(w)
 
     def _given(self, word: str) -> int:
-        return self.g.given.get(word.lower(), 0)
+        return self.g.given.get(latin_key(word), 0)
 
     def _strong_given(self, word: str) -> bool:
         """A given name good enough on its own (not a word, a place, or a rare dictionary entry)."""
         w = word.lower()
-        weight = self.g.given.get(w, 0)
+        weight = self.g.given.get(latin_key(word), 0)
         if weight < 2 or w in self.g.ambiguous or w in self.g.not_names:
             return False
         if len(w) <= 3 and weight < 10:
