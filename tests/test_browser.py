@@ -328,7 +328,7 @@ def test_explorer_map_serves_every_prompt_of_the_topic_map(mapped):
     page = httpx.get(base + "/map")
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe" not in policy and "connect-src 'self'" in policy
-    assert page.text.count("<script") == 1 and '<script src="/static/map.js"></script>' in page.text
+    assert page.text.count("<script") == 1 and '<script src="/static/map.js?v=' in page.text
     assert "script-src" not in httpx.get(base + "/").headers["content-security-policy"]  # other pages stay script-free
     points = _map_points(base)
     ids, topics = _point_conversations(release)

@@ -65,6 +65,8 @@ def create_app(index: Path, release: Path) -> FastAPI:
     script = (static / "map.js").read_text(encoding="utf-8")
     icon = (static / "favicon.svg").read_text(encoding="utf-8")
     map_topics = searcher.map_topics()
+    # In the asset URLs, so that a browser never mixes a cached map or script with a rebuilt index.
+    map_version = f"{__version__}-{int(index.stat().st_mtime)}"
     headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
     def page(name: str, policy: str = CSP, **context) -> HTMLResponse:
@@ -112,7 +114,8 @@ def create_app(index: Path, release: Path) -> FastAPI:
     def map_page(request: Request) -> HTMLResponse:
         params = {k: v for k, v in request.query_params.items() if k not in ("page", "exact", "sort")}
         return page("map.html.j2", policy=MAP_CSP, query=query_from(request), params=params, map_topics=map_topics,
-                    points=int(searcher.meta.get("map_points", 0)), topic_meta=(topics or {}).get("meta", {}))
+                    points=int(searcher.meta.get("map_points", 0)), topic_meta=(topics or {}).get("meta", {}),
+                    map_version=map_version)
 
     @app.get("/api/map/points")
     def api_map_points() -> Response:

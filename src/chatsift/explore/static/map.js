@@ -224,7 +224,7 @@
 
   async function load() {
     const started = performance.now();
-    const response = await fetch("/api/map/points");
+    const response = await fetch(`/api/map/points?v=${encodeURIComponent(canvas.dataset.version || "")}`);
     if (!response.ok) throw new Error(`points: HTTP ${response.status}`);
     const buffer = await response.arrayBuffer();
     const n = buffer.byteLength / 14;
