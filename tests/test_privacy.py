@@ -130,6 +130,9 @@ def test_existing_placeholders_are_kept_counted_and_numbered_past(tmp_path):
     (f"node-{IP_LEADING_ZEROS}", "node-IP_ADDRESS"),
     ("fe80::1 local", "fe80::1 local"),  # link-local: nobody's address
     ("2a00:1450:4001:82b::200e-run", "IP_ADDRESS-run"),
+    ("llama-3.1-8b-instruct", "llama-3.1-8b-instruct"),
+    ("chat-v3.1.2.1", "chat-v3.1.2.1"),  # "v" before four numbers: a version (four bare numbers read as an IP)
+    ("vllm@10.0.0.7", "vllm@10.0.0.7"),  # a private address is nobody's
 ])
 def test_redact_value(value, expected):
     assert redact_value(value)[0] == expected

@@ -46,12 +46,13 @@ def _metadata_redactor():
 
 
 def redact_value(value: str) -> tuple[str, dict[str, int]]:
-    """A metadata value with secrets, credential URLs, e-mails and IPs (leading zeros too) replaced by
-    their bare kind ("IP_ADDRESS": no number, as the value is no conversation's text); the counts per kind."""
+    """A metadata value with secrets, credential URLs, e-mails and personal IPs (leading zeros too)
+    replaced by their bare kind ("IP_ADDRESS": no number, as the value is no conversation's text); the
+    counts per kind. Only validated findings count (private and documentation ranges, "v1.2.3.4"
+    versions stay); four bare numbers that form a public address are masked, privacy first."""
     spans = _metadata_redactor().find(value)
     if not spans:
-        out = scrub(value)
-        return out, ({"ip_address": 1} if out != value else {})
+        return value, {}
     from chatsift.privacy.spans import PLACEHOLDER
 
     pieces, last, counts = [], 0, {}
@@ -60,7 +61,7 @@ def redact_value(value: str) -> tuple[str, dict[str, int]]:
         last = span.end
         counts[span.kind] = counts.get(span.kind, 0) + 1
     pieces.append(value[last:])
-    return scrub("".join(pieces)), counts
+    return "".join(pieces), counts
 
 
 def scrub(text: str) -> str:
