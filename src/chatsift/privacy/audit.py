@@ -24,10 +24,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import re2
 
-from chatsift.privacy.names import gazetteers
 from chatsift.privacy.redactor import _PLACEHOLDER_TOKEN, Redactor
 from chatsift.privacy.scrub import METADATA_KINDS
 from chatsift.privacy.structured import _OPTS, gend, gstart
+from chatsift.privacy.wordlists import gazetteers
 
 _LOOSE = {
     "email_like": re2.compile(r"(?P<v>[^\s@<>()\[\]\"']{1,64}@[^\s@<>()\[\]\"']{1,253}\.[A-Za-z]{2,24})", _OPTS),
