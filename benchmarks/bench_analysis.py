@@ -71,6 +71,12 @@ def bench_topics(release: Path, prompts: int = 100_000) -> dict:
             "total_s": round(done - started, 2), "largest_cluster": int(clustering.sizes[0])}
 
 
+def _preview_words(searcher, table: str) -> Counter:
+    """Words of 4+ letters in 20,000 random previews of the index (conversations or map points)."""
+    rows = searcher._con.execute(f"SELECT preview FROM {table} ORDER BY random() LIMIT 20000").fetchall()
+    return Counter(w.lower() for (p,) in rows for w in (p or "").split() if w.isalpha() and len(w) > 3)
+
+
 def bench_explore(release: Path, queries: int = 300, seed: int = 7) -> dict:
     from chatsift.explore.index import build_index, index_path
     from chatsift.explore.search import Query, Searcher
@@ -80,8 +86,7 @@ def bench_explore(release: Path, queries: int = 300, seed: int = 7) -> dict:
     build_s = time.perf_counter() - started
     searcher = Searcher(path)
     rng = random.Random(seed)
-    rows = searcher._con.execute("SELECT preview FROM conv ORDER BY random() LIMIT 20000").fetchall()
-    words = Counter(w.lower() for (p,) in rows for w in (p or "").split() if w.isalpha() and len(w) > 3)
+    words = _preview_words(searcher, "conv")
     common = [w for w, _ in words.most_common(200)]
     rare = [w for w, c in words.items() if c <= 2]
     models = [m for m, _ in searcher.facets()["model"]]
@@ -133,8 +138,7 @@ def bench_map(release: Path, loads: int = 5, zooms: int = 20, queries: int = 100
     index_s = time.perf_counter() - started
     searcher = Searcher(path)
     rng = random.Random(seed)
-    rows = searcher._con.execute("SELECT preview FROM map_point ORDER BY random() LIMIT 20000").fetchall()
-    words = Counter(w.lower() for (p,) in rows for w in (p or "").split() if w.isalpha() and len(w) > 3)
+    words = _preview_words(searcher, "map_point")
     common, models = [w for w, _ in words.most_common(100)], [m for m, _ in searcher.facets()["model"]]
     plan = [Query(q=rng.choice(common)) if i % 3 == 0 else Query(model=rng.choice(models)) if i % 3 == 1
             else Query(q=rng.choice(common), topic=rng.randint(1, 20)) for i in range(queries)]

@@ -6,6 +6,7 @@ that none of them runs, and in the served HTML that they arrive escaped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -128,26 +129,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def explorer(hostile_release):
+@contextlib.contextmanager
+def _serving(app):
+    """The app on a free loopback port in a thread, for as long as the block runs."""
     import uvicorn
 
-    from chatsift.explore.app import create_app
-    from chatsift.explore.index import build_index
-
-    index = build_index(hostile_release)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(index, hostile_release), host="127.0.0.1", port=port,
-                                           log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(100):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def explorer(hostile_release):
+    from chatsift.explore.app import create_app
+    from chatsift.explore.index import build_index
+
+    with _serving(create_app(build_index(hostile_release), hostile_release)) as base:
+        yield base
 
 
 def test_explorer_pages_escape_everything(browser, explorer):
@@ -265,7 +273,6 @@ def mapped(tmp_path_factory, _model_cache):
 
     if not shared_data.is_dir():
         pytest.skip("../shared/data is not present")
-    import uvicorn
 
     from chatsift.analysis.topics.model import TopicSettings, build_topics
     from chatsift.explore.app import create_app
@@ -285,19 +292,8 @@ def mapped(tmp_path_factory, _model_cache):
         env.setenv("CHATSIFT_CACHE", _model_cache)
         env.setenv("HF_HUB_OFFLINE", "1")
         build_topics(root / "release", TopicSettings(k=8, min_users=1, language=None))
-    index = build_index(root / "release")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(index, root / "release"), host="127.0.0.1", port=port,
-                                           log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", root / "release"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with _serving(create_app(build_index(root / "release"), root / "release")) as base:
+        yield base, root / "release"
 
 
 def _map_points(base: str) -> dict:
