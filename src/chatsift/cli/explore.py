@@ -15,6 +15,9 @@ import click
 def explore_command(release: str, host: str, port: int, rebuild_index: bool) -> None:
     """Search, filter and read the conversations of RELEASE in a browser (http://HOST:PORT/).
 
+    With a topic map (chatsift topics), /map draws its prompts coloured by topic: zoom, pan, hover
+    for the prompt, click to open it, and the search filters highlight what they match.
+
     The first start builds a SQLite full-text index in RELEASE/.explore/ (minutes for a million
     conversations); later starts reuse it while the release and its topics are unchanged.
     """
