@@ -56,6 +56,10 @@ def test_metadata_values_are_scanned(tmp_path, capsys):
                       {"role": "assistant", "content": "100 degrees Celsius at sea level."}]}
         for i in range(6)
     ]
+    # two ids that differ only in the address stay two conversations (snapshot dedup keys on the id)
+    records += [{"id": f"client {ip} chat", "model": "llama-2", "messages": [
+        {"role": "user", "content": f"Which planet is the largest one, question {ip[-1]}?"},
+        {"role": "assistant", "content": "Jupiter."}]} for ip in ("081.002.069.142", "081.002.069.143")]
     records.append({"id": "marta.k@inbox-sample.org", "model": "llama-2", "messages": [
         {"role": "user", "content": "Explain photosynthesis briefly please, for my class."},
         {"role": "assistant", "content": "Plants turn light into sugar."}]})
@@ -63,12 +67,13 @@ def test_metadata_values_are_scanned(tmp_path, capsys):
     manifest = run_curate([tmp_path / "in.jsonl"], tmp_path / "r", **{"release.schema": "full"})
     table = read_release(tmp_path / "r")
     ids, models = table.column("conversation_id").to_pylist(), table.column("model").to_pylist()
-    assert len(ids) == 7 and len(set(ids)) == 7  # still one id per conversation
-    assert "IP_ADDRESS-1" in ids and "EMAIL" in ids
+    assert len(ids) == 9 and len(set(ids)) == 9  # still one id per conversation
+    assert sum(i.startswith("client IP_ADDRESS chat~") for i in ids) == 2
+    assert any(i.startswith("IP_ADDRESS-1~") for i in ids) and any(i.startswith("EMAIL~") for i in ids)
     assert "gpt-4 SECRET" in models and "vicuna-13b" in models
     assert all(table.column("redacted").to_pylist())
     counts = manifest["statistics"]["pii_replacements"]
-    assert counts["ip_address"] == 6 and counts["secret"] == 3 and counts["email"] == 1
+    assert counts["ip_address"] == 8 and counts["secret"] == 3 and counts["email"] == 1
 
     from chatsift.analysis.report.render import build_report
     from chatsift.explore.index import build_index

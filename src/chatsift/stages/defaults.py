@@ -41,7 +41,7 @@ def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
     else:
         notes.append("language detection is off: the source's language (or null) is kept")
     if config.pii.enabled:
-        stages.append(PiiStage(config.pii))
+        stages.append(PiiStage(config.pii, user_secret))
     else:
         notes.append("pii: redaction is OFF; names, contacts and secrets are NOT redacted")
     stages.append(ModerationStage(config.moderation, config.llm))

@@ -9,10 +9,15 @@ offsets in the original text, kind, placeholder; never the values) in ``pii.span
 The metadata strings (``conversation_id``, ``model``, ``language``, ``source.file``) are scanned too,
 for the kinds an id cannot be mistaken for (secrets, credential URLs, e-mails, IPs): a key pasted
 into a model name or an IP in an id would otherwise reach the shards, manifest, card, report and
-explorer. Those replacements are counted in ``pii.counts`` as well.
+explorer. Those replacements are counted in ``pii.counts`` as well. A scrubbed id gets a keyed hash
+of the original (HMAC with the user-id secret) so that two ids that differ only in the removed value
+stay two conversations (snapshot dedup runs after this stage and keys on the id).
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 import pyarrow as pa
 
@@ -48,8 +53,9 @@ class PiiStage(BatchStage):
     outputs = ("conversation", "system_prompt", "redacted", "pii.counts", "pii.preexisting", "pii.spans",
                "quality.reasons", *metadata)
 
-    def __init__(self, config: PiiConfig) -> None:
+    def __init__(self, config: PiiConfig, id_secret: bytes = b"chatsift") -> None:
         self.config = config
+        self._id_secret = id_secret
         self._redactor: Redactor | None = None
 
     def describe(self) -> str:
@@ -85,7 +91,8 @@ class PiiStage(BatchStage):
                 why.append("pii_timeout")
             reasons.append(why)
         for column in self.metadata:
-            batch = self._scrub_metadata(batch, column, counts, out_redacted)
+            batch = self._scrub_metadata(batch, column, counts, out_redacted,
+                                         self._id_secret if column == "conversation_id" else None)
         batch = set_column(batch, "conversation", pa.array(out_convs, CONVERSATION_TYPE))
         batch = set_column(batch, "system_prompt", pa.array(out_systems, pa.string()))
         batch = set_column(batch, "redacted", pa.array(out_redacted, pa.bool_()))
@@ -95,7 +102,8 @@ class PiiStage(BatchStage):
         return set_column(batch, "quality.reasons", pa.array(reasons, pa.list_(pa.string())))
 
     @staticmethod
-    def _scrub_metadata(batch: pa.Table, column: str, counts: list[dict], redacted: list[bool]) -> pa.Table:
+    def _scrub_metadata(batch: pa.Table, column: str, counts: list[dict], redacted: list[bool],
+                        unique_with: bytes | None = None) -> pa.Table:
         values = batch.column(column).to_pylist()
         seen: dict[str, tuple[str, dict[str, int]]] = {}  # model and language repeat: scan each value once
         changed = False
@@ -103,7 +111,11 @@ class PiiStage(BatchStage):
             if not value:
                 continue
             if value not in seen:
-                seen[value] = redact_value(value)
+                new, found = redact_value(value)
+                if found and unique_with is not None:
+                    digest = hmac.new(unique_with, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
+                    new += "~" + digest.hexdigest()[:12]
+                seen[value] = new, found
             new, found = seen[value]
             if found:
                 changed = True
