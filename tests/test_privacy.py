@@ -234,3 +234,13 @@ def test_person_names_on_real_gold_text(tmp_path, gold_set, sample, recall, prec
     total = json.loads(scored.read_text())["total"]
     assert total["per_entities"] > 150
     assert total["entity_recall"] >= 100 * recall and total["span_precision"] >= 100 * precision, total
+
+
+def test_a_name_recurring_inflected_keeps_its_number():
+    redactor = Redactor()
+    assert redactor.redact(["Otto von Bismarck was chancellor.", "Bismarcks Politik war hart."]).texts == [
+        "NAME_1 was chancellor.", "NAME_1 Politik war hart."]
+    assert redactor.redact(["Иван Петров пришёл.", "Я видел Петрова вчера."], language="ru").texts == [
+        "NAME_1 пришёл.", "Я видел NAME_1 вчера."]
+    # a short name takes no ending: "Anastasia" is not "Ana" inflected
+    assert redactor.redact(["Ana Lima wrote.", "Anastasia replied to Ana."]).texts[1].endswith("to NAME_1.")

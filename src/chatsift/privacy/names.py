@@ -315,9 +315,11 @@ class NameFinder:
         """Whether one word of a found name may be replaced wherever it recurs in the conversation
         (capitalised, as the propagation matches case): "Smith" again after "John Smith"."""
         w = word.lower()
-        if w in self.g.not_names or w in self.g.ambiguous:
+        if w in self.g.not_names or w in self.g.ambiguous or w in self._function:
             return False
-        return not self._is_word(w) or self._surname_word(word)
+        # The full name already showed this is a person: a word of the text's language ("Петров", news
+        # makes it common) still recurs as the surname; an English word only when it is a surname too.
+        return w not in self.g.dictionary or self._surname_word(word)
 
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
         # The words of the text's language count as words too (English ones always do).

@@ -28,6 +28,9 @@ from chatsift.privacy.structured import _OPTS, find_structured
 
 WITHHELD = "[message withheld: the PII scan did not finish in its time budget]"
 MAX_PROPAGATED_NAMES = 500
+# Case and possessive endings a recurring name may take (German/English genitive, Slavic cases).
+INFLECTIONS = ("'s", "’s", "s", "a", "u", "e", "om", "em", "ovi", "ou", "i", "y", "ho", "mu", "ym", "ом", "ем", "а",
+               "у", "е", "ы", "ой", "ым", "ою")
 WINDOW, OVERLAP = 65_536, 8_192  # long texts are scanned in windows (see Redactor.find)
 # A whole token only: "USER_NAME_1" in code is an identifier, not a placeholder.
 _PLACEHOLDER_TOKEN = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(PLACEHOLDER.values(), key=len, reverse=True))
@@ -155,9 +158,12 @@ class Redactor:
                                         and self.names.name_part_ok(p))
         if not surfaces:
             return found
-        # One linear pass per message over all names (longest first, so "Ana Lima" beats "Ana").
+        # One linear pass per message over all names (longest first, so "Ana Lima" beats "Ana"). A name of
+        # four letters or more also recurs inflected ("Bismarcks", "Markovića", "Петрова") and keeps its
+        # number: the span covers the inflected word, its value is the name as found.
         ordered = sorted(surfaces, key=len, reverse=True)[:MAX_PROPAGATED_NAMES]
-        pattern = re2.compile("|".join(re2.escape(s) for s in ordered), _OPTS)
+        pattern = re2.compile("(?P<base>" + "|".join(re2.escape(s) for s in ordered) + ")(?P<ending>"
+                              + "|".join(INFLECTIONS) + ")?", _OPTS)
         out = []
         for text, spans in zip(texts, found):
             if not text:
@@ -168,10 +174,12 @@ class Redactor:
                 taken.add(s.start, s.end)
             extra = []
             for m in pattern.finditer(text):
-                pos, end = m.start(), m.end()
+                pos, end, base = m.start(), m.end(), m.group("base")
+                if m.group("ending") and len(base) < 4:
+                    end = pos + len(base)  # "Ana" + "s" is no inflection worth the risk
                 bounded = (pos == 0 or not text[pos - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
                 if bounded and not taken.overlaps(pos, end):
-                    extra.append(Span(pos, end, "name", m.group()))
+                    extra.append(Span(pos, end, "name", base))
             out.append(resolve_overlaps(spans + extra) if extra else spans)
         return out
 
