@@ -77,14 +77,33 @@ def _preview_words(searcher, table: str) -> Counter:
     return Counter(w.lower() for (p,) in rows for w in (p or "").split() if w.isalpha() and len(w) > 3)
 
 
-def bench_explore(release: Path, queries: int = 300, seed: int = 7) -> dict:
+def _indexed(release: Path):
+    """The explorer index built from scratch, its Searcher, and the build's seconds."""
     from chatsift.explore.index import build_index, index_path
-    from chatsift.explore.search import Query, Searcher
+    from chatsift.explore.search import Searcher
 
     started = time.perf_counter()
     path = build_index(release, index_path(release))
-    build_s = time.perf_counter() - started
-    searcher = Searcher(path)
+    return Searcher(path), time.perf_counter() - started
+
+
+def _latencies(run, plan: list, prefix: str = "") -> dict:
+    """``run`` over each query of ``plan``, timed one by one: count, median, p95 and max in ms."""
+    times = []
+    for query in plan:
+        t = time.perf_counter()
+        run(query)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return {f"{prefix}queries": len(times), f"{prefix}median_ms": round(1000 * statistics.median(times), 1),
+            f"{prefix}p95_ms": round(1000 * times[int(0.95 * len(times)) - 1], 1),
+            f"{prefix}max_ms": round(1000 * times[-1], 1)}
+
+
+def bench_explore(release: Path, queries: int = 300, seed: int = 7) -> dict:
+    from chatsift.explore.search import Query
+
+    searcher, build_s = _indexed(release)
     rng = random.Random(seed)
     words = _preview_words(searcher, "conv")
     common = [w for w, _ in words.most_common(200)]
@@ -101,16 +120,8 @@ def bench_explore(release: Path, queries: int = 300, seed: int = 7) -> dict:
             plan.append(Query(q=f"{rng.choice(common)} {rng.choice(common)}"))
         else:
             plan.append(Query(q=rng.choice(common), model=rng.choice(models), min_turns=1))
-    latencies = []
-    for query in plan:
-        t = time.perf_counter()
-        searcher.search(query)
-        latencies.append(time.perf_counter() - t)
-    latencies.sort()
-    return {"index_build_s": round(build_s, 1), "index_mb": round(path.stat().st_size / 2**20),
-            "queries": len(latencies), "median_ms": round(1000 * statistics.median(latencies), 1),
-            "p95_ms": round(1000 * latencies[int(0.95 * len(latencies)) - 1], 1),
-            "max_ms": round(1000 * latencies[-1], 1)}
+    return {"index_build_s": round(build_s, 1), "index_mb": round(searcher.path.stat().st_size / 2**20),
+            **_latencies(searcher.search, plan)}
 
 
 def bench_map(release: Path, loads: int = 5, zooms: int = 20, queries: int = 100, seed: int = 7,
@@ -127,31 +138,23 @@ def bench_map(release: Path, loads: int = 5, zooms: int = 20, queries: int = 100
 
     from chatsift.analysis.topics.model import TopicSettings, build_topics
     from chatsift.explore.app import create_app
-    from chatsift.explore.index import build_index, index_path
-    from chatsift.explore.search import Query, Searcher
+    from chatsift.explore.search import Query
 
     started = time.perf_counter()
     topics = build_topics(release, TopicSettings(sample=200_000, language=None, dedup=False) if dense else None)
     topics_s = time.perf_counter() - started
-    started = time.perf_counter()
-    path = build_index(release, index_path(release))
-    index_s = time.perf_counter() - started
-    searcher = Searcher(path)
+    searcher, index_s = _indexed(release)
     rng = random.Random(seed)
     words = _preview_words(searcher, "map_point")
     common, models = [w for w, _ in words.most_common(100)], [m for m, _ in searcher.facets()["model"]]
     plan = [Query(q=rng.choice(common)) if i % 3 == 0 else Query(model=rng.choice(models)) if i % 3 == 1
             else Query(q=rng.choice(common), topic=rng.randint(1, 20)) for i in range(queries)]
-    latencies = []
-    for query in plan:
-        t = time.perf_counter()
-        searcher.map_matches(query)
-        latencies.append(time.perf_counter() - t)
-    latencies.sort()
+    matches = _latencies(searcher.map_matches, plan, prefix="match_")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(path, release), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(create_app(searcher.path, release), host="127.0.0.1", port=port,
+                                           log_level="error"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -190,8 +193,7 @@ def bench_map(release: Path, loads: int = 5, zooms: int = 20, queries: int = 100
             "index_build_s": round(index_s, 1),
             "map_points": int(searcher.meta["map_points"]), "points_bytes": len(points),
             "points_endpoint_ms": round(1000 * points_s, 1),
-            "match_median_ms": round(1000 * statistics.median(latencies), 1),
-            "match_p95_ms": round(1000 * latencies[int(0.95 * len(latencies)) - 1], 1),
+            "match_median_ms": matches["match_median_ms"], "match_p95_ms": matches["match_p95_ms"],
             "page_load_median_ms": round(statistics.median(load_ms)),
             "page_load_filtered_median_ms": round(statistics.median(filtered_ms)),
             "redraw_median_ms": round(statistics.median(draw_ms), 1), "redraw_max_ms": round(max(draw_ms), 1)}
