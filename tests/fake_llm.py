@@ -5,6 +5,11 @@ timeouts and connection handling are exercised for real. Faults are queued per p
 one per request: ``"429"`` (with ``Retry-After``), ``"500"``, ``"400"``, ``"401"``, ``"timeout"``
 (answers after ``slow_s``), ``"malformed"`` (200 with a body that is not JSON) and ``"truncated"``
 (the connection closes half-way through the body).
+
+A chat request with ``"stream": true`` is answered with server-sent events, a word a chunk
+(``stream_delay_s`` apart), and has three more faults: ``"stream_hang"`` (two chunks, then silence
+for ``slow_s``), ``"stream_drop"`` (two chunks, then the connection closes) and ``"stream_garbage"``
+(a chunk that is not JSON).
 """
 
 from __future__ import annotations
@@ -50,8 +55,10 @@ class FakeLLM:
     """``with FakeLLM() as server: server.url`` -> ``http://127.0.0.1:PORT/v1``."""
 
     def __init__(self, chat: Callable[[list[dict]], str] = default_chat, slow_s: float = 3.0,
-                 retry_after: str = "0.2", chat_by_model: Callable[[list[dict], str], str] | None = None) -> None:
+                 retry_after: str = "0.2", chat_by_model: Callable[[list[dict], str], str] | None = None,
+                 stream_delay_s: float = 0.0) -> None:
         self.chat = chat
+        self.stream_delay_s = stream_delay_s
         self.chat_by_model = chat_by_model  # when set, answers depend on the requested model too
         self.slow_s = slow_s
         self.retry_after = retry_after
@@ -132,7 +139,40 @@ class FakeLLM:
                     headers = {"Retry-After": server.retry_after} if fault == "429" else None
                     self._send(int(fault), json.dumps({"error": {"message": f"injected {fault}"}}).encode(), headers)
                     return
+                if path == "/chat/completions" and body.get("stream"):
+                    self._stream(self._answer(path, body), fault)
+                    return
                 self._send(200, json.dumps(self._answer(path, body)).encode())
+
+            def _stream(self, answer: dict, fault: str | None) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()  # no length: the stream ends when the connection closes
+                self.close_connection = True
+                text = answer["choices"][0]["message"]["content"]
+                words = [w + " " for w in text.split(" ")]
+                words[-1] = words[-1][:-1]
+                try:
+                    for i, word in enumerate(words):
+                        if fault in {"stream_hang", "stream_drop"} and i == 2:
+                            if fault == "stream_hang":
+                                time.sleep(server.slow_s)
+                            return
+                        if fault == "stream_garbage" and i == 1:
+                            self.wfile.write(b"data: {not json at all\n\n")
+                            self.wfile.flush()
+                            return
+                        chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": answer["model"],
+                                 "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
+                        self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                        self.wfile.flush()
+                        if server.stream_delay_s:
+                            time.sleep(server.stream_delay_s)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading (a user pressed stop)
 
             def _answer(self, path: str, body: dict) -> dict:
                 model = body.get("model", "")

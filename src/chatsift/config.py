@@ -37,6 +37,9 @@ class ReadConfig:
     # conversation), or read each as a one-prompt conversation ("prompts": the first turn only, since later
     # MT-bench turns refer to an answer), e.g. to score or cluster benchmark prompts.
     benchmark_questions: str = "quarantine"
+    # A chat store input (sqlite:///chat.db, postgresql://...): only records at or after this time
+    # (ISO date/time or Unix seconds), for incremental releases.
+    since: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,14 @@ from chatsift.config import CurateConfig
 from chatsift.errors import ReleaseError
 from chatsift.executors.base import Executor, PhaseReport
 from chatsift.executors.local import LocalExecutor
-from chatsift.io.remote import is_remote, remote_release_exists, stage_input, staging_release, upload_release
+from chatsift.io.remote import (
+    is_remote,
+    remote_release_exists,
+    stage_input,
+    staging_release,
+    staging_root,
+    upload_release,
+)
 from chatsift.llm.ledger import Ledger
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan, make_plan
@@ -37,6 +44,7 @@ from chatsift.release.card import render_card
 from chatsift.release.manifest import build_manifest
 from chatsift.release.shards import pack_shards
 from chatsift.schema import release_schema
+from chatsift.serve.store import is_store_url
 from chatsift.stages.defaults import build_pipeline
 from chatsift.stages.moderation import ModerationStage
 
@@ -158,12 +166,24 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
         if remote_release_exists(remote_out) and not (overwrite or dry_run):
             raise ReleaseError(f"{remote_out} already holds a finished release; pass --overwrite to replace it")
         out = staging_release(remote_out, work_dir)
-    inputs = [stage_input(str(i), work_dir) if is_remote(i) else str(i) for i in inputs]
     out = Path(out)
     work = WorkDir(out, Path(work_dir) / f"work-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}"
                    if work_dir else None)
+    stores = [str(i) for i in inputs if is_store_url(str(i))]
+    if stores:  # a chat store is read as its FastChat-log export, staged once per run (a resumed run reuses it)
+        from chatsift.serve.export import parse_since, staged_export
+
+        fresh = restart or overwrite or not work.plan_file.exists()
+        since = parse_since(config.read.since)
+        staged = {s: str(staged_export(s, since, staging_root(work_dir), fresh and not dry_run)) for s in stores}
+        inputs = [staged.get(str(i), i) for i in inputs]
+    inputs = [stage_input(str(i), work_dir) if is_remote(i) else str(i) for i in inputs]
     try:
-        return _run(inputs, out, work, config, remote_out, executor, overwrite, restart, dry_run, pipeline_hook)
+        result = _run(inputs, out, work, config, remote_out, executor, overwrite, restart, dry_run, pipeline_hook)
+        if stores and not dry_run:  # the release is complete: the next run exports the store afresh
+            for folder in staged.values():
+                shutil.rmtree(Path(folder).parent, ignore_errors=True)
+        return result
     except Exception as exc:
         failure = storage_failure(exc)
         if failure is None:

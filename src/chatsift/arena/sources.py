@@ -196,6 +196,9 @@ def _csv_votes(path: Path, report: ReadReport, rows: list) -> None:
 
 
 def _json_vote(rec: dict, report: ReadReport, rows: list, anonymous_only: bool) -> None:
+    if rec.get("counted") is False:  # chatsift serve's logs mark votes FastChat's cleaning would drop
+        report.skipped[f"vote not counted ({rec.get('not_counted') or 'marked'})"] += 1
+        return
     if "states" in rec and rec.get("type") in VOTE_WINNERS:  # a FastChat log vote record
         states = rec["states"]
         if not (isinstance(states, list) and len(states) == 2 and all(isinstance(s, dict) for s in states)):

@@ -30,6 +30,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
               help="lmsys: exactly the LMSYS-Chat-1M features (default); full: plus annotation columns.")
 @click.option("--keep-private", is_flag=True, default=None,
               help="Keep user_id and tstamp (never for public releases).")
+@click.option("--since", help="Chat store inputs: only records at or after this time (ISO date/time or Unix seconds).")
 @click.option("--sample", type=int, help="Seeded shuffle and keep N conversations (the paper: 1000000).")
 @click.option("--seed", type=int, help="Seed for --sample (default 42).")
 @click.option("--exact-dedup", type=click.Choice(["keep_all", "one_per_group"]),
@@ -52,11 +53,12 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--keep-work", is_flag=True, default=None, help="Keep the intermediate files after success.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 even when no conversation is released (default: exit 1).")
-def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, seed, exact_dedup, near_cap,
+def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, sample, seed, exact_dedup, near_cap,
                    blocked_words, no_pii, moderator, moderation_prompt, recompute_moderation, workers, executor,
                    ray_address, sets, dry_run, overwrite, restart,
                    keep_work, no_progress, allow_empty) -> None:
-    """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs) into a release in --out (a folder or URL).
+    """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs, chat stores of `chatsift serve`:
+    sqlite:///chat.db or postgresql://...) into a release in --out (a folder or URL).
 
     Writes data/*.parquet, manifest.json (config, versions, checksums, counts that reconcile),
     exclusions.parquet, quarantine.jsonl and README.md (the dataset card). A killed run resumes
@@ -66,7 +68,8 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, sample, 
     flags = {
         "read.format": fmt, "release.schema": schema, "release.keep_private": keep_private, "sample.n": sample,
         "sample.seed": seed, "select.exact": exact_dedup, "select.near_max_per_cluster": near_cap,
-        "filters.blocked_words_file": blocked_words, "engine.workers": workers, "engine.keep_work": keep_work,
+        "filters.blocked_words_file": blocked_words, "read.since": since, "engine.workers": workers,
+        "engine.keep_work": keep_work,
         "engine.executor": executor, "engine.ray_address": ray_address,
     }
     overrides.update({k: v for k, v in flags.items() if v is not None})

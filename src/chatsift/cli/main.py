@@ -46,6 +46,7 @@ def _register() -> None:
         pii_audit,
         report,
         safety,
+        serve,
         sft,
         stats,
         topics,
@@ -56,6 +57,8 @@ def _register() -> None:
     cli.add_command(topics.topics_command)
     cli.add_command(report.report_command)
     cli.add_command(explore.explore_command)
+    cli.add_command(serve.serve_command)
+    cli.add_command(serve.export_command)
     cli.add_command(moderation.moderate_command)
     cli.add_command(moderation.moderator_group)
     cli.add_command(hard.hard_group)

@@ -18,6 +18,7 @@ from chatsift.llm.client import (
     LLMClient,
     LLMError,
     RetryPolicy,
+    StreamBroken,
     chat_text,
 )
 from chatsift.llm.endpoints import Endpoint, endpoint_from_mapping, parse_endpoint
@@ -25,7 +26,8 @@ from chatsift.llm.ledger import Budget, BudgetExceeded, Ledger
 
 __all__ = [
     "CHAT", "EMBEDDINGS", "MODERATIONS", "Budget", "BudgetExceeded", "CallResult", "Endpoint", "EndpointUnreachable",
-    "Estimate", "LLMClient", "LLMError", "Ledger", "ResponseCache", "RetryPolicy", "chat_text", "make_client",
+    "Estimate", "LLMClient", "LLMError", "Ledger", "ResponseCache", "RetryPolicy", "StreamBroken", "chat_text",
+    "make_client",
     "named_endpoints", "parse_endpoint",
 ]
 

@@ -10,6 +10,10 @@
   retries stops the run with one line (``LLMError``), as does the budget (``BudgetExceeded``);
   requests in flight finish first, so every answer received is cached and a rerun resumes;
 - the ledger counts calls, cache hits, retries, tokens and cost.
+
+``astream_chat`` streams one live answer (server-sent events) for the chat service: never cached,
+retried only before the first token, and a stream that breaks, stalls or carries garbage later
+raises ``StreamBroken`` with what was received so far.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import concurrent.futures
 import email.utils
 import random
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -42,6 +47,14 @@ class LLMError(ChatsiftError):
 
 class EndpointUnreachable(LLMError):
     """Nothing answers at the endpoint's address."""
+
+
+class StreamBroken(LLMError):
+    """A streamed answer stopped half-way (dropped, stalled or malformed); ``code`` names why."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ class LLMClient:
         self._transport = transport
         self._key = endpoint.api_key()  # a missing required key fails here, before any work
         self._inflight = 0
+        self._stream_http: httpx.AsyncClient | None = None
 
     # ------------------------------------------------------------ requests
 
@@ -295,6 +309,110 @@ class LLMClient:
         from tqdm.auto import tqdm
 
         return tqdm(total=total, initial=done, desc=desc, unit="req", dynamic_ncols=True, leave=False)
+
+    # ------------------------------------------------------------ streaming (the chat service)
+
+    def _streaming_http(self) -> httpx.AsyncClient:
+        """One pooled connection set for every live answer (kept open; ``aclose`` ends it)."""
+        if self._stream_http is None:
+            headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+            self._stream_http = httpx.AsyncClient(
+                base_url=self.endpoint.base_url, headers=headers, transport=self._transport,
+                timeout=httpx.Timeout(self.endpoint.timeout_s, connect=min(10.0, self.endpoint.timeout_s)),
+                limits=httpx.Limits(max_connections=self.endpoint.max_concurrency,
+                                    max_keepalive_connections=self.endpoint.max_concurrency))
+        return self._stream_http
+
+    async def aclose(self) -> None:
+        if self._stream_http is not None:
+            await self._stream_http.aclose()
+            self._stream_http = None
+
+    async def astream_chat(self, messages: list[dict], **params) -> AsyncIterator[str]:
+        """The answer to ``messages`` as text deltas, as the server sends them.
+
+        Before the first delta, refused connections, timeouts and 408/429/5xx are retried like any
+        request (the user has seen nothing yet); afterwards a break raises ``StreamBroken``. A server
+        that ignores ``stream`` and answers with one JSON body is read as one delta.
+        """
+        body = {"model": self.endpoint.model, "messages": messages, **params, "stream": True}
+        entry = self.ledger.entry(self.endpoint.name)
+        http, where, problem = self._streaming_http(), self.endpoint.label, ""
+        sent: list[str] = []
+        for attempt in range(self.retry.max_attempts):
+            wait: float | None = None
+            try:
+                async with http.stream("POST", CHAT, content=orjson.dumps(body),
+                                       headers={"Content-Type": "application/json"}) as response:
+                    status = response.status_code
+                    if status == 200:
+                        async for delta in self._deltas(response, sent):
+                            yield delta
+                        entry.calls += 1
+                        entry.prompt_tokens += estimate_tokens(body)
+                        entry.completion_tokens += max(1, len("".join(sent)) // 4)
+                        return
+                    await response.aread()
+                    if status in FATAL_STATUSES:
+                        raise LLMError(f"{where} {FATAL_STATUSES[status]} (HTTP {status}: "
+                                       f"{_server_message(response)})")
+                    if status not in RETRY_STATUSES:
+                        entry.failures += 1
+                        raise StreamBroken(f"{where} answered HTTP {status}: {_server_message(response)}",
+                                           f"http_{status}")
+                    problem, wait = f"HTTP {status}", _retry_after(response)
+            except httpx.ConnectError as exc:
+                problem = f"cannot reach {where}: {_short(exc) or 'connection refused'}"
+            except httpx.TimeoutException:
+                problem = f"no answer from {where} within {self.endpoint.timeout_s:g} s"
+                if sent:
+                    raise StreamBroken(f"{where} stalled mid-answer ({problem})", "timeout") from None
+            except httpx.TransportError as exc:
+                problem = f"broken stream from {where} ({type(exc).__name__})"
+                if sent:
+                    raise StreamBroken(problem, "dropped") from None
+            if attempt + 1 >= self.retry.max_attempts or (problem.startswith("cannot reach")
+                                                          and attempt + 1 >= self.retry.connect_attempts):
+                break
+            entry.retries += 1
+            backoff = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** attempt)
+            await asyncio.sleep(min(wait, self.retry.max_retry_after_s) if wait is not None
+                                else backoff * random.uniform(0.5, 1.5))
+        entry.failures += 1
+        raise StreamBroken(f"{problem} (after {attempt + 1} attempt(s))", "unreachable"
+                           if problem.startswith("cannot reach") else "upstream")
+
+    async def _deltas(self, response: httpx.Response, sent: list[str]) -> AsyncIterator[str]:
+        where = self.endpoint.label
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            try:
+                data = orjson.loads(await response.aread())
+            except orjson.JSONDecodeError:
+                data = None
+            if not _valid(CHAT, {}, data):
+                raise StreamBroken(f"{where} sent a body that is neither a stream nor an answer", "malformed")
+            sent.append(chat_text(data))
+            yield sent[-1]
+            return
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue  # comments, event names and keep-alives
+            payload = line[5:].strip()
+            if payload == "[DONE]":
+                return
+            try:
+                chunk = orjson.loads(payload)
+                if "error" in chunk:
+                    raise StreamBroken(f"{where} reported an error mid-stream: {str(chunk['error'])[:200]}",
+                                       "upstream")
+                choice = chunk["choices"][0] if chunk.get("choices") else {}
+                delta = (choice.get("delta") or {}).get("content") or ""
+            except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError):
+                raise StreamBroken(f"{where} sent a malformed stream chunk", "malformed") from None
+            if delta:
+                sent.append(delta)
+                yield delta
+        raise StreamBroken(f"{where} closed the stream before it finished", "dropped")
 
     # ------------------------------------------------------------ the three kinds of request
 

@@ -1,0 +1,84 @@
+"""Who is asking: the client address becomes a keyed hash, and forms carry a per-session CSRF token.
+
+The address is taken from the socket, or, when the socket's peer is a trusted proxy, from the
+rightmost ``X-Forwarded-For`` entry that is not itself a trusted proxy (the left entries are the
+client's to forge). It is hashed at once with the server's secret (HMAC-SHA256, as WildChat salts
+its IP hashes) and never stored or logged; the service runs uvicorn without its access log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+
+from chatsift.errors import ConfigError
+
+
+def client_address(peer: str | None, forwarded_for: str | None, trusted: list) -> str:
+    """The address to key the user on (``peer`` unless it is a trusted proxy that says who it forwards)."""
+    address = peer or "unknown"
+    if not trusted or not forwarded_for or not _in(address, trusted):
+        return address
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop if _parses(hop) else address
+        address = hop
+    return address
+
+
+def _parses(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _in(address: str, networks: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def user_id(secret: bytes, address: str) -> str:
+    return hmac.new(secret, b"user:" + address.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def csrf_token(secret: bytes, session_id: str) -> str:
+    return hmac.new(secret, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def csrf_ok(secret: bytes, session_id: str, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(csrf_token(secret, session_id), str(token))
+
+
+def admin_cookie(secret: bytes, token: str) -> str:
+    return hmac.new(secret, b"admin:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def new_id() -> str:
+    return secrets.token_hex(16)
+
+
+def load_secret(env: str, file: Path | None) -> bytes:
+    """The server's key: from ``env``, else from ``file`` (made once, mode 0600, for an embedded store)."""
+    value = os.environ.get(env)
+    if value:
+        return value.encode()
+    if file is None:
+        raise ConfigError(f"set {env}: the server's key for user ids and CSRF tokens (keep it; a new key means "
+                          "new user ids)")
+    if file.exists():
+        return file.read_bytes()
+    key = secrets.token_bytes(32)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,261 @@
+"""What the pages and the API do, apart from HTTP: consent, limits, turns, votes, the leaderboard.
+
+``ChatService`` holds the settings, the store, one LLM client per model and the live sessions. Each
+refusal is a ``Refusal`` with the HTTP status and a sentence for the user; nothing is stored for a
+refused request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from chatsift.llm import Endpoint, Ledger, LLMClient, RetryPolicy, parse_endpoint
+from chatsift.serve.sampling import NoPair, battle_pair
+from chatsift.serve.sessions import MODES, Battle, Conversation, SendRate, Session, Sessions
+from chatsift.serve.settings import ServeSettings
+from chatsift.serve.store import Duplicate, Store
+from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG
+from chatsift.serve.votes import ARENA_KINDS, SINGLE_KINDS, not_counted
+
+
+@dataclass
+class Refusal(Exception):
+    status: int
+    message: str
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ChatService:
+    def __init__(self, settings: ServeSettings, store: Store, secret: bytes, *, moderator=None,
+                 rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.secret = secret
+        self.moderator = moderator  # a moderation backend (``.moderate(texts)``), or None
+        self.rng = rng or random.Random()
+        self.sessions = Sessions(settings.limits.session_expiry_s, settings.limits.max_sessions)
+        self.rate = SendRate(settings.limits.rate_per_minute)
+        self.ledger = Ledger()
+        self.clients = {m.name: self._client(m.name, m.endpoint) for m in settings.models}
+        self._board: tuple[int, object] | None = None
+        self._board_lock = threading.Lock()
+
+    def _client(self, name: str, spec: str) -> LLMClient:
+        endpoint: Endpoint = parse_endpoint(spec, max_concurrency=self.settings.upstream_concurrency,
+                                            timeout_s=self.settings.upstream_timeout_s)
+        # Live answers: retry quickly before the first token, then give the user the error.
+        return LLMClient(endpoint, ledger=self.ledger, retry=RetryPolicy(max_attempts=3, base_delay_s=0.3,
+                                                                          max_delay_s=2.0, connect_attempts=2))
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+
+    # ------------------------------------------------------------ consent
+
+    def has_consent(self, session: Session) -> bool:
+        if session.consented == self.settings.terms_version:
+            return True
+        latest = self.store.consent(session.user_id)
+        if latest and latest[0] == "accept" and latest[1] == self.settings.terms_version:
+            session.consented = latest[1]
+            return True
+        return False
+
+    def accept_terms(self, session: Session) -> None:
+        self.store.add_consent(session.user_id, "accept", self.settings.terms_version, time.time())
+        session.consented = self.settings.terms_version
+
+    def withdraw(self, session: Session) -> None:
+        self.store.add_consent(session.user_id, "withdraw", self.settings.terms_version, time.time())
+        session.consented = None
+        session.chat = None
+        session.battles.clear()
+
+    # ------------------------------------------------------------ turns
+
+    def begin_turn(self, session: Session, mode: str, text: str | None, *, model: str | None = None,
+                   models: list[str] | None = None, regenerate: bool = False) -> tuple[list[Conversation],
+                                                                                    Battle | None]:
+        """Check the request and put the user's message on the conversation(s); the caller streams."""
+        with session.lock:
+            return self._begin_turn(session, mode, text, model, models, regenerate)
+
+    def _begin_turn(self, session: Session, mode: str, text: str | None, model: str | None,
+                    models: list[str] | None, regenerate: bool) -> tuple[list[Conversation], Battle | None]:
+        if mode not in MODES:
+            raise Refusal(400, f"unknown mode {mode!r} (chat, anony or named)")
+        if not self.has_consent(session):
+            raise Refusal(403, "accept the terms of use first (on /terms)")
+        if session.busy:
+            raise Refusal(409, "an answer is still streaming; wait for it or press stop")
+        limits = self.settings.limits
+        if regenerate:
+            sides = session.conversations(mode)
+            if not sides or not sides[0].messages:
+                raise Refusal(400, "there is no answer to regenerate")
+            battle = session.battles.get(mode) if mode != "chat" else None
+            if battle is not None and battle.voted:
+                raise Refusal(409, "this battle has been voted on; start a new round")
+            self._check_rate(session)
+            text = sides[0].messages[-2][1]
+            for conv in sides:
+                del conv.messages[-2:]
+                conv.finish_reasons.pop() if conv.finish_reasons else None
+            self.store.add_event("regenerate", f"mode {mode}", ",".join(c.model for c in sides))
+        else:
+            text = (text or "").strip()
+            if not text:
+                raise Refusal(400, "the message is empty")
+            if len(text) > limits.input_chars:
+                raise Refusal(413, f"the message is {len(text):,} characters; the limit is {limits.input_chars:,}")
+            sides, battle = self._sides(session, mode, model, models)
+            if sides[0].turns >= limits.max_turns:
+                raise Refusal(400, CONVERSATION_LIMIT_MSG)
+            self._check_rate(session)
+            self._moderate(session, text, sides)
+        for conv in sides:
+            conv.messages.append(["user", text])
+        session.busy = True
+        return sides, battle
+
+    def _check_rate(self, session: Session) -> None:
+        wait = self.rate.retry_after(session.user_id)
+        if wait:
+            self.store.add_event("rate_limited", f"user {session.user_id[:8]}")
+            raise Refusal(429, f"too many messages; wait {wait:.0f} s", retry_after=wait)
+
+    def _moderate(self, session: Session, text: str, sides: list[Conversation]) -> None:
+        if self.moderator is None:
+            return
+        out = self.moderator.moderate([text])
+        if bool(out.flagged[0]):
+            self.store.add_event("moderation_block", f"user {session.user_id[:8]}, {len(text):,} characters",
+                                 ",".join(c.model for c in sides))
+            raise Refusal(400, MODERATION_MSG)
+
+    def _sides(self, session: Session, mode: str, model: str | None,
+               models: list[str] | None) -> tuple[list[Conversation], Battle | None]:
+        settings = self.settings
+        if mode == "chat":
+            model = model or (session.chat.model if session.chat else settings.models[0].name)
+            m = settings.model(model)
+            if m is None:
+                raise Refusal(400, f"unknown model {model!r}")
+            if session.chat is None or session.chat.model != model:  # a new model starts a new conversation
+                session.chat = Conversation(model, "chat", m.system_prompt)
+            return [session.chat], None
+        battle = session.battles.get(mode)
+        if mode == "named":
+            wanted = models or (battle.models if battle else [m.name for m in settings.models[:2]])
+            if len(wanted) != 2 or any(settings.model(n) is None for n in wanted):
+                raise Refusal(400, f"unknown model in {wanted!r}" if len(wanted) == 2 else "name two models")
+            if battle is None or battle.models != list(wanted):
+                battle = self._new_battle(session, mode, list(wanted))
+        elif battle is None:
+            try:
+                battle = self._new_battle(session, mode, list(battle_pair(settings, self.rng)))
+            except NoPair as exc:
+                raise Refusal(503, str(exc)) from None
+        if battle.voted:
+            raise Refusal(409, "this battle has been voted on; start a new round")
+        return battle.sides, battle
+
+    def _new_battle(self, session: Session, mode: str, names: list[str]) -> Battle:
+        sides = [Conversation(n, mode, self.settings.model(n).system_prompt) for n in names]
+        battle = Battle(anony=mode == "anony", sides=sides)
+        for conv in sides:
+            conv.battle_id = battle.battle_id
+        session.battles[mode] = battle
+        return battle
+
+    def clear(self, session: Session, mode: str) -> None:
+        if session.busy:
+            raise Refusal(409, "an answer is still streaming; wait for it or press stop")
+        if mode == "chat":
+            session.chat = None
+        else:
+            session.battles.pop(mode, None)
+
+    # ------------------------------------------------------------ votes
+
+    def vote(self, session: Session, mode: str, kind: str, battle_id: str | None = None) -> dict:
+        with session.lock:
+            return self._vote(session, mode, kind, battle_id)
+
+    def _vote(self, session: Session, mode: str, kind: str, battle_id: str | None) -> dict:
+        if not self.has_consent(session):
+            raise Refusal(403, "accept the terms of use first (on /terms)")
+        if session.busy:
+            raise Refusal(409, "wait for the answer to finish before voting")
+        now = time.time()
+        if mode == "chat":
+            conv = session.chat
+            if kind not in SINGLE_KINDS:
+                raise Refusal(400, f"unknown vote {kind!r} (upvote, downvote or flag)")
+            if conv is None or not conv.finish_reasons:
+                raise Refusal(400, "there is no answer to vote on yet")
+            seq = len(conv.finish_reasons)
+            record = {"type": kind, "model": conv.model, "state": conv.state()}
+            try:
+                self.store.add_vote(vote_key=f"conv:{conv.conv_id}:{seq}", kind=kind, user_id=session.user_id,
+                                    tstamp=now, counted=True, not_counted=None, record=record,
+                                    conv_id=conv.conv_id, seq=seq)
+            except Duplicate:
+                raise Refusal(409, "this answer has been voted on already") from None
+            session.voted_answers.add((conv.conv_id, seq))
+            return {"ok": True, "kind": kind}
+        battle = session.battles.get(mode)
+        if kind not in ARENA_KINDS:
+            raise Refusal(400, f"unknown vote {kind!r} (leftvote, rightvote, tievote or bothbad_vote)")
+        if battle is None or not battle.stored:
+            raise Refusal(400, "there is no battle to vote on yet")
+        if battle_id and battle_id != battle.battle_id:
+            raise Refusal(409, "that battle is no longer on screen")
+        stored = self.store.battle(battle.battle_id)
+        texts = [t for conv in battle.sides for _, t in conv.messages if t]
+        reason = not_counted(battle.anony, bool(battle.voted or (stored and stored["revealed"])), texts,
+                             [m.name for m in self.settings.models])
+        record = {"type": kind, "models": ["", ""] if battle.anony else battle.models,
+                  "states": [c.state() for c in battle.sides], "anony": battle.anony}
+        try:
+            self.store.add_vote(vote_key=f"battle:{battle.battle_id}", kind=kind, user_id=session.user_id,
+                                tstamp=now, counted=reason is None, not_counted=reason, record=record,
+                                battle_id=battle.battle_id)
+        except Duplicate:
+            raise Refusal(409, "this battle has been voted on already") from None
+        battle.voted = kind
+        return {"ok": True, "kind": kind, "models": battle.models, "counted": reason is None, "not_counted": reason}
+
+    # ------------------------------------------------------------ the live leaderboard
+
+    def leaderboard(self):
+        """The leaderboard of the counted votes (recomputed when a vote arrives), or None with too few."""
+        from chatsift.arena.battles import Battles, RankingError
+        from chatsift.arena.leaderboard import rank_battles
+        from chatsift.arena.sources import VOTE_WINNERS, ReadReport
+
+        rows = self.store.counted_battles()
+        with self._board_lock:
+            if self._board is not None and self._board[0] == len(rows):
+                return self._board[1]
+            report = ReadReport(records=len(rows), games=len(rows), files=1)
+            board = None
+            pairs = [(a, b, VOTE_WINNERS[ARENA_KINDS[k]]) for a, b, k in rows if a != b]
+            if pairs:
+                try:
+                    board = rank_battles(Battles.from_rows(pairs), report, rounds=self.settings.leaderboard_rounds)
+                except RankingError:
+                    board = None
+            self._board = (len(rows), board)
+            return board
+
+    async def leaderboard_async(self):
+        return await asyncio.to_thread(self.leaderboard)

@@ -1,0 +1,133 @@
+"""Live sessions in memory: the conversation on screen, the battle being fought, a user's send rate.
+
+As in FastChat's Gradio state, a session lives in the serving process and expires when idle
+(``limits.session_expiry_s``); what is worth keeping is stored as snapshots when each answer is
+finished, so a restart loses only screens, never a stored turn.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from chatsift.serve.identity import new_id
+
+MODES = ("chat", "anony", "named")
+
+
+@dataclass
+class Conversation:
+    """One model's side: the FastChat state (``messages`` as [role, text] pairs, ``offset`` 0)."""
+
+    model: str
+    mode: str
+    system_message: str | None = None
+    battle_id: str | None = None
+    conv_id: str = field(default_factory=new_id)
+    messages: list[list] = field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def turns(self) -> int:
+        return sum(1 for role, _ in self.messages if role == "user")
+
+    def state(self) -> dict:
+        state = {"conv_id": self.conv_id, "model_name": self.model, "roles": ["user", "assistant"],
+                 "messages": [list(m) for m in self.messages], "offset": 0}
+        if self.system_message:
+            state["system_message"] = self.system_message
+        return state
+
+    def openai_messages(self) -> list[dict]:
+        out = [{"role": "system", "content": self.system_message}] if self.system_message else []
+        return out + [{"role": role, "content": text} for role, text in self.messages if text is not None]
+
+
+@dataclass
+class Battle:
+    anony: bool
+    sides: list[Conversation]
+    battle_id: str = field(default_factory=new_id)
+    created: float = field(default_factory=time.time)
+    voted: str | None = None
+    stored: bool = False
+
+    @property
+    def models(self) -> list[str]:
+        return [c.model for c in self.sides]
+
+
+@dataclass
+class Session:
+    sid: str
+    user_id: str
+    last_seen: float = field(default_factory=time.time)
+    consented: str | None = None  # the terms version accepted in this session
+    chat: Conversation | None = None
+    battles: dict[str, Battle] = field(default_factory=dict)  # by mode: anony, named
+    voted_answers: set[tuple[str, int]] = field(default_factory=set)
+    busy: bool = False  # one turn at a time per session
+    stop: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # requests run in worker threads
+
+    def conversations(self, mode: str) -> list[Conversation]:
+        if mode == "chat":
+            return [self.chat] if self.chat else []
+        battle = self.battles.get(mode)
+        return battle.sides if battle else []
+
+
+class Sessions:
+    """sid -> Session, dropping the idlest past ``limit`` and any idle past ``expiry_s``."""
+
+    def __init__(self, expiry_s: float, limit: int) -> None:
+        self.expiry_s = expiry_s
+        self.limit = limit
+        self._by_sid: OrderedDict[str, Session] = OrderedDict()
+
+    def get(self, sid: str | None) -> tuple[Session | None, bool]:
+        """(the live session, whether it had expired); an expired one is dropped."""
+        now = time.time()
+        session = self._by_sid.get(sid) if sid else None
+        if session is None:
+            return None, False
+        if now - session.last_seen > self.expiry_s:
+            del self._by_sid[sid]
+            return None, True
+        session.last_seen = now
+        self._by_sid.move_to_end(sid)
+        return session, False
+
+    def new(self, user_id: str) -> Session:
+        session = Session(new_id(), user_id)
+        self._by_sid[session.sid] = session
+        while len(self._by_sid) > self.limit:
+            self._by_sid.popitem(last=False)
+        return session
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+
+class SendRate:
+    """At most ``per_minute`` messages per user in any 60 s."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._sent: dict[str, deque[float]] = {}
+
+    def retry_after(self, user_id: str) -> float:
+        """0 when the user may send now (and counts the message), else seconds to wait."""
+        now = time.monotonic()
+        sent = self._sent.setdefault(user_id, deque())
+        while sent and now - sent[0] > 60:
+            sent.popleft()
+        if len(sent) >= self.per_minute:
+            return 60 - (now - sent[0])
+        sent.append(now)
+        if len(self._sent) > 100_000:  # forget idle users
+            for uid in [u for u, d in self._sent.items() if not d or now - d[-1] > 60][:50_000]:
+                del self._sent[uid]
+        return 0.0

@@ -1,0 +1,119 @@
+"""One turn: the user's message to one or two models, their answers streamed back, then stored whole.
+
+Both sides of a battle stream at once through the LLM client; deltas reach the page as they come.
+An upstream that fails, stalls or sends garbage gets FastChat's behaviour: the answer becomes the
+serving-error text with an error code (what FastChat's logs show, and what curate's
+``network_error`` filter excludes). A stop keeps what was received. The turn's snapshots are written
+in one transaction when every side has finished; a server killed before that stores nothing of the
+turn, and a store that refuses the write leaves the screen as the store has it (the turn is undone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from chatsift.llm import LLMClient, LLMError, StreamBroken
+from chatsift.serve.sessions import Battle, Conversation, Session
+from chatsift.serve.settings import ServeSettings
+from chatsift.serve.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+SERVER_ERROR_MSG = "**NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.**"
+MODERATION_MSG = "$MODERATION$ YOUR INPUT VIOLATES OUR CONTENT MODERATION GUIDELINES."
+CONVERSATION_LIMIT_MSG = ("YOU HAVE REACHED THE CONVERSATION LENGTH LIMIT. PLEASE CLEAR HISTORY AND START A NEW "
+                          "CONVERSATION.")
+INACTIVE_MSG = "THIS SESSION HAS BEEN INACTIVE FOR TOO LONG. PLEASE REFRESH THIS PAGE."
+
+
+def gen_params(settings: ServeSettings, model: str) -> dict:
+    m = settings.model(model)
+    return {"temperature": m.temperature, "top_p": m.top_p, "max_tokens": m.max_tokens}
+
+
+async def run_turn(session: Session, mode: str, sides: list[Conversation], battle: Battle | None,
+                   clients: dict[str, LLMClient], settings: ServeSettings, store: Store) -> AsyncIterator[dict]:
+    """Stream the turn as events: ``{"side", "delta"}``, ``{"side", "error"}``, then ``{"done", "saved"}``."""
+    start = time.time()
+    for conv in sides:
+        conv.messages.append(["assistant", ""])
+    queue: asyncio.Queue = asyncio.Queue()
+    finish = ["stop"] * len(sides)
+
+    async def pump(i: int, conv: Conversation) -> None:
+        params = gen_params(settings, conv.model)
+        parts: list[str] = []
+        try:
+            async for delta in clients[conv.model].astream_chat(conv.openai_messages()[:-1], **params):
+                parts.append(delta)
+                conv.messages[-1][1] = "".join(parts)
+                await queue.put({"side": i, "delta": delta})
+                if session.stop:
+                    finish[i] = "stopped"
+                    break
+        except (StreamBroken, LLMError) as exc:
+            code = getattr(exc, "code", "upstream")
+            finish[i] = "error"
+            conv.messages[-1][1] = f"{SERVER_ERROR_MSG}\n\n(error_code: {code})"
+            store.add_event("upstream_error", f"{code}: {exc}", conv.model)
+            await queue.put({"side": i, "error": conv.messages[-1][1]})
+        finally:
+            await queue.put({"side": i, "end": True})
+
+    tasks = [asyncio.create_task(pump(i, c)) for i, c in enumerate(sides)]
+    stored: bool | None = None  # None: the turn ended before it could be stored
+    storing = False  # once the write has started (in a thread), it finishes on its own
+    try:
+        ended = 0
+        while ended < len(sides):
+            event = await queue.get()
+            if event.get("end"):
+                ended += 1
+                continue
+            yield event
+        storing = True
+        stored = await asyncio.to_thread(_store_turn, session, mode, sides, battle, finish, start, settings,
+                                         store)
+        yield {"done": True, "saved": stored, "finish": finish}
+    finally:
+        for task in tasks:  # a client that went away (stop, closed tab) cancels the stream
+            task.cancel()
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        if stored is None and not storing:
+            if all(not conv.messages[-1][1] for conv in sides):
+                for conv in sides:  # nothing was received: the turn never happened
+                    del conv.messages[-2:]
+            else:  # keep what the user saw
+                finish = [f if f == "error" else "stopped" for f in finish]
+                _store_turn(session, mode, sides, battle, finish, start, settings, store)
+        session.busy = False
+        session.stop = False
+
+
+def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: Battle | None, finish: list[str],
+                start: float, settings: ServeSettings, store: Store) -> bool:
+    now = time.time()
+    snapshots = [{"conv_id": c.conv_id, "user_id": session.user_id, "model": c.model, "mode": mode,
+                  "battle_id": c.battle_id, "tstamp": now, "start_tstamp": start, "finish_reason": f,
+                  "state": c.state(), "gen_params": gen_params(settings, c.model)} for c, f in zip(sides, finish)]
+    row = None
+    if battle is not None and not battle.stored:
+        row = {"battle_id": battle.battle_id, "user_id": session.user_id, "anony": battle.anony,
+               "model_a": battle.models[0], "model_b": battle.models[1], "conv_a": sides[0].conv_id,
+               "conv_b": sides[1].conv_id, "created": battle.created}
+    try:
+        store.add_snapshots(snapshots, row)
+    except StoreError as exc:
+        log.warning("a turn was not stored: %s", exc)
+        store.add_event("store_error", str(exc))
+        for conv in sides:  # the screen shows what the store holds
+            del conv.messages[-2:]
+        return False
+    if battle is not None:
+        battle.stored = True
+    for conv, f in zip(sides, finish):
+        conv.finish_reasons.append(f)
+    return True
