@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -73,3 +77,29 @@ def assert_reconciles(manifest: dict) -> None:
     for scope in [manifest["counts"], *[i["counts"] for i in manifest["inputs"]]]:
         total = scope["released"] + sum(scope["excluded"].values()) + sum(scope["quarantined"].values())
         assert total == scope["input"], scope
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(app):
+    """The app on a free loopback port in a thread, for as long as the block runs."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -6,17 +6,13 @@ that none of them runs, and in the served HTML that they arrive escaped.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import socket
-import threading
-import time
 
 import httpx
 import numpy as np
 import pytest
-from conftest import read_release, run_curate
+from conftest import read_release, run_curate, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -123,38 +119,12 @@ def test_report_screenshot(browser, tmp_path, shared_data):
     assert "Table 1" in browser.find_element("id", "overview").text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serving(app):
-    """The app on a free loopback port in a thread, for as long as the block runs."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def explorer(hostile_release):
     from chatsift.explore.app import create_app
     from chatsift.explore.index import build_index
 
-    with _serving(create_app(build_index(hostile_release), hostile_release)) as base:
+    with serving(create_app(build_index(hostile_release), hostile_release)) as base:
         yield base
 
 
@@ -292,7 +262,7 @@ def mapped(tmp_path_factory, _model_cache):
         env.setenv("CHATSIFT_CACHE", _model_cache)
         env.setenv("HF_HUB_OFFLINE", "1")
         build_topics(root / "release", TopicSettings(k=8, min_users=1, language=None))
-    with _serving(create_app(build_index(root / "release"), root / "release")) as base:
+    with serving(create_app(build_index(root / "release"), root / "release")) as base:
         yield base, root / "release"
 
 

@@ -13,6 +13,7 @@ server's secret on arrival (``identity``) and is never stored or logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import time
 from pathlib import Path
@@ -33,7 +34,7 @@ from chatsift import __version__
 from chatsift.serve.identity import admin_cookie, client_address, csrf_ok, csrf_token, user_id
 from chatsift.serve.service import ChatService, Refusal
 from chatsift.serve.sessions import Session
-from chatsift.serve.store import StoreBusy, StoreError, StoreFull
+from chatsift.serve.store import StoreBusy, StoreError, for_users
 from chatsift.serve.turns import INACTIVE_MSG, run_turn
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
@@ -58,11 +59,13 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
     networks = settings.proxy_networks()
     env = Environment(loader=PackageLoader("chatsift.serve", "templates"), autoescape=select_autoescape(["j2"]))
     env.globals.update(version=__version__, title=settings.title, pages=PAGES)
-    app = FastAPI(title="chatsift serve", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.on_event("shutdown")
-    async def _close() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
         await service.aclose()
+
+    app = FastAPI(title="chatsift serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
     def context(request: Request) -> _Ctx:
         address = client_address(request.client.host if request.client else None,
@@ -342,8 +345,5 @@ async def _body(request: Request) -> bytes:
 def _status(exc: Exception) -> tuple[int, str, float | None]:
     if isinstance(exc, Refusal):
         return exc.status, exc.message, exc.retry_after
-    if isinstance(exc, StoreFull):
-        return 507, "the service cannot store anything right now (its disk is full); nothing was saved", None
-    if isinstance(exc, StoreBusy):
-        return 503, "the service is busy; nothing was saved, try again in a moment", 2.0
-    return 503, "the service cannot reach its store; nothing was saved", None
+    status, message = for_users(exc)
+    return status, message, 2.0 if isinstance(exc, StoreBusy) else None

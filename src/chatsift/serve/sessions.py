@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from chatsift.serve.identity import new_id
 
 MODES = ("chat", "anony", "named")
+SERVER_ERROR_PREFIX = "**NETWORK ERROR DUE TO HIGH TRAFFIC"
 
 
 @dataclass
@@ -41,8 +42,15 @@ class Conversation:
         return state
 
     def openai_messages(self) -> list[dict]:
+        """The prompt for the next answer; a turn that ended in the serving error is left out of it
+        (the state keeps it, as FastChat's logs do)."""
         out = [{"role": "system", "content": self.system_message}] if self.system_message else []
-        return out + [{"role": role, "content": text} for role, text in self.messages if text is not None]
+        pairs = [self.messages[i:i + 2] for i in range(0, len(self.messages), 2)]
+        for pair in pairs:
+            if len(pair) == 2 and pair[1][1] and pair[1][1].startswith(SERVER_ERROR_PREFIX) and pair is not pairs[-1]:
+                continue
+            out += [{"role": role, "content": text} for role, text in pair if text is not None]
+        return out
 
 
 @dataclass

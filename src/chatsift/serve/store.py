@@ -42,6 +42,15 @@ class Duplicate(StoreError):
     """A row that must be unique (a second vote on one battle) already exists."""
 
 
+def for_users(exc: StoreError) -> tuple[int, str]:
+    """The HTTP status and the sentence a user sees when the store refuses a write."""
+    if isinstance(exc, StoreFull):
+        return 507, "the service cannot store anything right now (its disk is full); nothing was saved"
+    if isinstance(exc, StoreBusy):
+        return 503, "the service is busy; nothing was saved, try again in a moment"
+    return 503, "the service cannot reach its store; nothing was saved"
+
+
 def is_store_url(text: str) -> bool:
     return str(text).startswith(STORE_SCHEMES)
 
@@ -133,7 +142,8 @@ class Store:
                 try:
                     yield cur
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    if conn.in_transaction:  # SQLite has rolled back itself after some errors (a full disk)
+                        conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
             else:

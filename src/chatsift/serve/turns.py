@@ -16,13 +16,13 @@ import time
 from collections.abc import AsyncIterator
 
 from chatsift.llm import LLMClient, LLMError, StreamBroken
-from chatsift.serve.sessions import Battle, Conversation, Session
+from chatsift.serve.sessions import SERVER_ERROR_PREFIX, Battle, Conversation, Session
 from chatsift.serve.settings import ServeSettings
-from chatsift.serve.store import Store, StoreError
+from chatsift.serve.store import Store, StoreError, for_users
 
 log = logging.getLogger(__name__)
 
-SERVER_ERROR_MSG = "**NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.**"
+SERVER_ERROR_MSG = SERVER_ERROR_PREFIX + ". PLEASE REGENERATE OR REFRESH THIS PAGE.**"
 MODERATION_MSG = "$MODERATION$ YOUR INPUT VIOLATES OUR CONTENT MODERATION GUIDELINES."
 CONVERSATION_LIMIT_MSG = ("YOU HAVE REACHED THE CONVERSATION LENGTH LIMIT. PLEASE CLEAR HISTORY AND START A NEW "
                           "CONVERSATION.")
@@ -36,7 +36,8 @@ def gen_params(settings: ServeSettings, model: str) -> dict:
 
 async def run_turn(session: Session, mode: str, sides: list[Conversation], battle: Battle | None,
                    clients: dict[str, LLMClient], settings: ServeSettings, store: Store) -> AsyncIterator[dict]:
-    """Stream the turn as events: ``{"side", "delta"}``, ``{"side", "error"}``, then ``{"done", "saved"}``."""
+    """Stream the turn as events: ``{"side", "delta"}``, ``{"side", "error"}``, then ``{"done", "saved"}``
+    (with ``problem``, the reason, when the store refused the turn)."""
     start = time.time()
     for conv in sides:
         conv.messages.append(["assistant", ""])
@@ -64,7 +65,7 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
             await queue.put({"side": i, "end": True})
 
     tasks = [asyncio.create_task(pump(i, c)) for i, c in enumerate(sides)]
-    stored: bool | None = None  # None: the turn ended before it could be stored
+    stored: str | None = None  # "" once stored, the user's reason when the store refused; None: not reached
     storing = False  # once the write has started (in a thread), it finishes on its own
     try:
         ended = 0
@@ -77,7 +78,8 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
         storing = True
         stored = await asyncio.to_thread(_store_turn, session, mode, sides, battle, finish, start, settings,
                                          store)
-        yield {"done": True, "saved": stored, "finish": finish}
+        done = {"done": True, "saved": not stored, "finish": finish}
+        yield done | ({"problem": stored} if stored else {})
     finally:
         for task in tasks:  # a client that went away (stop, closed tab) cancels the stream
             task.cancel()
@@ -94,7 +96,8 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
 
 
 def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: Battle | None, finish: list[str],
-                start: float, settings: ServeSettings, store: Store) -> bool:
+                start: float, settings: ServeSettings, store: Store) -> str:
+    """Store the turn's snapshots; returns "" or, when the store refused, what to tell the user."""
     now = time.time()
     snapshots = [{"conv_id": c.conv_id, "user_id": session.user_id, "model": c.model, "mode": mode,
                   "battle_id": c.battle_id, "tstamp": now, "start_tstamp": start, "finish_reason": f,
@@ -111,9 +114,9 @@ def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: 
         store.add_event("store_error", str(exc))
         for conv in sides:  # the screen shows what the store holds
             del conv.messages[-2:]
-        return False
+        return for_users(exc)[1]
     if battle is not None:
         battle.stored = True
     for conv, f in zip(sides, finish):
         conv.finish_reasons.append(f)
-    return True
+    return ""

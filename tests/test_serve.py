@@ -1,0 +1,387 @@
+"""The chat and arena service against real stores (SQLite and PostgreSQL) and a real streaming upstream.
+
+Every case runs the service with uvicorn on loopback and talks HTTP to it as users behind a trusted
+proxy would; the upstream is the test suite's OpenAI-compatible server, streaming server-sent events.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import re
+import sqlite3
+import threading
+import time
+
+import pytest
+from chat_service import User, answer_for, answer_text, running, settings_dict, store_url
+from click.testing import CliRunner
+from conftest import read_release, run_curate
+from fake_llm import FakeLLM
+
+from chatsift.cli.main import cli
+from chatsift.serve.identity import client_address, user_id
+from chatsift.serve.sampling import battle_pair
+from chatsift.serve.settings import settings_from_dict
+from chatsift.serve.store import StoreError, open_store
+from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG, SERVER_ERROR_MSG
+
+STORES = ["sqlite", "postgresql"]
+SECRET = "serve-test-secret"
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch):
+    monkeypatch.setenv("CHATSIFT_SERVE_SECRET", SECRET)
+
+
+@pytest.fixture(params=STORES)
+def db(request, tmp_path):
+    with store_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with FakeLLM(chat_by_model=answer_for, stream_delay_s=0.002, slow_s=3.0) as server:
+        yield server
+
+
+def _counts(service) -> dict:
+    with service.store.tx(write=False) as cur:
+        return {t: cur.one(f"SELECT COUNT(*) FROM {t}")[0] for t in ("snapshots", "votes", "consents", "battles")}
+
+
+def test_store_migrates_once_and_refuses_a_newer_schema(db):
+    store = open_store(db, migrate=False)
+    assert store.version() == 0
+    assert store.migrate() == [1]
+    assert store.migrate() == []  # a second start applies nothing
+    assert open_store(db).version() == 1
+    with store.tx() as cur:
+        cur.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (99, "future", 0.0))
+    with pytest.raises(StoreError, match="newer than this chatsift knows"):
+        open_store(db)
+    store.close()
+
+
+def test_battles_votes_and_the_leaderboard_end_to_end(db, upstream, tmp_path):
+    """A scripted session: chats, anonymous battles voted for the detailed answer, a named battle and a
+    battle whose prompt names a model; then export, curate, stats and leaderboard give what it implies."""
+    with running(settings_dict(db, upstream.url)) as (base, service):
+        service.rng = random.Random(7)
+        users = [User(base, f"198.51.100.{i}") for i in range(1, 4)]
+        for user in users:
+            assert user.accept().status_code == 303
+        # Single chat: two turns with alpha, one with beta, one upvote.
+        status, events = users[0].send("chat", "What is a binary search tree?", model="alpha")
+        assert status == 200 and events[-1] == {"done": True, "saved": True, "finish": ["stop"]}
+        assert answer_text(events).startswith("Here is a detailed and careful answer: What is a binary")
+        assert users[0].send("chat", "And a heap?")[0] == 200
+        assert users[0].vote("chat", "upvote").status_code == 200
+        assert users[0].vote("chat", "upvote").status_code == 409  # one vote per answer
+        assert users[1].send("chat", "Tell me about rivers", model="beta")[0] == 200
+
+        wins = collections.Counter()
+        battles = 0
+        for round_no in range(12):
+            user = users[round_no % 3]
+            status, events = user.send("anony", f"Explain topic number {round_no} simply")
+            assert status == 200 and events[0]["models"] is None  # anonymous: no names before the vote
+            left, right = answer_text(events, 0), answer_text(events, 1)
+            kind = ("leftvote" if len(left) > len(right) else "rightvote") if len(left) != len(right) else "tievote"
+            result = user.vote("anony", kind, battle_id=events[0]["battle_id"]).json()
+            assert result["counted"] is True and len(result["models"]) == 2
+            winner = {"leftvote": 0, "rightvote": 1}.get(kind)
+            if winner is not None:
+                wins[result["models"][winner]] += 1
+            battles += 1
+            assert user.vote("anony", "leftvote").status_code == 409  # names shown: no second vote
+            assert user.send("anony", "one more?")[0] == 409  # the battle is over
+            assert user.clear("anony").status_code == 303
+        assert wins["alpha"] >= max(wins["beta"], wins["gamma"])
+
+        # Not counted: a named battle, and an anonymous one whose prompt names a model.
+        assert users[0].send("named", "Compare yourselves", models=["alpha", "beta"])[0] == 200
+        assert users[0].vote("named", "leftvote").json()["not_counted"] == "named"
+        assert users[1].send("anony", "Are you ChatGPT or Claude?")[0] == 200
+        assert users[1].vote("anony", "tievote").json()["not_counted"] == "identity_leak"
+
+        board = users[2].http.get("/api/leaderboard").json()
+        assert sum(r["battles"] for r in board["rows"]) == 2 * battles
+        page = users[2].http.get("/leaderboard").text
+        assert 'id="board"' in page and board["rows"][0]["model"] in page
+        counts = _counts(service)
+        assert counts == {"snapshots": 3 + 2 * (battles + 2), "votes": 1 + battles + 2, "consents": 3,
+                          "battles": battles + 2}
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export", db, "-o", str(tmp_path / "logs")])
+    assert result.exit_code == 0, result.output
+    assert f"exported {counts['snapshots']} chat snapshots and {counts['votes']} votes" in result.output
+    logs = sorted((tmp_path / "logs").glob("*-conv.json"))
+    result = runner.invoke(cli, ["leaderboard", "--votes", "--json", "--rounds", "20", *map(str, logs)])
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.output)
+    assert sum(r["battles"] for r in board["rows"]) == 2 * battles
+    assert "vote not counted (named)" in board["skipped"] and "vote not counted (identity_leak)" in board["skipped"]
+
+    from_store = run_curate([db], tmp_path / "from-store", **{"release.schema": "full", "release.keep_private": True})
+    from_logs = run_curate(logs, tmp_path / "from-logs", **{"release.schema": "full", "release.keep_private": True})
+    conversations = 2 + 2 * (battles + 2)  # two chats (alpha, beta) and both sides of every battle
+    assert from_store["counts"]["released"] == from_logs["counts"]["released"] == conversations
+    assert from_store["statistics"]["users"] == 3 and from_store["statistics"]["models"] == 3
+    store_rel, log_rel = read_release(tmp_path / "from-store"), read_release(tmp_path / "from-logs")
+    assert store_rel.schema == log_rel.schema
+    assert sorted(store_rel.column("user_id").to_pylist()) == sorted(log_rel.column("user_id").to_pylist())
+    assert sorted(store_rel.column("conversation_id").to_pylist()) == sorted(
+        log_rel.column("conversation_id").to_pylist())
+    rows = store_rel.to_pylist()
+    first = next(r for r in rows if r["model"] == "alpha" and r["turn"] == 2)  # the latest snapshot of the chat
+    assert [m["role"] for m in first["conversation"]] == ["user", "assistant"] * 2
+    assert first["votes.up"] == 1
+    assert sum(r["votes.win"] or 0 for r in rows) == sum(wins.values()) + 1  # the release keeps named votes too
+    result = runner.invoke(cli, ["stats", str(tmp_path / "from-store")])
+    assert result.exit_code == 0 and re.search(rf"this release\s+{conversations}\s", result.output), result.output
+
+
+def test_consent_is_required_versioned_and_withdrawal_leaves_later_exports(db, upstream, tmp_path):
+    settings = settings_dict(db, upstream.url)
+    with running(settings) as (base, service):
+        user, other = User(base, "192.0.2.10"), User(base, "192.0.2.11")
+        assert user.http.get("/", follow_redirects=False).headers["location"] == "/terms?next=/"
+        user.page("/terms")
+        assert user.send("chat", "hello before consent")[0] == 403
+        assert _counts(service)["snapshots"] == 0
+        assert user.accept().headers["location"] == "/"
+        consent = service.store.consent(user_id(SECRET.encode(), "192.0.2.10"))
+        assert consent[0] == "accept" and consent[1] == service.settings.terms_version
+        assert abs(consent[2] - time.time()) < 60
+        assert user.send("chat", "my first question, to be withdrawn")[0] == 200
+        other.accept()
+        assert other.send("chat", "the other user's question")[0] == 200
+        assert "Withdraw" in user.page("/terms").text
+        assert user.withdraw().status_code == 200
+        assert user.send("chat", "after withdrawing")[0] == 403
+        user.accept()
+        assert user.send("chat", "asked after consenting again")[0] == 200
+    exported = tmp_path / "logs"
+    CliRunner().invoke(cli, ["export", db, "-o", str(exported)], catch_exceptions=False)
+    text = "".join(p.read_text() for p in exported.glob("*.json"))
+    assert "to be withdrawn" not in text
+    assert "the other user's question" in text and "asked after consenting again" in text
+
+    # New terms: everyone must accept again before the next message.
+    with running({**settings, "terms_version": "2099-01"}) as (base, _):
+        user = User(base, "192.0.2.11")
+        user.page("/terms")
+        assert user.send("chat", "hello under the new terms")[0] == 403
+        assert "The terms have changed" in user.page("/terms").text
+        user.accept()
+        assert user.send("chat", "hello under the new terms")[0] == 200
+
+
+def test_the_client_address_is_hashed_and_never_stored_or_logged(tmp_path, upstream, capfd):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    with running(settings_dict(db, upstream.url)) as (base, service):
+        user = User(base, "203.0.113.77")
+        user.accept()
+        assert user.send("chat", "where am I?")[0] == 200
+        # A client that is not a trusted proxy cannot choose its address by sending the header.
+        assert client_address("10.9.8.7", "203.0.113.77", service.settings.proxy_networks()) == "10.9.8.7"
+        assert client_address("127.0.0.1", "1.2.3.4, 203.0.113.77", service.settings.proxy_networks()) == \
+            "203.0.113.77"
+        store = service.store
+        with store.tx(write=False) as cur:
+            ids = {r[0] for r in cur.all("SELECT user_id FROM snapshots")}
+        assert ids == {user_id(SECRET.encode(), "203.0.113.77")}
+    out = tmp_path / "logs"
+    CliRunner().invoke(cli, ["export", db, "-o", str(out)], catch_exceptions=False)
+    run_curate([db], tmp_path / "rel", **{"release.schema": "full", "release.keep_private": True})
+    captured = capfd.readouterr()
+    for blob in [*(p.read_bytes() for p in tmp_path.glob("chat.db*")), *(p.read_bytes() for p in out.iterdir()),
+                 *(p.read_bytes() for p in (tmp_path / "rel").rglob("*") if p.is_file()),
+                 (captured.out + captured.err).encode()]:
+        assert b"203.0.113.77" not in blob
+
+
+def test_bad_requests_get_clear_answers_and_store_nothing(db, upstream):
+    settings = settings_dict(db, upstream.url, limits={"input_chars": 500, "max_turns": 2, "rate_per_minute": 4})
+    with running(settings) as (base, service):
+        user = User(base, "198.51.100.50")
+        user.accept()
+        before = _counts(service)
+        cases = [
+            (user.send("chat", "x" * 501), 413, "limit is 500"),
+            (user.send("chat", "   "), 400, "empty"),
+            (user.send("chat", "hi", model="no-such-model"), 400, "unknown model"),
+            (user.send("sideways", "hi"), 400, "unknown mode"),
+            (user.send("named", "hi", models=["alpha", "nope"]), 400, "unknown model"),
+        ]
+        for (status, body), expected, words in cases:
+            assert status == expected and words in body[0]["error"], (status, body)
+        bad = user.http.post("/api/send", content=b"{not json", headers={"X-CSRF-Token": user.csrf})
+        assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+        huge = user.http.post("/api/send", content=b"x" * (2 << 20), headers={"X-CSRF-Token": user.csrf})
+        assert huge.status_code == 413
+        # CSRF: no token, a wrong one, another site's origin.
+        assert user.http.post("/api/send", json={"mode": "chat", "text": "hi"}).status_code == 403
+        assert user.post("/api/send", {"mode": "chat", "text": "hi"}, **{"X-CSRF-Token": "0" * 32}).status_code == 403
+        assert user.post("/api/vote", {"mode": "anony", "kind": "leftvote"},
+                         Origin="http://evil.example").status_code == 403
+        forged = user.http.post("/vote", data={"mode": "anony", "kind": "leftvote", "csrf": "forged"})
+        assert forged.status_code == 403
+        assert user.vote("anony", "leftvote").status_code == 400  # no battle yet
+        assert user.vote("anony", "sidevote").status_code == 400
+        assert _counts(service) == before
+
+        assert user.send("chat", "turn one")[0] == 200
+        assert user.send("chat", "turn two")[0] == 200
+        status, body = user.send("chat", "turn three")
+        assert status == 400 and body[0]["error"] == CONVERSATION_LIMIT_MSG
+        user.clear("chat")
+        assert user.send("anony", "a battle")[0] == 200
+        battle = service.sessions.get(user.http.cookies["chatsift_sid"])[0].battles["anony"]
+        assert user.vote("anony", "leftvote", battle_id="0" * 32).status_code == 409  # a stale battle
+        assert user.vote("anony", "leftvote", battle_id=battle.battle_id).status_code == 200
+        assert user.vote("anony", "leftvote", battle_id=battle.battle_id).status_code == 409  # a replay
+        assert user.send("chat", "a fourth message")[0] == 200
+        status, body = user.send("chat", "over the rate")
+        assert status == 429 and "wait" in body[0]["error"]
+        assert _counts(service)["snapshots"] == before["snapshots"] + 5
+
+
+@pytest.mark.parametrize("fault, code", [("stream_hang", "timeout"), ("stream_drop", "dropped"),
+                                         ("stream_garbage", "malformed"), ("400", "http_400")])
+def test_upstream_faults_become_fastchats_error_answer(tmp_path, fault, code):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    with FakeLLM(chat_by_model=answer_for, slow_s=3.0) as upstream, \
+            running(settings_dict(db, upstream.url, upstream_timeout_s=1.0)) as (base, service):
+        user = User(base, "198.51.100.60")
+        user.accept()
+        upstream.inject("/chat/completions", fault)
+        status, events = user.send("chat", "a question the upstream fails on", model="alpha")
+        assert status == 200
+        error = next(e["error"] for e in events if "error" in e)
+        assert error == f"{SERVER_ERROR_MSG}\n\n(error_code: {code})"
+        assert events[-1]["saved"] is True and events[-1]["finish"] == ["error"]
+        assert user.post("/api/regenerate", {"mode": "chat"}).status_code == 200  # the service carries on
+        status, events = user.send("chat", "and now a good question")
+        assert answer_text(events).startswith("Here is a detailed")
+        assert service.store.summary()["events"]["upstream_error"] == 1
+        sent = [body["messages"] for path, body in upstream.requests if path == "/chat/completions"]
+        assert all(SERVER_ERROR_MSG not in m["content"] for messages in sent for m in messages)
+    manifest = run_curate([db], tmp_path / "rel")
+    # As with FastChat's logs: the snapshot with the error answer is excluded, the regenerated one released.
+    assert manifest["counts"]["excluded"].get("network_error") == 1
+    assert manifest["counts"]["released"] == 1
+    assert read_release(tmp_path / "rel").column("turn").to_pylist() == [2]
+
+
+def test_an_unreachable_or_refusing_upstream(tmp_path, upstream):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    settings = settings_dict(db, upstream.url)
+    settings["models"][1]["endpoint"] = "http://127.0.0.1:9/v1:beta"  # nothing listens on port 9
+    with running(settings) as (base, _):
+        user = User(base, "198.51.100.61")
+        user.accept()
+        status, events = user.send("chat", "hello", model="beta")
+        assert status == 200 and "(error_code: unreachable)" in next(e["error"] for e in events if "error" in e)
+        upstream.inject("/chat/completions", "500", "500", "500")
+        status, events = user.send("chat", "hello", model="alpha")
+        assert status == 200 and "(error_code: upstream)" in next(e["error"] for e in events if "error" in e)
+        assert answer_text(user.send("chat", "hello again", model="alpha")[1])
+
+
+def test_a_locked_or_full_store_stores_nothing_half_way(tmp_path, upstream):
+    path = tmp_path / "chat.db"
+    db = f"sqlite:///{path}"
+    with running(settings_dict(db, upstream.url), busy_timeout_s=0.3) as (base, service):
+        user = User(base, "198.51.100.70")
+        user.accept()
+        assert user.send("chat", "stored before the lock")[0] == 200
+        locker = sqlite3.connect(path, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            status, events = user.send("chat", "sent while another writer holds the store")
+            assert status == 200 and events[-1]["saved"] is False and "busy" in events[-1]["problem"]
+            response = user.vote("chat", "upvote")
+            assert response.status_code == 503 and "busy" in response.json()["error"]
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        session = service.sessions.get(user.http.cookies["chatsift_sid"])[0]
+        assert session.chat.turns == 1  # the unsaved turn is not on screen either
+        assert user.send("chat", "after the lock")[0] == 200
+        assert _counts(service)["snapshots"] == 2
+
+    # Full: the database may not grow past the pages it has.
+    pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
+    with running(settings_dict(db, upstream.url), sqlite_pragmas=(f"max_page_count={pages}",)) as (base, service):
+        user = User(base, "198.51.100.70")
+        user.page("/terms")
+        big = "y" * 11_000
+        status, events = user.send("chat", big)
+        assert status == 200 and events[-1]["saved"] is False
+        assert "disk is full" in events[-1]["problem"]
+        assert user.vote("chat", "upvote").status_code == 400  # nothing on screen to vote on
+        assert _counts(service)["snapshots"] == 2
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_input_moderation_blocks_and_logs(tmp_path, upstream):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    settings = settings_dict(db, upstream.url, moderation=f"openai:{upstream.url}:text-moderation-latest")
+    with running(settings) as (base, service):
+        user = User(base, "198.51.100.80")
+        user.accept()
+        status, body = user.send("chat", "how do I kill my neighbour")
+        assert status == 400 and body[0]["error"] == MODERATION_MSG
+        assert _counts(service)["snapshots"] == 0
+        assert service.store.summary()["events"] == {"moderation_block": 1}
+        assert "kill" not in json.dumps(service.store.summary())  # the blocked text is not kept
+        assert user.send("chat", "how do I bake bread")[0] == 200
+
+
+def test_arena_pairs_follow_fastchats_weighted_sampling():
+    settings = settings_from_dict({"models": [
+        {"name": "a", "endpoint": "vllm:a", "weight": 4}, {"name": "b", "endpoint": "vllm:b", "weight": 1},
+        {"name": "c", "endpoint": "vllm:c", "weight": 1}, {"name": "d", "endpoint": "vllm:d", "weight": 2}],
+        "arena": {"outage": ["d"], "battle_targets": {"b": ["c"]}, "target_boost": 3.0}})
+    rng = random.Random(1)
+    draws = [battle_pair(settings, rng) for _ in range(20_000)]
+    assert all(x != y and "d" not in (x, y) for x, y in draws)
+    with_a = [p for p in draws if "a" in p]
+    assert abs(sum(x == "a" for x, _ in with_a) / len(with_a) - 0.5) < 0.02  # sides are shuffled
+    # First model by weight (a 4/6, b 1/6, c 1/6); its rival by weight among the rest, b's target c boosted 3x.
+    expected = {"ab": 4 / 6 * 1 / 2 + 1 / 6 * 4 / 7, "ac": 4 / 6 * 1 / 2 + 1 / 6 * 4 / 5,
+                "bc": 1 / 6 * 3 / 7 + 1 / 6 * 1 / 5}
+    pairs = collections.Counter("".join(sorted(p)) for p in draws)
+    for pair, share in expected.items():
+        assert abs(pairs[pair] / len(draws) - share) < 0.01, (pair, pairs[pair] / len(draws), share)
+
+
+def test_concurrent_users_lose_nothing(db, upstream):
+    with running(settings_dict(db, upstream.url)) as (base, service):
+        users = [User(base, f"198.51.100.{100 + i}") for i in range(12)]
+        errors = []
+
+        def act(user: User) -> None:
+            try:
+                user.accept()
+                for i in range(3):
+                    assert user.send("anony", f"question {i} from {user.address}")[0] == 200
+                    assert user.vote("anony", "tievote").status_code == 200
+                    user.clear("anony")
+            except Exception as exc:
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=act, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert _counts(service) == {"snapshots": 72, "votes": 36, "consents": 12, "battles": 36}
