@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import httpx
 import numpy as np
@@ -424,3 +425,127 @@ def test_explorer_map_filters_and_legend(browser, mapped):
     ids, topics = _point_conversations(release)
     in_topic = {cid for cid, t in zip(ids, topics) if t == 2}
     assert browser.execute_script("return window.chatsiftMap.matches") == sum(cid in in_topic for cid in ids)
+
+
+# ---------------------------------------------------------------- chatsift serve in the browser
+
+
+@pytest.fixture
+def chat_server(tmp_path, monkeypatch):
+    from chat_service import running, settings_dict
+    from fake_llm import FakeLLM
+
+    monkeypatch.setenv("CHATSIFT_SERVE_SECRET", "browser-test-secret")
+
+    def echo(messages, model):  # long enough to arrive in many chunks; repeats the prompt, payloads and all
+        words = {"alpha": "careful and detailed", "beta": "brief"}.get(model, "plain")
+        return f"A {words} answer in several parts, one word at a time. You said: {messages[-1]['content']}"
+
+    with FakeLLM(chat_by_model=echo, stream_delay_s=0.03) as upstream, \
+            running(settings_dict(f"sqlite:///{tmp_path / 'chat.db'}", upstream.url, models=("alpha", "beta"))) as (
+                base, service):
+        yield base, service
+
+
+def _wait_idle(driver, timeout: float = 30) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.find_element("tag name", "body").get_attribute("data-idle") == "1")
+
+
+def _send(driver, text: str) -> list[str]:
+    """Type and send ``text``; returns the partial answers seen while it streamed."""
+    driver.execute_script("document.body.dataset.idle = '0'")
+    box = driver.find_element("id", "text")
+    box.clear()
+    box.send_keys(text)
+    driver.find_element("id", "send").click()
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and driver.find_element("tag name", "body").get_attribute("data-idle") != "1":
+        texts = driver.execute_script(
+            "return [...document.querySelectorAll('.msg.assistant .text')].map(e => e.textContent)")
+        if texts and (not seen or texts[-1] != seen[-1]):
+            seen.append(texts[-1])
+        time.sleep(0.02)
+    _wait_idle(driver)
+    return seen
+
+
+def test_serve_terms_chat_battle_vote_reveal_and_leaderboard(browser, chat_server):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, service = chat_server
+    browser.delete_all_cookies()
+    browser.get(base + "/")
+    assert browser.current_url.startswith(base + "/terms")  # the terms come before the first message
+    assert service.settings.terms_version in browser.find_element("tag name", "h1").text
+    browser.find_element("id", "accept-box").click()
+    browser.find_element("id", "accept").click()
+    assert browser.current_url == base + "/", browser.page_source[-1500:]
+
+    prompt = "Please repeat these exactly: " + " ".join(PAYLOADS)
+    partials = _send(browser, prompt)
+    answer = browser.find_elements("css selector", ".msg.assistant .text")[-1].text
+    assert answer.startswith("A careful and detailed answer") and PAYLOADS[0] in answer and PAYLOADS[4] in answer
+    assert len({len(p) for p in partials}) >= 3, partials  # the answer grew on screen as it streamed
+    assert browser.find_elements("css selector", ".msg.user .text")[-1].text == prompt
+    _assert_nothing_ran(browser)
+    browser.find_element("css selector", "#votes button[value=upvote]").click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "vote-result").text.startswith("Thanks"))
+
+    # Arena: two anonymous answers, a vote, then the names.
+    def battle(text: str) -> tuple[list[str], str]:
+        browser.get(base + "/arena")
+        assert [browser.find_element("id", f"name-{i}").text for i in (0, 1)] == ["Model A", "Model B"]
+        _send(browser, text)
+        answers = [e.text for e in browser.find_elements("css selector", "#messages-0 .msg.assistant .text, "
+                                                                          "#messages-1 .msg.assistant .text")]
+        assert len(answers) == 2 and all("You said:" in a for a in answers)
+        pick = "leftvote" if "detailed" in answers[0] else "rightvote"
+        browser.find_element("css selector", f"#votes button[value={pick}]").click()
+        WebDriverWait(browser, 10).until(lambda d: d.find_element("id", "name-0").text != "Model A")
+        names = [browser.find_element("id", f"name-{i}").text for i in (0, 1)]
+        assert sorted(names) == ["alpha", "beta"]
+        assert "counts for the leaderboard" in browser.find_element("id", "vote-result").text
+        assert not browser.find_element("id", "send").is_enabled()  # the battle is over
+        _assert_nothing_ran(browser)
+        return names, pick
+
+    def board() -> dict[str, int]:
+        browser.get(base + "/leaderboard")
+        rows = browser.find_elements("css selector", "#board tbody tr")
+        return {r.find_element("css selector", ".model").text: int(r.find_element("css selector", ".battles").text)
+                for r in rows}
+
+    names, pick = battle("Which is heavier, a kilo of feathers or a kilo of iron? " + PAYLOADS[1])
+    assert names[0 if pick == "leftvote" else 1] == "alpha"
+    first = board()
+    assert first == {"alpha": 1, "beta": 1}
+    assert browser.find_elements("css selector", "#board tbody tr .model")[0].text == "alpha"
+    browser.get(base + "/arena")  # the voted battle stays on screen until "New round"
+    assert not browser.find_element("id", "send").is_enabled()
+    browser.find_element("id", "clear").click()
+    battle("Name three rivers in Europe. " + PAYLOADS[3])
+    assert board() == {"alpha": 2, "beta": 2}  # the leaderboard moved with the vote
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+
+
+def test_serve_pages_work_without_javascript(chat_server, tmp_path):
+    """The plain forms: accept, send (the page shows the finished answer), vote, new round."""
+    from chat_service import User
+
+    base, service = chat_server
+    user = User(base, "127.0.0.1")
+    user.accept()
+    response = user.http.post("/send", data={"csrf": user.csrf, "mode": "anony", "text": "<b>bold?</b> hello"},
+                              follow_redirects=True)
+    assert response.status_code == 200 and "You said: &lt;b&gt;bold?&lt;/b&gt; hello" in response.text
+    assert "<b>bold?</b>" not in response.text
+    battle_id = service.sessions.get(user.http.cookies["chatsift_sid"])[0].battles["anony"].battle_id
+    response = user.http.post("/vote", data={"csrf": user.csrf, "mode": "anony", "kind": "tievote",
+                                             "battle_id": battle_id}, follow_redirects=True)
+    assert "You voted." in response.text and ">alpha<" in response.text.replace("</h2>", "<")
+    assert response.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self'")

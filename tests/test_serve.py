@@ -385,3 +385,69 @@ def test_concurrent_users_lose_nothing(db, upstream):
             t.join()
         assert not errors
         assert _counts(service) == {"snapshots": 72, "votes": 36, "consents": 12, "battles": 36}
+
+
+def _start_server(config, port: int):
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {**os.environ, "CHATSIFT_SERVE_SECRET": SECRET}
+    command = [sys.executable, "-m", "chatsift.cli.main", "serve", "-c", str(config), "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"chatsift serve exited: {proc.stdout.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("chatsift serve did not start in 60 s")
+
+
+def test_a_server_killed_mid_stream_stores_nothing_half_written_and_carries_on(db, tmp_path):
+    import signal
+
+    import yaml
+    from conftest import free_port
+
+    def slow_answer(messages, model):
+        if "long" in messages[-1]["content"]:
+            return " ".join(f"word{i}" for i in range(60))
+        return "A short answer."
+
+    with FakeLLM(chat_by_model=slow_answer, stream_delay_s=0.1) as upstream:
+        config = tmp_path / "serve.yaml"
+        config.write_text(yaml.safe_dump(settings_dict(db, upstream.url)), encoding="utf-8")
+        port = free_port()
+        proc = _start_server(config, port)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            user = User(base, "198.51.100.90")
+            user.accept()
+            assert user.send("chat", "a quick one")[1][-1]["saved"] is True
+            with user.http.stream("POST", "/api/send", json={"mode": "chat", "text": "a long one, please"},
+                                  headers={"X-CSRF-Token": user.csrf}) as response:
+                lines = response.iter_lines()
+                assert json.loads(next(lines))["model"] == "alpha"
+                assert "delta" in json.loads(next(lines))  # the answer is streaming
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=10)
+            proc = _start_server(config, port)
+            user = User(base, "198.51.100.90")  # the same person, on a fresh page
+            assert user.page("/").status_code == 200  # consent is in the store, not in the dead process
+            assert user.send("chat", "after the restart")[1][-1]["saved"] is True
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+    out = tmp_path / "logs"
+    CliRunner().invoke(cli, ["export", db, "-o", str(out)], catch_exceptions=False)
+    records = [json.loads(line) for p in out.glob("*.json") for line in p.read_text().splitlines()]
+    prompts = [r["state"]["messages"][-2][1] for r in records if r["type"] == "chat"]
+    assert sorted(prompts) == ["a quick one", "after the restart"]
+    assert all(r["state"]["messages"][-1][1] == "A short answer." for r in records)

@@ -33,6 +33,7 @@ def serve_command(config_path, db, upstreams, host, port) -> None:
     from chatsift.serve.settings import load_settings
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn will: a restart may follow a crash
         try:
             probe.bind((host, port))
         except OSError as exc:

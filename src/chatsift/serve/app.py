@@ -39,7 +39,7 @@ from chatsift.serve.turns import INACTIVE_MSG, run_turn
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 SESSION_COOKIE, ADMIN_COOKIE = "chatsift_sid", "chatsift_admin"
 PAGES = {"chat": "/", "anony": "/arena", "named": "/side-by-side"}
@@ -211,12 +211,17 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         response.set_cookie(ADMIN_COOKIE, admin_cookie(secret, admin_token), httponly=True, samesite="strict")
         return response
 
+    @app.get("/favicon.ico")
+    async def favicon():
+        return await static("favicon.svg")
+
     @app.get("/static/{name}")
     async def static(name: str):
+        kinds = {"serve.js": "text/javascript", "serve.css": "text/css", "favicon.svg": "image/svg+xml"}
         path = STATIC / name
-        if name not in {"serve.js", "serve.css"} or not path.is_file():
+        if name not in kinds or not path.is_file():
             return Response(status_code=404)
-        kind = "text/javascript" if name.endswith(".js") else "text/css"
+        kind = kinds[name]
         return Response(path.read_bytes(), media_type=kind, headers={"Cache-Control": "no-cache",
                                                                      "X-Content-Type-Options": "nosniff"})
 
