@@ -8,8 +8,9 @@ one per request: ``"429"`` (with ``Retry-After``), ``"500"``, ``"400"``, ``"401"
 
 A chat request with ``"stream": true`` is answered with server-sent events, a word a chunk
 (``stream_delay_s`` apart), and has three more faults: ``"stream_hang"`` (two chunks, then silence
-for ``slow_s``), ``"stream_drop"`` (two chunks, then the connection closes) and ``"stream_garbage"``
-(a chunk that is not JSON).
+for ``slow_s``), ``"stream_drop"`` (two chunks, then the connection closes), ``"stream_garbage"``
+(a chunk that is not JSON) and ``"stream_empty"`` (``[DONE]`` before any word, as llama.cpp's server
+answers a request it interrupts); ``"ignore_stream"`` answers with one JSON body instead.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class FakeLLM:
                     headers = {"Retry-After": server.retry_after} if fault == "429" else None
                     self._send(int(fault), json.dumps({"error": {"message": f"injected {fault}"}}).encode(), headers)
                     return
-                if path == "/chat/completions" and body.get("stream"):
+                if path == "/chat/completions" and body.get("stream") and fault != "ignore_stream":
                     self._stream(self._answer(path, body), fault)
                     return
                 self._send(200, json.dumps(self._answer(path, body)).encode())
@@ -155,6 +156,8 @@ class FakeLLM:
                 words[-1] = words[-1][:-1]
                 try:
                     for i, word in enumerate(words):
+                        if fault == "stream_empty":
+                            break
                         if fault in {"stream_hang", "stream_drop"} and i == 2:
                             if fault == "stream_hang":
                                 time.sleep(server.slow_s)

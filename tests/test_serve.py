@@ -253,14 +253,16 @@ def test_bad_requests_get_clear_answers_and_store_nothing(db, upstream):
 
 
 @pytest.mark.parametrize("fault, code", [("stream_hang", "timeout"), ("stream_drop", "dropped"),
-                                         ("stream_garbage", "malformed"), ("400", "http_400")])
+                                         ("stream_garbage", "malformed"), ("400", "http_400"),
+                                         ("stream_empty", "empty")])
 def test_upstream_faults_become_fastchats_error_answer(tmp_path, fault, code):
     db = f"sqlite:///{tmp_path / 'chat.db'}"
     with FakeLLM(chat_by_model=answer_for, slow_s=3.0) as upstream, \
             running(settings_dict(db, upstream.url, upstream_timeout_s=1.0)) as (base, service):
         user = User(base, "198.51.100.60")
         user.accept()
-        upstream.inject("/chat/completions", fault)
+        # An empty stream is retried like a refused connection (nothing was shown yet): fail every attempt.
+        upstream.inject("/chat/completions", *[fault] * (3 if fault == "stream_empty" else 1))
         status, events = user.send("chat", "a question the upstream fails on", model="alpha")
         assert status == 200
         error = next(e["error"] for e in events if "error" in e)
@@ -451,3 +453,46 @@ def test_a_server_killed_mid_stream_stores_nothing_half_written_and_carries_on(d
     prompts = [r["state"]["messages"][-2][1] for r in records if r["type"] == "chat"]
     assert sorted(prompts) == ["a quick one", "after the restart"]
     assert all(r["state"]["messages"][-1][1] == "A short answer." for r in records)
+
+
+def test_curate_reads_a_store_incrementally(tmp_path, upstream):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    with running(settings_dict(db, upstream.url)) as (base, _):
+        user = User(base, "198.51.100.150")
+        user.accept()
+        user.send("chat", "an early question", model="beta")
+        time.sleep(0.05)
+        since = time.time()
+        user.clear("chat")
+        user.send("chat", "a later question", model="gamma")
+    everything = run_curate([db], tmp_path / "all")
+    later = run_curate([db], tmp_path / "later", **{"read.since": str(since)})
+    assert everything["counts"]["released"] == 2 and later["counts"]["released"] == 1
+    assert read_release(tmp_path / "later").column("model").to_pylist() == ["gamma"]
+    result = CliRunner().invoke(cli, ["curate", db, "-o", str(tmp_path / "none"), "--since", "2999-01-01",
+                                      "--no-progress"])
+    assert result.exit_code == 2 and "holds no conversations since the given time" in result.output
+    result = CliRunner().invoke(cli, ["curate", f"sqlite:///{tmp_path / 'missing.db'}", "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "no chat store" in result.output
+
+
+def test_admin_page_needs_the_token_and_shows_traffic_votes_and_errors(tmp_path, upstream):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+    with running(settings_dict(db, upstream.url)) as (base, _):
+        user = User(base, "198.51.100.160")
+        assert user.http.get("/admin").status_code == 404  # no token configured: no admin page
+    with running(settings_dict(db, upstream.url), admin_token="let-me-in") as (base, _):
+        user = User(base, "198.51.100.160")
+        user.accept()
+        user.send("chat", "hello", model="alpha")
+        user.vote("chat", "downvote")
+        upstream.inject("/chat/completions", "stream_garbage")
+        user.send("chat", "again", model="alpha")
+        assert user.http.get("/admin").status_code == 401
+        assert user.http.post("/admin", data={"token": "wrong"}).status_code == 401
+        assert user.http.post("/admin", data={"token": "let-me-in"}).status_code == 303
+        page = user.http.get("/admin")
+        assert page.status_code == 200
+        assert "<td>alpha</td><td>1</td><td>2</td><td>1</td>" in page.text  # 1 conversation, 2 answers, 1 error
+        assert "<td>downvote</td>" in page.text and "<td>upstream_error</td><td>1</td>" in page.text
+        assert "198.51.100.160" not in page.text

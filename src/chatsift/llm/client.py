@@ -125,6 +125,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
+class _EmptyAnswer(Exception):
+    """A stream that finished without a word (llama.cpp's server does this to a request it interrupts)."""
+
+
 class _Fatal(Exception):
     def __init__(self, error: ChatsiftError) -> None:
         self.error = error
@@ -333,7 +337,8 @@ class LLMClient:
 
         Before the first delta, refused connections, timeouts and 408/429/5xx are retried like any
         request (the user has seen nothing yet); afterwards a break raises ``StreamBroken``. A server
-        that ignores ``stream`` and answers with one JSON body is read as one delta.
+        that ignores ``stream`` and answers with one JSON body is read as one delta; a stream that ends
+        without a word is retried too, then reported as ``StreamBroken`` (code ``empty``).
         """
         body = {"model": self.endpoint.model, "messages": messages, **params, "stream": True}
         entry = self.ledger.entry(self.endpoint.name)
@@ -361,6 +366,8 @@ class LLMClient:
                         raise StreamBroken(f"{where} answered HTTP {status}: {_server_message(response)}",
                                            f"http_{status}")
                     problem, wait = f"HTTP {status}", _retry_after(response)
+            except _EmptyAnswer:
+                problem = f"{where} finished the stream without an answer"
             except httpx.ConnectError as exc:
                 problem = f"cannot reach {where}: {_short(exc) or 'connection refused'}"
             except httpx.TimeoutException:
@@ -379,8 +386,9 @@ class LLMClient:
             await asyncio.sleep(min(wait, self.retry.max_retry_after_s) if wait is not None
                                 else backoff * random.uniform(0.5, 1.5))
         entry.failures += 1
-        raise StreamBroken(f"{problem} (after {attempt + 1} attempt(s))", "unreachable"
-                           if problem.startswith("cannot reach") else "upstream")
+        code = ("unreachable" if problem.startswith("cannot reach") else "empty" if "without an answer" in problem
+                else "upstream")
+        raise StreamBroken(f"{problem} (after {attempt + 1} attempt(s))", code)
 
     async def _deltas(self, response: httpx.Response, sent: list[str]) -> AsyncIterator[str]:
         where = self.endpoint.label
@@ -399,6 +407,8 @@ class LLMClient:
                 continue  # comments, event names and keep-alives
             payload = line[5:].strip()
             if payload == "[DONE]":
+                if not sent:
+                    raise _EmptyAnswer
                 return
             try:
                 chunk = orjson.loads(payload)

@@ -30,10 +30,12 @@ def start_local_model(log_path: Path, timeout_s: float = 120.0) -> tuple[str, su
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+                                 "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2",
+                                 # Queue concurrent requests (both sides of a battle) instead of cutting one off.
+                                 "--interrupt_requests", "False"],
+                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
