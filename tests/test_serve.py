@@ -496,3 +496,35 @@ def test_admin_page_needs_the_token_and_shows_traffic_votes_and_errors(tmp_path,
         assert "<td>alpha</td><td>1</td><td>2</td><td>1</td>" in page.text  # 1 conversation, 2 answers, 1 error
         assert "<td>downvote</td>" in page.text and "<td>upstream_error</td><td>1</td>" in page.text
         assert "198.51.100.160" not in page.text
+
+
+def test_stop_keeps_what_was_streamed_and_an_idle_session_expires(tmp_path):
+    db = f"sqlite:///{tmp_path / 'chat.db'}"
+
+    def long_answer(messages, model):
+        return " ".join(f"part{i}" for i in range(80))
+
+    with FakeLLM(chat_by_model=long_answer, stream_delay_s=0.05) as upstream, \
+            running(settings_dict(db, upstream.url, limits={"session_expiry_s": 1.5})) as (base, service):
+        user = User(base, "198.51.100.170")
+        user.accept()
+        events = []
+        with user.http.stream("POST", "/api/send", json={"mode": "chat", "text": "go on and on"},
+                              headers={"X-CSRF-Token": user.csrf}) as response:
+            for line in response.iter_lines():
+                events.append(json.loads(line))
+                if len(events) == 5:
+                    assert user.post("/api/stop", {"mode": "chat"}).json() == {"ok": True, "stopping": True}
+        assert events[-1]["done"] and events[-1]["finish"] == ["stopped"] and events[-1]["saved"]
+        shown = answer_text(events)
+        assert 0 < len(shown.split()) < 80
+        with service.store.tx(write=False) as cur:
+            state, reason = cur.one("SELECT state, finish_reason FROM snapshots")
+        assert reason == "stopped" and json.loads(state)["messages"][-1] == ["assistant", shown]
+        assert user.vote("chat", "downvote").status_code == 200  # a stopped answer can be voted on
+
+        time.sleep(2.0)  # idle past the session's expiry
+        status, body = user.send("chat", "are you still there?")
+        assert status == 403 and "INACTIVE" in body[0]["error"]
+        user.page("/")  # a reload starts a new session; consent is remembered for the user
+        assert user.send("chat", "hello again")[0] == 200

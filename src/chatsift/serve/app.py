@@ -80,8 +80,8 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         for k, v in HEADERS.items():
             response.headers.setdefault(k, v)
         if ctx.fresh:
-            response.set_cookie(SESSION_COOKIE, ctx.session.sid, httponly=True, samesite="lax",
-                                max_age=int(settings.limits.session_expiry_s))
+            # A browser-session cookie: the server ends a session after limits.session_expiry_s idle.
+            response.set_cookie(SESSION_COOKIE, ctx.session.sid, httponly=True, samesite="lax")
         return response
 
     def page(ctx: _Ctx, template: str, status: int = 200, **values) -> Response:

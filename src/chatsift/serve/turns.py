@@ -59,7 +59,7 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
             code = getattr(exc, "code", "upstream")
             finish[i] = "error"
             conv.messages[-1][1] = f"{SERVER_ERROR_MSG}\n\n(error_code: {code})"
-            store.add_event("upstream_error", f"{code}: {exc}", conv.model)
+            await asyncio.to_thread(store.add_event, "upstream_error", f"{code}: {exc}", conv.model)
             await queue.put({"side": i, "error": conv.messages[-1][1]})
         finally:
             await queue.put({"side": i, "end": True})

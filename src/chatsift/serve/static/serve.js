@@ -91,7 +91,7 @@
       if (event.error) targets[event.side].textContent = event.error;
       if (event.done) {
         saved = event.saved;
-        if (!saved) result.textContent = "This answer could not be saved; nothing was stored. Please try again.";
+        if (!saved) result.textContent = "This answer could not be saved: " + (event.problem || "nothing was stored") + ".";
       }
     }
     try {
