@@ -483,7 +483,7 @@ def test_serve_terms_chat_battle_vote_reveal_and_leaderboard(browser, chat_serve
     assert service.settings.terms_version in browser.find_element("tag name", "h1").text
     browser.find_element("id", "accept-box").click()
     browser.find_element("id", "accept").click()
-    assert browser.current_url == base + "/", browser.page_source[-1500:]
+    WebDriverWait(browser, 20).until(lambda d: d.current_url == base + "/")  # the click's navigation finishes
 
     prompt = "Please repeat these exactly: " + " ".join(PAYLOADS)
     partials = _send(browser, prompt)
@@ -527,6 +527,8 @@ def test_serve_terms_chat_battle_vote_reveal_and_leaderboard(browser, chat_serve
     browser.get(base + "/arena")  # the voted battle stays on screen until "New round"
     assert not browser.find_element("id", "send").is_enabled()
     browser.find_element("id", "clear").click()
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script(  # the new round's page has loaded
+        "const b = document.getElementById('send'); return b !== null && !b.disabled"))
     battle("Name three rivers in Europe. " + PAYLOADS[3])
     assert board() == {"alpha": 2, "beta": 2}  # the leaderboard moved with the vote
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
