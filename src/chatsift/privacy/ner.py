@@ -35,7 +35,7 @@ _LINE = re.compile(r"[^\n]{1,5000}")  # lines (a longer one in pieces) the model
 
 
 def _starts_sentence(text: str, pos: int) -> bool:
-    before = text[:pos].rstrip()
+    before = text[max(0, pos - 40):pos].rstrip()  # a bounded look back: a long line stays linear
     return not before or before[-1] in ".!?:;\n\"“*#-•>("
 
 
