@@ -108,7 +108,8 @@ class ChatService:
             text = sides[0].messages[-2][1]
             for conv in sides:
                 del conv.messages[-2:]
-                conv.finish_reasons.pop() if conv.finish_reasons else None
+                if conv.finish_reasons:
+                    conv.finish_reasons.pop()
             self.store.add_event("regenerate", f"mode {mode}", ",".join(c.model for c in sides))
         else:
             text = (text or "").strip()
