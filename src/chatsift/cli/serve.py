@@ -77,7 +77,8 @@ def export_command(store, out, since) -> None:
     """Write the chat store STORE (sqlite:///chat.db or postgresql://...) as FastChat logs in OUT.
 
     One YYYY-MM-DD-conv.json per day (UTC): `chat` snapshots and vote records as FastChat's web
-    server logged them, with the user's HMAC id in `ip`. Users who withdrew consent are left out.
+    server logged them, with the user's HMAC id in `ip`. What a user stored before withdrawing consent is
+    left out.
     """
     from chatsift.serve.export import export_logs, parse_since
 
