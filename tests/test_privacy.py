@@ -240,6 +240,50 @@ def test_person_names_on_real_gold_text(tmp_path, gold_set, sample, recall, prec
     assert total["entity_recall"] >= 100 * recall and total["span_precision"] >= 100 * precision, total
 
 
+def test_names_in_chinese_text_and_latin_names_beside_han():
+    redactor = Redactor()
+    cases = [
+        # UNER Chinese dev sentences: a Latin name right beside Han characters, a dotted transliteration
+        # that jieba cuts in four, a Chinese name (surname + given name)
+        ("意图仿效俄军将领Ivan Paskievich在1831年采用的方法。", "意图仿效俄军将领NAME_1在1831年采用的方法。"),
+        ("Elijah之后由Elena取回匕首。", "NAME_1之后由NAME_2取回匕首。"),
+        ("叶甫根尼·普鲁申科在比赛中获胜，孙中山改任总统。", "NAME_1在比赛中获胜，NAME_2改任总统。"),
+        # jieba tags these as names: a building, a river, words starting with a surname character
+        ("该部位于北京大学医学部逸夫楼7楼，靠近科奎姆河。", "该部位于北京大学医学部逸夫楼7楼，靠近科奎姆河。"),
+        ("王子和公主住在温泉旁边。", "王子和公主住在温泉旁边。"),
+    ]
+    for text, expected in cases:
+        assert redactor.redact([text], language="zh").texts[0] == expected, text
+    # Only texts detected as Chinese are cut: elsewhere Han text is left to the rules.
+    assert redactor.redact(["孙中山改任总统。"], language="ja").texts[0] == "孙中山改任总统。"
+
+
+def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():
+    redactor = Redactor()
+    cases = [
+        # news names people by their surname after a reporting verb or a role, or before a verb of saying
+        ("Berisha je rekao da je to premalo, rekao je Sejdiu.", "hr", "NAME_1 je rekao da je to premalo, rekao je NAME_2."),
+        ("Sejdiu kaže da je to premalo.", "hr", "NAME_1 kaže da je to premalo."),
+        ("Esses vão ter um aumento, disse o ministro Cutolo.", "pt", "Esses vão ter um aumento, disse o ministro NAME_1."),
+        ("Der Sieger wird im Mai in Berlin spielen, sagte Merkel.", "de",
+         "Der Sieger wird im Mai in Berlin spielen, sagte NAME_1."),
+        # a given name with a case or possessive ending; a common word that only looks inflected stays
+        ("Teória sa podarilo Alexanderovi Friedmanovi, ktorého rovnice poznáme.", "sk",
+         "Teória sa podarilo NAME_1, ktorého rovnice poznáme."),
+        ("Den klub mente ikke, at Susannes far var sagen.", "da", "Den klub mente ikke, at NAME_1 far var sagen."),
+        ("Tako smo nedavno u Kini naručili dva broda.", "hr", "Tako smo nedavno u Kini naručili dva broda."),
+        # German nouns: after an article, and compounds ending in a common noun
+        ("Der Sieger wird im Mai spielen.", "de", "Der Sieger wird im Mai spielen."),
+        ("Mit der Marktgemeinde Ulrichsberg besteht eine Partnerschaft.", "de",
+         "Mit der Marktgemeinde Ulrichsberg besteht eine Partnerschaft."),
+        # a reporting verb does not make a word of the language a name; English keeps its own lists
+        ("Sada kaže da je to premalo.", "hr", "Sada kaže da je to premalo."),
+        ("Rekao je Zagreb da?", "en", "Rekao je Zagreb da?"),
+    ]
+    for text, language, expected in cases:
+        assert redactor.redact([text], language=language).texts[0] == expected, (language, text)
+
+
 def test_a_name_recurring_inflected_keeps_its_number():
     redactor = Redactor()
     assert redactor.redact(["Otto von Bismarck was chancellor.", "Bismarcks Politik war hart."]).texts == [

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import re2
 
 from chatsift.privacy.spans import Span
-from chatsift.privacy.structured import _OPTS, gend, gstart
+from chatsift.privacy.structured import _OPTS, ANY_DIGIT, gend, gstart
 
 _EN_SUFFIX = (
     r"(?:STREET|AVENUE|ROAD|DRIVE|LANE|Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
@@ -85,8 +85,7 @@ MAX_CONTINUATIONS = 4
 
 
 def find_addresses(text: str) -> Iterator[Span]:
-    has_digit = any(ch.isdigit() for ch in text)
-    if not has_digit:
+    if not ANY_DIGIT.search(text):
         return
     cores: list[tuple[int, int]] = []
     for m in _STREET.finditer(text):

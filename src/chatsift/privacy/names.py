@@ -16,6 +16,7 @@ a Cyrillic word is looked up by its Latin spelling.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ from itertools import pairwise
 
 import re2
 
+from chatsift.privacy.chinese import HAN_LANGUAGES, find_chinese_names
+from chatsift.privacy.contexts import ARTICLES, CASE_ENDINGS, ends_with_phrase, name_contexts, starts_with_phrase
+from chatsift.privacy.contexts import NONE as NONE_CONTEXTS
 from chatsift.privacy.spans import ScanTimeout, Span
 from chatsift.privacy.structured import _OPTS, gend, gstart
 from chatsift.privacy.wordlists import (
@@ -106,7 +110,8 @@ _DETERMINERS = (" the ", " a ", " an ", " your ", " our ", " their ", " its ", "
 _PLACE_OF = (" city of", " town of", " village of", " province of", " state of", " county of", " kingdom of",
              " republic of", " island of")
 _SEQ = re2.compile(
-    r"(?:^|[^\p{L}\p{N}_@])(?P<seq>(?:(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+"
+    r"(?:^|[^\p{L}\p{N}_@]|[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
+    r"(?P<seq>(?:(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+"
     r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?)"
     r"(?:(?:[ \t]+|[ \t]*\.[ \t]*)(?:(?:van|von|de|da|del|della|di|du|la|le|bin|al|ibn|ter|ten|den|der|dos|das|el|y)"
     r"[ \t]+){0,2}(?:\p{Lu}\.|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+"
@@ -149,6 +154,11 @@ _SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', 
 _ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
                             "IT", "PM", "RN", "DDS", "MBA", "CPA", "ESQ", "JR", "SR", "II", "III", "IV"})
 _JOINERS = (",", "/", "or", "and")
+
+
+def _is_cjk(ch: str) -> bool:
+    """A Han, kana or Hangul character: next to one a Latin word still ends ("将领Ivan Paskievich在")."""
+    return "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\u3400" <= ch <= "\u4dbf"
 
 
 def _term_shaped(word: str) -> bool:
@@ -257,11 +267,27 @@ class NameFinder:
         self._nouns: tuple[str, ...] = ()
         self._function: frozenset[str] = frozenset()
         self._frequent: frozenset[str] = frozenset()
+        self._contexts = NONE_CONTEXTS
+        self._case_endings: tuple[str, ...] = ()
+        self._articles: frozenset[str] = frozenset()
 
     def _is_word(self, w: str) -> bool:
         """A common English word (inflected forms included), or a common word of the text's language
         (in German, also any noun by its ending: every noun is capitalised there)."""
-        return w in self.g.dictionary or w in self._words or (self._nouns and len(w) > 6 and w.endswith(self._nouns))
+        return w in self.g.dictionary or w in self._words or (self._nouns and len(w) > 6 and (
+            w.endswith(self._nouns) or (len(w) >= 9 and self._compound(w))))
+
+    def _plain_word(self, piece: str) -> bool:
+        """One English word that is no given name or surname: only a title before it makes it a name."""
+        w = piece.lower()
+        return w in self.g.dictionary and w.isalpha() and w not in self.g.surnames and not self._given(piece)
+
+    def _compound(self, w: str) -> bool:
+        """A German compound: a common noun of five letters or more at its end ("Steinkohlengrube",
+        "Marktgemeinde", "Forstmeister"), unless the whole is a known surname ("Zimmermann")."""
+        if w in self.g.surnames:
+            return False
+        return any(w[i:] in self._words for i in range(3, len(w) - 4))
 
     def _surname_shaped(self, word: str) -> bool:
         """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir;
@@ -270,12 +296,24 @@ class NameFinder:
         return (key in self.g.surnames or key.endswith(_SURNAME_ENDINGS)) and not self._is_word(w)
 
     def _given(self, word: str) -> int:
-        return self.g.given.get(latin_key(word), 0)
+        weight = self.g.given.get(latin_key(word), 0)
+        if weight or not self._case_endings:
+            return weight
+        # An inflected given name: "Alexanderovi", "Iliru", "Susannes" (the stem must be a name itself).
+        lower = word.lower()
+        if lower in self._frequent:  # a common word of the language as it stands ("Kini": in China)
+            return 0
+        for ending in self._case_endings:
+            if lower.endswith(ending) and len(lower) - len(ending) >= 3:
+                weight = self.g.given.get(latin_key(word[: -len(ending)]), 0)
+                if weight:
+                    return weight
+        return 0
 
     def _strong_given(self, word: str) -> bool:
         """A given name good enough on its own (not a word, a place, or a rare dictionary entry)."""
         w = word.lower()
-        weight = self.g.given.get(latin_key(word), 0)
+        weight = self._given(word)
         if weight < 2 or w in self.g.ambiguous or w in self.g.not_names:
             return False
         if len(w) <= 3 and weight < 10:
@@ -326,8 +364,14 @@ class NameFinder:
         lists = language_lists(language) if language and language != "en" else EMPTY_LISTS
         self._words, self._function, self._frequent = lists.words, lists.function, lists.frequent
         self._nouns = NOUN_ENDINGS.get(language or "", ())
+        self._contexts = name_contexts(language)
+        self._case_endings = CASE_ENDINGS.get(language or "", ())
+        self._articles = ARTICLES.get(language or "", frozenset())
         code = _code_regions(text) if "`" in text else []
-        for span in self._find(text, deadline):
+        found = self._find(text, deadline)
+        if language in HAN_LANGUAGES:
+            found = itertools.chain(found, find_chinese_names(text, deadline))
+        for span in found:
             if not any(s <= span.start < e for s, e in code):
                 yield span
 
@@ -341,6 +385,8 @@ class NameFinder:
             if deadline is not None and n % 256 == 255 and time.perf_counter() > deadline:
                 raise ScanTimeout
             for piece, start in _sentences(m.group("seq"), gstart(m, "seq")):
+                if self._plain_word(piece) and self._title_before(text, start) is None:
+                    continue  # "This", "Elaborate": 40% of the candidates in chat text, never a name alone
                 span = self._judge(text, piece, start)
                 if span is not None:
                     yield span
@@ -370,7 +416,7 @@ class NameFinder:
 
     def _judge(self, text: str, seq: str, start: int) -> Span | None:
         end = start + len(seq)
-        if end < len(text) and (text[end].isalnum() or text[end] in "_<>("):
+        if end < len(text) and ((text[end].isalnum() and not _is_cjk(text[end])) or text[end] in "_<>("):
             return None  # part of an identifier or generic type: LoanLogoDropdown, Mutex<Primes>, Foo(
         possessive = False
         for pos in (seq.find("'s"), seq.find("’s")):
@@ -436,6 +482,12 @@ class NameFinder:
             w0.lower() not in self.g.not_names)
         introduced = introduced or (before.endswith(WEAK_INTRO) and self._surname_like(w0) and (
             self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()))
+        if self._contexts is not NONE_CONTEXTS:
+            span = self._reported(text, toks, before)
+            if span is not None:
+                return span
+        if len(toks) == 1 and self._articles and before.split()[-1:] and before.split()[-1] in self._articles:
+            return None  # German nouns after an article: "Der Wald", "die Pille", "im Mai"
         census_surname = len(words) > 1 and self._surname_shaped(words[1])
         plain_given = self._given(w0) >= 2 and (self._strong_given(w0) or not self._is_word(w0.lower())
                                                 or (census_surname and self._given(w0) >= 10 and len(w0) > 2))
@@ -478,6 +530,23 @@ class NameFinder:
             after = text[toks[-1][2] : toks[-1][2] + 24].lstrip(" \t,").lower()
             if after.startswith(PERSON_VERBS_AFTER):
                 return self._span(text, toks)
+        return None
+
+    def _reported(self, text: str, toks: list[tuple[str, int, int]], before: str) -> Span | None:
+        """Up to three name-like words right after a reporting verb or a role of the text's language, or
+        right before a reporting verb ("rekao je Sejdiu", "ministro Cutolo", "Merkel sagte")."""
+        run = []
+        for tok in toks[:3]:
+            word = tok[0].rstrip(".")
+            if len(word) < 3 or not (self._surname_like(word) or (
+                    self._given(word) >= 2 and not self._is_word(word.lower()))):
+                break
+            run.append(tok)
+        if not run:
+            return None
+        after = text[run[-1][2]:run[-1][2] + 24].lstrip(" \t,").lower()
+        if ends_with_phrase(before, self._contexts.before) or starts_with_phrase(after, self._contexts.after):
+            return self._span(text, run)
         return None
 
     def _intro_name(self, text: str, start: int, found: str) -> Iterator[Span]:

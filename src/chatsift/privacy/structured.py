@@ -11,6 +11,7 @@ hashes and UUIDs are not PII: digits glued to letters or to ``-_./`` are never t
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 
 import re2
@@ -329,7 +330,7 @@ def find_structured(text: str, kinds: frozenset[str]) -> list[Span]:
     spans: list[Span] = []
     if "email" in kinds:
         spans.extend(_emails(text))
-    has_digit = any(ch.isdigit() for ch in text[:200]) or _ANY_DIGIT.search(text) is not None
+    has_digit = ANY_DIGIT.search(text) is not None
     if has_digit:
         if "iban" in kinds:
             spans.extend(_ibans(text))
@@ -344,4 +345,4 @@ def find_structured(text: str, kinds: frozenset[str]) -> list[Span]:
     return spans
 
 
-_ANY_DIGIT = _compile(r"\d")
+ANY_DIGIT = re.compile(r"\d")  # the standard library's: a C scan, much cheaper per text than re2's wrapper

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,7 +203,10 @@ _CYRILLIC = str.maketrans({
 })
 
 
+_HAS_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
 def latin_key(word: str) -> str:
     """The lower-cased word as the gazetteers spell it: Cyrillic transliterated, everything else as is."""
     w = word.lower()
-    return w.translate(_CYRILLIC) if any("\u0400" <= c <= "\u04ff" for c in w) else w
+    return w if w.isascii() or not _HAS_CYRILLIC.search(w) else w.translate(_CYRILLIC)
