@@ -278,9 +278,15 @@ class NameFinder:
             w.endswith(self._nouns) or (len(w) >= 9 and self._compound(w))))
 
     def _plain_word(self, piece: str) -> bool:
-        """One English word that is no given name or surname: only a title before it makes it a name."""
+        """One English word that is no given name ("The", "Elaborate", "Here's"): a word is never a
+        surname on its own (``_surname_like``), so only a title before it makes it a name."""
         w = piece.lower()
-        return w in self.g.dictionary and w.isalpha() and w not in self.g.surnames and not self._given(piece)
+        if not w.isalpha():
+            base, _, rest = w.replace("’", "'").partition("'")
+            if rest not in _CONTRACTIONS or not base.isalpha():
+                return False
+            w = base
+        return w in self.g.dictionary and not self._given(w)
 
     def _compound(self, w: str) -> bool:
         """A German compound: a common noun of five letters or more at its end ("Steinkohlengrube",

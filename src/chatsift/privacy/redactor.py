@@ -32,6 +32,7 @@ MAX_PROPAGATED_NAMES = 500
 INFLECTIONS = ("'s", "’s", "s", "a", "u", "e", "om", "em", "ovi", "ou", "i", "y", "ho", "mu", "ym", "ом", "ем", "а",
                "у", "е", "ы", "ой", "ым", "ою")
 WINDOW, OVERLAP = 65_536, 8_192  # long texts are scanned in windows (see Redactor.find)
+SEEN_MAX_CHARS, SEEN_MAX_TEXTS = 4_096, 50_000  # the repeat cache: short texts only, emptied when full
 # A whole token only: "USER_NAME_1" in code is an identifier, not a placeholder.
 _PLACEHOLDER_TOKEN = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(PLACEHOLDER.values(), key=len, reverse=True))
                                 + r")_(\d{1,9})(?![A-Za-z0-9_])")
@@ -80,6 +81,9 @@ class Redactor:
         self.kinds = frozenset(KINDS) if kinds is None else kinds
         self.time_budget_s = time_budget_s
         self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
+        # Chat logs repeat themselves ("hi", templated prompts, the same question asked again): the spans
+        # of a short text are kept per language, so a repeat costs a dictionary lookup.
+        self._seen: dict[tuple[str, str | None], tuple[tuple[int, int, str, str], ...]] = {}
 
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> list[Span]:
         """Resolved, non-overlapping spans in ``text``.
@@ -131,9 +135,19 @@ class Redactor:
             if not text:
                 found.append([])
                 continue
+            key = (text, language)
+            seen = self._seen.get(key) if len(text) <= SEEN_MAX_CHARS else None
+            if seen is not None:
+                found.append([Span(*s) for s in seen])
+                continue
             deadline = time.perf_counter() + self.time_budget_s
             try:
-                found.append(self.find(text, deadline, language))
+                spans = self.find(text, deadline, language)
+                found.append(spans)
+                if len(text) <= SEEN_MAX_CHARS:
+                    if len(self._seen) >= SEEN_MAX_TEXTS:
+                        self._seen.clear()
+                    self._seen[key] = tuple((s.start, s.end, s.kind, s.value) for s in spans)
             except ScanTimeout:
                 found.append([])
                 timeouts.add(i)
