@@ -58,7 +58,8 @@ SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "dds", "dvm", 
                       "jd", "do"})
 PARTICLES = frozenset({"van", "von", "de", "da", "del", "della", "di", "du", "la", "le", "bin", "al", "ibn", "ter",
                        "ten", "den", "der", "dos", "das", "el", "bint", "ben", "af", "zu", "y"})
-STRONG_INTRO = ("my name is", "name is", "name's", "your name?", "name?", "i'm", "i am", "call me", "called", "named",
+STRONG_INTRO = ("welcome", "posted by", "thanks from", "my name is", "name is", "name's", "your name?", "name?",
+                "i'm", "i am", "call me", "called", "named",
                 "this is",
                 "dear", "hi", "hello", "hey", "thanks", "thank you", "regards,", "sincerely,", "cheers,", "best,",
                 "from:", "to:", "cc:", "signed,", "contact", "ask", "meet", "met", "married", "son", "daughter",
@@ -93,6 +94,9 @@ NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "univ
                           "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show",
                           "advisors", "partners", "consulting", "solutions", "technologies", "systems", "labs",
                           "bank", "capital", "ventures", "holdings", "associates", "agency", "network", "system"})
+# A word right before a capitalised run that makes it a storm or a place ("Hurricane Rita", "St. Thomas").
+NAMED_BEFORE = frozenset({"hurricane", "storm", "typhoon", "cyclone", "st", "san", "santa", "saint", "mount", "mt",
+                          "lake", "fort", "port", "cape"})
 # "Item Name: Deli Cava": after these labels a capitalised run names a thing, not a person.
 THING_LABELS = ("item name:", "item:", "product:", "product name:", "brand:", "company:", "title:", "song:",
                 "album:", "film:", "movie:", "book:", "capital:", "country:", "city:", "organization:")
@@ -140,6 +144,8 @@ _SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská
                     "chuk", "ez", "ini", "elli", "etti", "ucci", "mann", "berg", "stein", "baum", "feld", "ström",
                     "qvist", "quist", "lund", "gaard", "gård", "wicz", "czyk", "shvili", "dze", "oglu", "oğlu")
 # Literal separators only: these two plain patterns cannot backtrack, so the stdlib engine is safe here.
+# A quoted display name right before an e-mail address in angle brackets (a pasted mail header).
+_DISPLAY_NAME = re.compile(r'"(?P<n>[^\W\d_][\w\'’.-]*(?:,? [^\W\d_][\w\'’.-]*){0,3})"[ \t]*<[^<>@\s]+@')
 _CLAUSE = re.compile(r"[.;:!?\n]")
 _LIST_SEP = re.compile(r",| and | und | et | y | e | и ")
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
@@ -154,6 +160,20 @@ _SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', 
 _ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
                             "IT", "PM", "RN", "DDS", "MBA", "CPA", "ESQ", "JR", "SR", "II", "III", "IV"})
 _JOINERS = (",", "/", "or", "and")
+
+
+# "Muqtada al-" right before a name found from its capital ("Sadr").
+_ARABIC_PARTICLE = re.compile(r"(?:(?P<w>[^\W\d_][\w'’]+) )?(?P<p>(?:al|el|ad|as|ash|an|ar|az|at|ibn|bin|abu)-)$")
+_NOTES_DOMAIN = re.compile(r"@[A-Z][A-Z&-]{1,20}(?![\w.@])")
+
+
+def with_notes_domain(text: str, end: int) -> int:
+    """The end of a name, past a Lotus Notes domain glued to it ("Traci Warner@ENRON"): the pair is an
+    address that names the person and the employer, so both go."""
+    if text[end : end + 1] != "@":
+        return end
+    m = _NOTES_DOMAIN.match(text, end)
+    return m.end() if m else end
 
 
 def _is_cjk(ch: str) -> bool:
@@ -384,6 +404,8 @@ class NameFinder:
     def _find(self, text: str, deadline: float | None) -> Iterator[Span]:
         for m in _INTRO.finditer(text):
             yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
+        for m in _DISPLAY_NAME.finditer(text):  # '"McGilloway, Vangie" <vangie@...>', '"Les Spahnn" <...>'
+            yield Span(m.start("n"), m.end("n"), "name", m.group("n"))
         for pattern in (_INTRO_CJK, _CJK_HONORIFIC):
             for m in pattern.finditer(text):
                 yield Span(gstart(m, "n"), gend(m, "n"), "name", m.group("n"))
@@ -432,6 +454,9 @@ class NameFinder:
                 if after and (after[0].rstrip(".,;:") in EPONYM_NOUNS or (
                         after[0] in _ORDINALS and len(after) > 1 and after[1].rstrip(".,;:") in EPONYM_NOUNS)):
                     return None
+                shop = seq[pos + 2 :].split()[:1]
+                if shop and self._plain_word(shop[0]):
+                    return None  # a shop or a brand: "Ray's Pizza", "Britt's Location", "Capt. Spastic's Joke List"
                 seq, possessive = seq[: pos + 2], True
                 break
         span = self._judge_tokens(text, seq, start)
@@ -492,6 +517,8 @@ class NameFinder:
             span = self._reported(text, toks, before)
             if span is not None:
                 return span
+        if before.split()[-1:] and before.split()[-1].rstrip(".") in NAMED_BEFORE:
+            return None  # "Hurricane Katrina", "St. Thomas", "san francisco": a storm or a place
         if len(toks) == 1 and self._articles and before.split()[-1:] and before.split()[-1] in self._articles:
             return None  # German nouns after an article: "Der Wald", "die Pille", "im Mai"
         census_surname = len(words) > 1 and self._surname_shaped(words[1])
@@ -584,6 +611,7 @@ class NameFinder:
 
     def _span(self, text: str, toks: list[tuple[str, int, int]]) -> Span:
         start, end = toks[0][1], toks[-1][2]
+        start = self._with_arabic_particle(text, start)
         while end > start and text[end - 1] in ".’'":
             end -= 1
         tail = text[end : end + 6]
@@ -591,7 +619,26 @@ class NameFinder:
             if tail.startswith(suffix) and (len(tail) == len(suffix) or not tail[len(suffix)].isalpha()):
                 end += len(suffix)
                 break
+        end = with_notes_domain(text, end)
         return Span(start, end, "name", text[start:end])
+
+    def _with_arabic_particle(self, text: str, start: int) -> int:
+        """The start of a name, back over a glued Arabic article and the name before it: "al-Sadr" is
+        "Muqtada al-Sadr"."""
+        base = max(0, start - 40)
+        m = _ARABIC_PARTICLE.search(text, base, start)
+        if not m:
+            return start
+        if m.group("w") and not self._is_word(m.group("w").lower()) and m.group("w")[:1].isupper():
+            return m.start()
+        return m.start("p")  # "Shiite al-Sadr": the word before is no name
+
+    def shop_after(self, text: str, end: int) -> bool:
+        """A possessive followed by a plain capitalised word: a shop or a brand ("Ray's Pizza")."""
+        if text[end : end + 2] not in ("'s", "’s") or text[end + 2 : end + 3] != " ":
+            return False
+        word = text[end + 3 : end + 40].split()[:1]
+        return bool(word) and word[0][:1].isupper() and self._plain_word(word[0].rstrip(".,;:!?"))
 
     def _lists(self, text: str) -> Iterator[Span]:
         """Given names in an enumeration ("Kateřina, James, Christopher and Emily")."""

