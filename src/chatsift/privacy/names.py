@@ -146,6 +146,9 @@ _SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská
 # Literal separators only: these two plain patterns cannot backtrack, so the stdlib engine is safe here.
 # A quoted display name right before an e-mail address in angle brackets (a pasted mail header).
 _DISPLAY_NAME = re.compile(r'"(?P<n>[^\W\d_][\w\'’.-]*(?:,? [^\W\d_][\w\'’.-]*){0,3})"[ \t]*<[^<>@\s]+@')
+# A lower-case word between spaces or sentence punctuation (not inside an identifier, a path or a URL).
+_LOWER_WORD = re.compile(r"(?<![\w.@#/'’-])[a-z]{3,}(?![\w@/'’-]|\.\w)")
+LOWERCASE_GIVEN_WEIGHT = 20
 _CLAUSE = re.compile(r"[.;:!?\n]")
 _LIST_SEP = re.compile(r",| and | und | et | y | e | и ")
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
@@ -405,7 +408,10 @@ class NameFinder:
         for m in _INTRO.finditer(text):
             yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
         for m in _DISPLAY_NAME.finditer(text):  # '"McGilloway, Vangie" <vangie@...>', '"Les Spahnn" <...>'
-            yield Span(m.start("n"), m.end("n"), "name", m.group("n"))
+            words = m.group("n").replace(",", " ").split()
+            if words[0].lower() not in {"the", "a", "an"} and any(
+                    self._given(w) >= 2 or not self._is_word(w.lower()) for w in words):  # not "The Cat Album"
+                yield Span(m.start("n"), m.end("n"), "name", m.group("n"))
         for pattern in (_INTRO_CJK, _CJK_HONORIFIC):
             for m in pattern.finditer(text):
                 yield Span(gstart(m, "n"), gend(m, "n"), "name", m.group("n"))
@@ -419,8 +425,20 @@ class NameFinder:
                 if span is not None:
                     yield span
         yield from self._lists(text)
-        if text == text.lower() and not any(c in text for c in "(){}[]=<>;_/\\`"):
-            yield from self._lowercase_names(text)
+        if not any(c in text for c in "(){}[]=<>;_/\\`"):  # prose, not code
+            if text == text.lower():
+                yield from self._lowercase_names(text)
+            else:
+                yield from self._lowercase_given(text)
+
+    def _lowercase_given(self, text: str) -> Iterator[Span]:
+        """A prominent given name typed in lower case inside ordinary prose ("tell brad she is pregnant",
+        "yeah but conor makes more"): only one that is no word in any list, between plain word breaks."""
+        for m in _LOWER_WORD.finditer(text):
+            word = m.group()
+            if self._given(word) >= LOWERCASE_GIVEN_WEIGHT and not self._is_word(word) and (
+                    word not in self.g.not_names and word not in self.g.ambiguous and word not in self._frequent):
+                yield Span(m.start(), m.end(), "name", word)
 
     def _lowercase_names(self, text: str) -> Iterator[Span]:
         """Names in text written all in lower case ("follow up with patricia desrosiers")."""
@@ -498,6 +516,11 @@ class NameFinder:
             keep = toks[:1] + [t for t in toks[1:3] if self._surname_like(t[0].rstrip("."))]
             return self._span(text, keep)
         for i in range(len(toks)):  # "Producer James Sparks", "Hi Freddy": the name may start later
+            if toks[i][0].rstrip(".").lower() in HONORIFICS:  # "Dear Dr. Vincent Kaminski"
+                rest = toks[i + 1 :]
+                if not rest:
+                    return None
+                return self._span(text, rest[:1] + [t for t in rest[1:3] if self._surname_like(t[0].rstrip("."))])
             span = self._judge_from(text, toks[i:])
             if span is not None:
                 return span
