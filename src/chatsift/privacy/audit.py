@@ -77,14 +77,14 @@ class Auditor:
         self.examples_per_kind = examples_per_kind
         self.g = gazetteers()
 
-    def candidates(self, text: str, redactor: Redactor | None = None,
-                   loose: tuple[str, ...] = tuple(_LOOSE)) -> Iterator[tuple[str, int, int]]:
+    def candidates(self, text: str, redactor: Redactor | None = None, loose: tuple[str, ...] = tuple(_LOOSE),
+                   language: str | None = None) -> Iterator[tuple[str, int, int]]:
         held = [(m.start(), m.end()) for m in _PLACEHOLDER_TOKEN.finditer(text)] if "_" in text else []
 
         def free(s: int, e: int) -> bool:
             return not any(s < he and hs < e for hs, he in held)
 
-        for span in (redactor or self.redactor).find(text):
+        for span in (redactor or self.redactor).find(text, language=language):
             if free(span.start, span.end):
                 yield f"residual_{span.kind}", span.start, span.end
         for kind in loose:
@@ -112,15 +112,31 @@ class Auditor:
     METADATA = ("conversation_id", "model", "language", "source.file")
     _METADATA_LOOSE = ("email_like", "ip_like", "secret_like")
 
-    def _scan(self, report: AuditReport, text: str, location: str, metadata: bool = False) -> None:
+    def _scan(self, report: AuditReport, text: str, location: str, metadata: bool = False,
+              language: str | None = None) -> None:
         # ids are numbers and model names are names: metadata is held to the kinds an id cannot look like
+        # Messages are read in their conversation's language, as curate redacted them ("una" is no name
+        # in Spanish).
         found = list(self.candidates(text, self.metadata_redactor if metadata else self.redactor,
-                                     self._METADATA_LOOSE if metadata else tuple(_LOOSE)))
+                                     self._METADATA_LOOSE if metadata else tuple(_LOOSE), language))
         for kind, s, e in found:
             report.counts[kind] += 1
             report.by_location[location][kind] += 1
             if len(report.examples[kind]) < self.examples_per_kind:
                 report.examples[kind].append(f"({location}) " + self._excerpt(text, s, e, found))
+
+    @staticmethod
+    def _codes(data: dict) -> list[str | None]:
+        """Each conversation's ISO code: the full schema's ``language_code``, else the LMSYS ``language``
+        name ("Spanish") mapped back."""
+        if "language_code" in data:
+            return data["language_code"]
+        if "language" in data:
+            from chatsift.stages.language import language_names
+
+            codes = {name: code for code, name in language_names().items()}
+            return [codes.get(name) for name in data["language"]]
+        return [None] * len(data["conversation"])
 
     def audit(self, release: Path) -> AuditReport:
         report = AuditReport()
@@ -129,13 +145,14 @@ class Auditor:
             pf = pq.ParquetFile(shard)
             names = set(pf.schema_arrow.names)
             extra = [c for c in ("system_prompt", *self.METADATA) if c in names]
-            for batch in pf.iter_batches(batch_size=2000, columns=["conversation", *extra]):
+            code_column = ["language_code"] if "language_code" in names else []
+            for batch in pf.iter_batches(batch_size=2000, columns=["conversation", *extra, *code_column]):
                 data = batch.to_pydict()
-                for conv in data["conversation"]:
+                for conv, language in zip(data["conversation"], self._codes(data)):
                     report.conversations += 1
                     for msg in conv or []:
                         report.messages += 1
-                        self._scan(report, msg["content"] or "", "messages")
+                        self._scan(report, msg["content"] or "", "messages", language=language)
                 for column in extra:
                     seen: set[str] = set()
                     for value in data[column]:

@@ -149,6 +149,9 @@ _DISPLAY_NAME = re.compile(r'"(?P<n>[^\W\d_][\w\'’.-]*(?:,? [^\W\d_][\w\'’.-
 # A lower-case word between spaces or sentence punctuation (not inside an identifier, a path or a URL).
 _LOWER_WORD = re.compile(r"(?<![\w.@#/'’-])[a-z]{3,}(?![\w@/'’-]|\.\w)")
 LOWERCASE_GIVEN_WEIGHT = 20
+# A lower-case word common in one of these is not taken for a name, whatever language was detected
+# ("una", "les", "con" in a short text read as English).
+_MAJOR_LANGUAGES = ("es", "fr", "pt", "it", "de", "nl")
 _CLAUSE = re.compile(r"[.;:!?\n]")
 _LIST_SEP = re.compile(r",| and | und | et | y | e | и ")
 _INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
@@ -437,7 +440,8 @@ class NameFinder:
         for m in _LOWER_WORD.finditer(text):
             word = m.group()
             if self._given(word) >= LOWERCASE_GIVEN_WEIGHT and not self._is_word(word) and (
-                    word not in self.g.not_names and word not in self.g.ambiguous and word not in self._frequent):
+                    word not in self.g.not_names and word not in self.g.ambiguous and word not in self._frequent) and (
+                    not any(word in language_lists(code).words for code in _MAJOR_LANGUAGES)):
                 yield Span(m.start(), m.end(), "name", word)
 
     def _lowercase_names(self, text: str) -> Iterator[Span]:
