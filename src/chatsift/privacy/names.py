@@ -108,6 +108,8 @@ PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "
                       "is very", "is so", "is my", "was my", "has been", "had been", "listed his", "listed her",
                       "employs", "explained")
 
+# A quotation's attribution: '..." says Gerste', '..., said Hauta-aho': whoever says it is a person.
+_ATTRIBUTION = ('," says', '," said', ', says', ', said', '" says', '" said', "” says", "” said")
 _ORDINALS = ("first", "second", "third", "fourth", "zeroth", "last")
 _DETERMINERS = (" the ", " a ", " an ", " your ", " our ", " their ", " its ", " this ", " these ",
                 " those ")
@@ -148,6 +150,7 @@ _SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská
 _DISPLAY_NAME = re.compile(r'"(?P<n>[^\W\d_][\w\'’.-]*(?:,? [^\W\d_][\w\'’.-]*){0,3})"[ \t]*<[^<>@\s]+@')
 # A lower-case word between spaces or sentence punctuation (not inside an identifier, a path or a URL).
 _LOWER_WORD = re.compile(r"(?<![\w.@#/'’-])[a-z]{3,}(?![\w@/'’-]|\.\w)")
+_LOWER_SURNAME = re.compile(r"(?: [a-z]\.?)? (?P<s>[a-z]{3,})(?![\w@/'’-]|\.\w)")
 LOWERCASE_GIVEN_WEIGHT = 20
 # A lower-case word common in one of these is not taken for a name, whatever language was detected
 # ("una", "les", "con" in a short text read as English).
@@ -442,7 +445,11 @@ class NameFinder:
             if self._given(word) >= LOWERCASE_GIVEN_WEIGHT and not self._is_word(word) and (
                     word not in self.g.not_names and word not in self.g.ambiguous and word not in self._frequent) and (
                     not any(word in language_lists(code).words for code in _MAJOR_LANGUAGES)):
-                yield Span(m.start(), m.end(), "name", word)
+                # and the surname after it, past an initial: "follow up with benjamin a seiler"
+                after = _LOWER_SURNAME.match(text, m.end())
+                end = after.end() if after and not self._is_word(after.group("s")) and (
+                    after.group("s") not in self.g.not_names) else m.end()
+                yield Span(m.start(), end, "name", text[m.start():end])
 
     def _lowercase_names(self, text: str) -> Iterator[Span]:
         """Names in text written all in lower case ("follow up with patricia desrosiers")."""
@@ -539,7 +546,8 @@ class NameFinder:
                                                         or (self._given(w0) >= 2 and not line_start)) and (
             w0.lower() not in self.g.not_names)
         introduced = introduced or (before.endswith(WEAK_INTRO) and self._surname_like(w0) and (
-            self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()))
+            self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
+            or before.endswith(_ATTRIBUTION)))
         if self._contexts is not NONE_CONTEXTS:
             span = self._reported(text, toks, before)
             if span is not None:
@@ -680,8 +688,11 @@ class NameFinder:
                 items[-1] = items[-1].split()[0] if items[-1].split() else ""
             singles = [i for i in items if i and " " not in i and i[:1].isupper() and i[1:].islower()
                        and i.lower() not in self.g.not_names
-                       and (not self._is_word(i.lower()) or self._strong_given(i))]
-            known = [i for i in singles if self._given(i) >= 2 or self._surname_shaped(i)]
+                       and (not self._is_word(i.lower()) or self._strong_given(i) or self._surname_word(i))]
+            strong = [i for i in singles if self._given(i) >= 2 or self._surname_shaped(i)]
+            # surnames that are also words count beside a real name only: "Morrison, Rogers and Reed",
+            # never "Salt, Pepper and Sugar"
+            known = strong + [i for i in singles if i not in strong and self._surname_word(i)] if strong else []
             pair = len(singles) == 2 == len(items) and not any(self._is_word(i.lower()) for i in singles)
             if len(known) >= 2 and (len(singles) >= 3 or pair) and len(known) * 2 >= len(singles):
                 offset = text.find(part)
