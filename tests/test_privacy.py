@@ -347,8 +347,7 @@ def test_the_ner_cascade_finds_names_the_rules_miss_and_keeps_its_filters():
     with_model, rules = Redactor(name_finder=cascade), Redactor()
     # Sentences of UNER's English dev split whose names the rules cannot tell from words.
     for text, expected in [("Attendees: Pam Butler", "Attendees: NAME_1"),
-                           ("Associate Team 1: Coach: Ben Markey", "Associate Team 1: Coach: NAME_1"),
-                           ("Steve, Rod and Elyse -", "NAME_1, NAME_2 and NAME_3 -")]:
+                           ("Associate Team 1: Coach: Ben Markey", "Associate Team 1: Coach: NAME_1")]:
         assert rules.redact([text], language="en").texts[0] != expected
         assert with_model.redact([text], language="en").texts[0] == expected
     # Only where a candidate is: a text of plain words never reaches the model.

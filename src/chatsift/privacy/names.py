@@ -33,6 +33,7 @@ from chatsift.privacy.wordlists import (
     EMPTY_LISTS,
     GIVEN_WEIGHT_KEEP,
     NOUN_ENDINGS,
+    english_in_foreign_text,
     gazetteers,
     language_lists,
     latin_key,
@@ -297,13 +298,14 @@ class NameFinder:
         self._function: frozenset[str] = frozenset()
         self._frequent: frozenset[str] = frozenset()
         self._contexts = NONE_CONTEXTS
+        self._english: frozenset[str] = self.g.dictionary
         self._case_endings: tuple[str, ...] = ()
         self._articles: frozenset[str] = frozenset()
 
     def _is_word(self, w: str) -> bool:
         """A common English word (inflected forms included), or a common word of the text's language
         (in German, also any noun by its ending: every noun is capitalised there)."""
-        return w in self.g.dictionary or w in self._words or (self._nouns and len(w) > 6 and (
+        return w in self._english or w in self._words or (self._nouns and len(w) > 6 and (
             w.endswith(self._nouns) or (len(w) >= 9 and self._compound(w))))
 
     def _plain_word(self, piece: str) -> bool:
@@ -315,7 +317,7 @@ class NameFinder:
             if rest not in _CONTRACTIONS or not base.isalpha():
                 return False
             w = base
-        return w in self.g.dictionary and not self._given(w)
+        return w in self._english and not self._given(w)
 
     def _compound(self, w: str) -> bool:
         """A German compound: a common noun of five letters or more at its end ("Steinkohlengrube",
@@ -400,6 +402,10 @@ class NameFinder:
         self._words, self._function, self._frequent = lists.words, lists.function, lists.frequent
         self._nouns = NOUN_ENDINGS.get(language or "", ())
         self._contexts = name_contexts(language)
+        # English words are words everywhere; in another language's text only the common ones are
+        # (German keeps them all: it capitalises every noun, and shares many with English: "Trainer", "Stein")
+        self._english = english_in_foreign_text() if lists is not EMPTY_LISTS and not self._nouns else (
+            self.g.dictionary)
         self._case_endings = CASE_ENDINGS.get(language or "", ())
         self._articles = ARTICLES.get(language or "", frozenset())
         code = _code_regions(text) if "`" in text else []

@@ -116,6 +116,19 @@ def gazetteers() -> Gazetteers:
                       _surname_words(surnames, dictionary) - not_surnames)
 
 
+# In text of another language, an English word counts as a word only when it is this common in English
+# (Zipf 4.5: "the", "online", "team"): a capitalised "Bush" or "Rice" in Slovak news is a person.
+_ENGLISH_IN_FOREIGN_MIN_FREQ = 10 ** (4.5 - 9)
+
+
+@lru_cache(maxsize=1)
+def english_in_foreign_text() -> frozenset[str]:
+    import wordfreq
+
+    freq = wordfreq.get_frequency_dict("en", wordlist="best")
+    return frozenset(w for w in gazetteers().dictionary if freq.get(w, 0.0) >= _ENGLISH_IN_FOREIGN_MIN_FREQ)
+
+
 # A word this common in its language (Zipf 3.3: a few times per million words) is read as a word, not a
 # name, unless it is a well-known given name or a census surname (news text makes "merkel" or "pérez"
 # common), compared without accents. Words this frequent (Zipf 5.0: "les", "su", German "Juli", "Sommer") are
