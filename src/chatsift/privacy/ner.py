@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from chatsift.errors import ConfigError
 from chatsift.privacy.names import _WORD, NAMED_BEFORE, PARTICLES, TITLES, NameFinder, with_notes_domain
@@ -31,6 +31,7 @@ _BAD = re.compile(r"[\d@#_/\\|<>=+*&%$€£©®™~^]")
 _NAME_TOKEN = re.compile(r"^[^\W\d_]+(?:['’.-][^\W\d_]*)*$")
 _PREFIXES = ("al-", "el-", "ash-", "ad-", "an-", "ar-", "as-", "at-", "az-", "ibn-", "abu-", "bin-")
 _TOKEN = re.compile(r"\S+")
+PREFETCH_MAX_CHARS = 20_000  # longer texts are read in ``find``, under their deadline
 _LINE = re.compile(r"[^\n]{1,5000}")  # lines (a longer one in pieces) the model reads one by one
 
 
@@ -86,6 +87,38 @@ class CascadeNameFinder:
         self.models = models
         self._pipelines = {lang: load_pipeline(lang, package) for lang, package in models.items()}
         self.model_calls = 0  # texts the model read (for the benchmark's share)
+        self._prefetched: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
+
+    def prefetch(self, texts: Iterable[tuple[str | None, str | None]]) -> None:
+        """Run the model once over a whole batch's candidate lines (``(text, language)`` pairs): spaCy reads
+        a batch of lines about twice as fast as the same lines one call at a time. ``find`` then takes
+        a line's entities from here. Long texts are left to ``find``, whose deadline bounds them."""
+        self._prefetched = {}
+        wanted: dict[str, dict[str, None]] = {}
+        for text, language in texts:
+            if not text or language not in self._pipelines or len(text) > PREFETCH_MAX_CHARS:
+                continue
+            lines = wanted.setdefault(language, {})
+            for m in _LINE.finditer(text):
+                if m.group() not in lines and self.has_candidate(m.group()):
+                    lines[m.group()] = None
+        for language, lines in wanted.items():
+            for line, doc in zip(lines, self._pipelines[language].pipe(lines, batch_size=128)):
+                self._prefetched[(language, line)] = [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+
+    def _entities(self, nlp, language: str, pieces: list[tuple[int, str]],
+                  deadline: float | None) -> Iterator[tuple[int, int, int, str]]:
+        """(offset, start, end, label) of every entity in the pieces, prefetched or read now, one piece
+        at a time so that the deadline holds between them."""
+        docs = nlp.pipe(piece for _, piece in pieces if (language, piece) not in self._prefetched)
+        for offset, piece in pieces:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise ScanTimeout
+            found = self._prefetched.get((language, piece))
+            if found is None:
+                found = [(e.start_char, e.end_char, e.label_) for e in next(docs).ents]
+            for start, end, label in found:
+                yield offset, start, end, label
 
     def name_part_ok(self, word: str) -> bool:
         return self.rules.name_part_ok(word)
@@ -101,13 +134,9 @@ class CascadeNameFinder:
         if not pieces:
             return
         self.model_calls += 1
-        for (offset, _), doc in zip(pieces, nlp.pipe(piece for _, piece in pieces)):
-            if deadline is not None and time.perf_counter() > deadline:
-                raise ScanTimeout
-            for ent in doc.ents:
-                if ent.label_ not in PERSON_LABELS:
-                    continue
-                start, end = self.trim(text, offset + ent.start_char, offset + ent.end_char)
+        for offset, ent_start, ent_end, label in self._entities(nlp, language, pieces, deadline):
+            if label in PERSON_LABELS:
+                start, end = self.trim(text, offset + ent_start, offset + ent_end)
                 if not (end > start and self.plausible(text[start:end]) and self.in_context(text, start, end)):
                     continue
                 if self.rules.shop_after(text, end):

@@ -83,6 +83,10 @@ class PiiStage(BatchStage):
         already = batch.column("redacted").to_pylist()
         reasons_col = batch.column("quality.reasons").to_pylist()
         codes = batch.column("language_code").to_pylist()
+        prefetch = getattr(self._redactor.names, "prefetch", None)  # a NER model reads the batch at once
+        if prefetch is not None:
+            prefetch((text, code) for messages, system, code in zip(convs, systems, codes)
+                     for text in [system, *(m["content"] for m in messages or [])])
         out_convs, out_systems, out_redacted, counts, spans, reasons, preexisting = [], [], [], [], [], [], []
         for messages, system, was, why, code in zip(convs, systems, already, reasons_col, codes):
             messages = messages or []
