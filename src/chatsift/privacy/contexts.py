@@ -6,7 +6,8 @@ places, brands or words somewhere), but a capitalised word that is no word of th
 after a reporting verb or a role, or right before a reporting verb, is a person's name.
 
 The lists are short on purpose: the verbs of saying and the roles that news writes before a name,
-for the languages chatsift has word lists for. English has its own, older lists in ``names.py``.
+for the languages chatsift has word lists for. English has its own, older lists first: titles,
+introductions, narrative verbs, and the words that make a capitalised run a thing ("Nobel Prize").
 """
 
 from __future__ import annotations
@@ -14,6 +15,84 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+# English, the language every text is also read in.
+# Honorifics: whatever capitalised word follows is a name ("Ms. Austin").
+HONORIFICS = frozenset({
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "madame", "mme", "mlle", "monsieur",
+    "herr", "frau", "sr", "sra", "srta", "señor", "señora", "doña", "dona", "sig", "signor", "signora",
+    "signorina", "rev", "fr", "capt", "lt", "col", "gen", "sgt", "mister",
+})
+# Roles: a following word is a name only if it is not an ordinary word ("Uncle Bob", not "Coach They").
+ROLES = frozenset({
+    "professor", "lady", "lord", "reverend", "father", "sister", "brother", "captain", "officer", "detective",
+    "judge", "senator", "uncle", "aunt", "auntie", "grandma", "grandpa", "doctor", "nurse", "coach", "pastor",
+    "rabbi", "imam", "president", "minister",
+})
+TITLES = HONORIFICS | ROLES
+# A capitalised run that starts so names a place or a church, not a person.
+PLACE_PREFIXES = frozenset({"san", "santa", "santo", "são", "sao", "puerto", "porto", "st", "sankt", "saint", "ste",
+                            "sainte", "fort", "port", "mount", "mt", "lake", "cape", "bad"})
+SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "dds", "dvm", "esq", "cpa", "rn", "mba", "dmd",
+                      "jd", "do"})
+PARTICLES = frozenset({"van", "von", "de", "da", "del", "della", "di", "du", "la", "le", "bin", "al", "ibn", "ter",
+                       "ten", "den", "der", "dos", "das", "el", "bint", "ben", "af", "zu", "y"})
+STRONG_INTRO = ("welcome", "posted by", "thanks from", "my name is", "name is", "name's", "your name?", "name?",
+                "i'm", "i am", "call me", "called", "named",
+                "this is",
+                "dear", "hi", "hello", "hey", "thanks", "thank you", "regards,", "sincerely,", "cheers,", "best,",
+                "from:", "to:", "cc:", "signed,", "contact", "ask", "meet", "met", "married", "son", "daughter",
+                "wife", "husband", "friend", "colleague", "boss", "manager", "mom", "mother", "dad", "father",
+                "last name", "last name?", "surname", "surname?", "first name", "first name?", "full name",
+                "name:", "name -", "follow up with", "talk to", "speak to", "spoke with", "spoke to",
+                "named him", "named her", "calls me", "call me", "maiden name is", "kid", "child", "baby", "son",
+                "partner's name", "brother", "sister", "aunt", "uncle", "cousin", "nephew", "niece", "grandson",
+                "granddaughter")
+# Weaker contexts: the word must also look like a name (a known given name or surname).
+WEAK_INTRO = ("said", "says", "told", "asked", "answered", "replied", "shouted", "yelled", "according to",
+                "kid", "child", "baby", "son", "partner", "partner's name", "brother", "sister", "aunt", "uncle",
+                "cousin", "nephew", "niece", "grandson", "granddaughter", "assistant to", "directed by", "starring",
+                "featuring", "produced by", "written by", "producer", "songwriter", "author", "singer", "actor",
+                "actress", "director", "named him", "named her", "calls me", "call me", "maiden name is", "add",
+                "remove", "under", "to", "by")
+# Nouns that, after a possessive, make a name part of a thing named after someone ("Occam's razor").
+EPONYM_NOUNS = ("cube", "law", "laws", "theorem", "algorithm", "principle", "constant", "equation", "paradox", "razor",
+                "disease", "syndrome", "conjecture", "lemma", "formula", "series", "triangle", "effect", "hypothesis",
+                "inequality", "distribution", "transform", "sequence", "dilemma", "pyramid", "hierarchy", "bound",
+                "cycle", "integral", "polynomial")
+# Nouns that, right after a capitalised run, make it a modifier: "the Monte Carlo method", "a Lewis
+# structure", "Markov decision processes". Nouns that double as verbs ("John tests", "Ann and Li model") are
+# left out.
+THING_NOUNS = (*EPONYM_NOUNS, "method", "rule", "problem", "machine", "number", "identity", "structure", "space",
+               "matrix", "operator", "coefficient", "diagram", "notation", "simulation", "simulations", "decision",
+               "curve")
+NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "university", "institute", "college",
+                          "school", "hospital", "museum", "library", "cup", "trophy", "theorem", "law", "effect",
+                          "method", "algorithm", "distribution", "process", "chain", "test", "box", "center",
+                          "centre", "hall", "tower", "bridge", "park", "airport", "station", "stadium", "hotel",
+                          "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show",
+                          "advisors", "partners", "consulting", "solutions", "technologies", "systems", "labs",
+                          "bank", "capital", "ventures", "holdings", "associates", "agency", "network", "system"})
+# A word right before a capitalised run that makes it a storm or a place ("Hurricane Rita", "St. Thomas").
+NAMED_BEFORE = frozenset({"hurricane", "storm", "typhoon", "cyclone", "st", "san", "santa", "saint", "mount", "mt",
+                          "lake", "fort", "port", "cape"})
+# "Item Name: Deli Cava": after these labels a capitalised run names a thing, not a person.
+THING_LABELS = ("item name:", "item:", "product:", "product name:", "brand:", "company:", "title:", "song:",
+                "album:", "film:", "movie:", "book:", "capital:", "country:", "city:", "organization:")
+# Verbs that follow a person's name in narrative text ("Shovda is very reliable", "Dexter lives on ...").
+PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "told", "lives", "lived", "was born",
+                      "is from", "was from", "had given", "has given", "began", "wrote", "writes", "thinks",
+                      "thought", "feels", "felt", "wants", "wanted", "loves", "loved", "married", "died", "smiled",
+                      "laughed", "cried", "spent", "works at", "worked at", "will be talking", "is talking",
+                      "is very", "is so", "is my", "was my", "has been", "had been", "listed his", "listed her",
+                      "employs", "explained")
+
+# A quotation's attribution: '..." says Gerste', '..., said Hauta-aho': whoever says it is a person.
+ATTRIBUTION = ('," says', '," said', ', says', ', said', '" says', '" said', "” says", "” said")
+ORDINALS = ("first", "second", "third", "fourth", "zeroth", "last")
+DETERMINERS = (" the ", " a ", " an ", " your ", " our ", " their ", " its ", " this ", " these ",
+                " those ")
+PLACE_OF = (" city of", " town of", " village of", " province of", " state of", " county of", " kingdom of",
+             " republic of", " island of")
 
 @dataclass(frozen=True)
 class NameContexts:

@@ -17,18 +17,59 @@ a Cyrillic word is looked up by its Latin spelling.
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from collections.abc import Iterator
-from itertools import pairwise
-
-import re2
 
 from chatsift.privacy.chinese import HAN_LANGUAGES, find_chinese_names
-from chatsift.privacy.contexts import ARTICLES, CASE_ENDINGS, ends_with_phrase, name_contexts, starts_with_phrase
+from chatsift.privacy.contexts import (
+    ARTICLES,
+    ATTRIBUTION,
+    CASE_ENDINGS,
+    EPONYM_NOUNS,
+    HONORIFICS,
+    NAMED_BEFORE,
+    NAMED_THINGS,
+    ORDINALS,
+    PARTICLES,
+    PERSON_VERBS_AFTER,
+    PLACE_PREFIXES,
+    ROLES,
+    STRONG_INTRO,
+    THING_NOUNS,
+    TITLES,
+    WEAK_INTRO,
+    ends_with_phrase,
+    name_contexts,
+    starts_with_phrase,
+)
 from chatsift.privacy.contexts import NONE as NONE_CONTEXTS
+from chatsift.privacy.name_text import (
+    ARABIC_PARTICLE,
+    CJK_HONORIFIC,
+    CLAUSE,
+    CONTRACTIONS,
+    DISPLAY_NAME,
+    INTRO,
+    INTRO_CJK,
+    LIST_SEP,
+    LOWER_SURNAME,
+    LOWER_WORD,
+    LOWERCASE_GIVEN_WEIGHT,
+    MAJOR_LANGUAGES,
+    SENTENCE_END,
+    SEQ,
+    SLAVIC_NORDIC,
+    SURNAME_ENDINGS,
+    WORD,
+    code_regions,
+    context_names_a_thing,
+    is_cjk,
+    sentences,
+    tokens,
+    with_notes_domain,
+)
 from chatsift.privacy.spans import ScanTimeout, Span
-from chatsift.privacy.structured import _OPTS, gend, gstart
+from chatsift.privacy.structured import gend, gstart
 from chatsift.privacy.wordlists import (
     EMPTY_LISTS,
     GIVEN_WEIGHT_KEEP,
@@ -38,252 +79,6 @@ from chatsift.privacy.wordlists import (
     language_lists,
     latin_key,
 )
-
-# Honorifics: whatever capitalised word follows is a name ("Ms. Austin").
-HONORIFICS = frozenset({
-    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "madame", "mme", "mlle", "monsieur",
-    "herr", "frau", "sr", "sra", "srta", "señor", "señora", "doña", "dona", "sig", "signor", "signora",
-    "signorina", "rev", "fr", "capt", "lt", "col", "gen", "sgt", "mister",
-})
-# Roles: a following word is a name only if it is not an ordinary word ("Uncle Bob", not "Coach They").
-ROLES = frozenset({
-    "professor", "lady", "lord", "reverend", "father", "sister", "brother", "captain", "officer", "detective",
-    "judge", "senator", "uncle", "aunt", "auntie", "grandma", "grandpa", "doctor", "nurse", "coach", "pastor",
-    "rabbi", "imam", "president", "minister",
-})
-TITLES = HONORIFICS | ROLES
-# A capitalised run that starts so names a place or a church, not a person.
-PLACE_PREFIXES = frozenset({"san", "santa", "santo", "são", "sao", "puerto", "porto", "st", "sankt", "saint", "ste",
-                            "sainte", "fort", "port", "mount", "mt", "lake", "cape", "bad"})
-SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md", "dds", "dvm", "esq", "cpa", "rn", "mba", "dmd",
-                      "jd", "do"})
-PARTICLES = frozenset({"van", "von", "de", "da", "del", "della", "di", "du", "la", "le", "bin", "al", "ibn", "ter",
-                       "ten", "den", "der", "dos", "das", "el", "bint", "ben", "af", "zu", "y"})
-STRONG_INTRO = ("welcome", "posted by", "thanks from", "my name is", "name is", "name's", "your name?", "name?",
-                "i'm", "i am", "call me", "called", "named",
-                "this is",
-                "dear", "hi", "hello", "hey", "thanks", "thank you", "regards,", "sincerely,", "cheers,", "best,",
-                "from:", "to:", "cc:", "signed,", "contact", "ask", "meet", "met", "married", "son", "daughter",
-                "wife", "husband", "friend", "colleague", "boss", "manager", "mom", "mother", "dad", "father",
-                "last name", "last name?", "surname", "surname?", "first name", "first name?", "full name",
-                "name:", "name -", "follow up with", "talk to", "speak to", "spoke with", "spoke to",
-                "named him", "named her", "calls me", "call me", "maiden name is", "kid", "child", "baby", "son",
-                "partner's name", "brother", "sister", "aunt", "uncle", "cousin", "nephew", "niece", "grandson",
-                "granddaughter")
-# Weaker contexts: the word must also look like a name (a known given name or surname).
-WEAK_INTRO = ("said", "says", "told", "asked", "answered", "replied", "shouted", "yelled", "according to",
-                "kid", "child", "baby", "son", "partner", "partner's name", "brother", "sister", "aunt", "uncle",
-                "cousin", "nephew", "niece", "grandson", "granddaughter", "assistant to", "directed by", "starring",
-                "featuring", "produced by", "written by", "producer", "songwriter", "author", "singer", "actor",
-                "actress", "director", "named him", "named her", "calls me", "call me", "maiden name is", "add",
-                "remove", "under", "to", "by")
-# Nouns that, after a possessive, make a name part of a thing named after someone ("Occam's razor").
-EPONYM_NOUNS = ("cube", "law", "laws", "theorem", "algorithm", "principle", "constant", "equation", "paradox", "razor",
-                "disease", "syndrome", "conjecture", "lemma", "formula", "series", "triangle", "effect", "hypothesis",
-                "inequality", "distribution", "transform", "sequence", "dilemma", "pyramid", "hierarchy", "bound",
-                "cycle", "integral", "polynomial")
-# Nouns that, right after a capitalised run, make it a modifier: "the Monte Carlo method", "a Lewis
-# structure", "Markov decision processes". Nouns that double as verbs ("John tests", "Ann and Li model") are
-# left out.
-THING_NOUNS = (*EPONYM_NOUNS, "method", "rule", "problem", "machine", "number", "identity", "structure", "space",
-               "matrix", "operator", "coefficient", "diagram", "notation", "simulation", "simulations", "decision",
-               "curve")
-NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "university", "institute", "college",
-                          "school", "hospital", "museum", "library", "cup", "trophy", "theorem", "law", "effect",
-                          "method", "algorithm", "distribution", "process", "chain", "test", "box", "center",
-                          "centre", "hall", "tower", "bridge", "park", "airport", "station", "stadium", "hotel",
-                          "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show",
-                          "advisors", "partners", "consulting", "solutions", "technologies", "systems", "labs",
-                          "bank", "capital", "ventures", "holdings", "associates", "agency", "network", "system"})
-# A word right before a capitalised run that makes it a storm or a place ("Hurricane Rita", "St. Thomas").
-NAMED_BEFORE = frozenset({"hurricane", "storm", "typhoon", "cyclone", "st", "san", "santa", "saint", "mount", "mt",
-                          "lake", "fort", "port", "cape"})
-# "Item Name: Deli Cava": after these labels a capitalised run names a thing, not a person.
-THING_LABELS = ("item name:", "item:", "product:", "product name:", "brand:", "company:", "title:", "song:",
-                "album:", "film:", "movie:", "book:", "capital:", "country:", "city:", "organization:")
-# Verbs that follow a person's name in narrative text ("Shovda is very reliable", "Dexter lives on ...").
-PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "told", "lives", "lived", "was born",
-                      "is from", "was from", "had given", "has given", "began", "wrote", "writes", "thinks",
-                      "thought", "feels", "felt", "wants", "wanted", "loves", "loved", "married", "died", "smiled",
-                      "laughed", "cried", "spent", "works at", "worked at", "will be talking", "is talking",
-                      "is very", "is so", "is my", "was my", "has been", "had been", "listed his", "listed her",
-                      "employs", "explained")
-
-# A quotation's attribution: '..." says Gerste', '..., said Hauta-aho': whoever says it is a person.
-_ATTRIBUTION = ('," says', '," said', ', says', ', said', '" says', '" said', "” says", "” said")
-_ORDINALS = ("first", "second", "third", "fourth", "zeroth", "last")
-_DETERMINERS = (" the ", " a ", " an ", " your ", " our ", " their ", " its ", " this ", " these ",
-                " those ")
-_PLACE_OF = (" city of", " town of", " village of", " province of", " state of", " county of", " kingdom of",
-             " republic of", " island of")
-_SEQ = re2.compile(
-    r"(?:^|[^\p{L}\p{N}_@]|[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
-    r"(?P<seq>(?:(?:Mc|Mac|De|Di|Da|La|Le|Van|Von|O')\p{Lu}[\p{Ll}\p{M}]+"
-    r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?)"
-    r"(?:(?:[ \t]+|[ \t]*\.[ \t]*)(?:(?:van|von|de|da|del|della|di|du|la|le|bin|al|ibn|ter|ten|den|der|dos|das|el|y)"
-    r"[ \t]+){0,2}(?:\p{Lu}\.|(?:Mc|Mac|De|Di|O')\p{Lu}[\p{Ll}\p{M}]+"
-    r"|\p{Lu}[\p{Ll}\p{M}'’]+(?:-\p{Lu}?[\p{Ll}\p{M}'’]+)?|\p{Lu})"
-    r"){0,3})",
-    _OPTS,
-)
-_INTRO = re2.compile(
-    r"(?i)(?:my name is|my name's|(?:last|first|full|sur) ?name is|last name\?|mi nombre es|me llamo|je m'appelle|"
-    r"je m’appelle|mon nom est|ich heiße|ich heisse|"
-    r"mein name ist|mi chiamo|il mio nome è|meu nome é|me chamo|mijn naam is|ik heet|nazywam się|jmenuji se|"
-    r"benim adım|меня зовут|моё имя|мое имя|мене звати)[ \t]*[:,]?[ \t]*(?P<n>\p{L}[\p{L}\p{M}'’-]*"
-    r"(?:[ \t]+\p{L}[\p{L}\p{M}'’-]*){0,2})",
-    _OPTS,
-)
-_INTRO_CJK = re2.compile(
-    r"(?:我叫|我的名字是|我是|私の名前は|わたしは|제 이름은|저는)[ \t]*"
-    r"(?P<n>[\p{Han}\p{Hangul}\p{Katakana}]{2,4})",
-    _OPTS,
-)
-_CJK_HONORIFIC = re2.compile(
-    r"(?P<n>[\p{Han}\p{Katakana}\p{Hiragana}]{2,4})(?:さん|様|先生|くん|ちゃん|氏)", _OPTS
-)
-_SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská", "ová", "ić", "vić",
-                    "vich", "sen", "son", "sson", "dóttir", "dottir", "poulos", "escu", "yan", "enko", "uk",
-                    "chuk", "ez", "ini", "elli", "etti", "ucci", "mann", "berg", "stein", "baum", "feld", "ström",
-                    "qvist", "quist", "lund", "gaard", "gård", "wicz", "czyk", "shvili", "dze", "oglu", "oğlu")
-# Literal separators only: these two plain patterns cannot backtrack, so the stdlib engine is safe here.
-# A quoted display name right before an e-mail address in angle brackets (a pasted mail header).
-_DISPLAY_NAME = re.compile(r'"(?P<n>[^\W\d_][\w\'’.-]*(?:,? [^\W\d_][\w\'’.-]*){0,3})"[ \t]*<[^<>@\s]+@')
-# A lower-case word between spaces or sentence punctuation (not inside an identifier, a path or a URL).
-_LOWER_WORD = re.compile(r"(?<![\w.@#/'’-])[a-z]{3,}(?![\w@/'’-]|\.\w)")
-_LOWER_SURNAME = re.compile(r"(?: [a-z]\.?)? (?P<s>[a-z]{3,})(?![\w@/'’-]|\.\w)")
-LOWERCASE_GIVEN_WEIGHT = 20
-# A lower-case word common in one of these is not taken for a name, whatever language was detected
-# ("una", "les", "con" in a short text read as English).
-_MAJOR_LANGUAGES = ("es", "fr", "pt", "it", "de", "nl")
-_CLAUSE = re.compile(r"[.;:!?\n]")
-_LIST_SEP = re.compile(r",| and | und | et | y | e | и ")
-_INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
-_WORD = re2.compile(r"\p{L}[\p{L}\p{M}'’-]*", _OPTS)
-# Endings that mark a surname on their own (unlike "-son" or "-mann", common in eponyms: Poisson, Riemann).
-_SLAVIC_NORDIC = ("ova", "ová", "eva", "ov", "ev", "sky", "ski", "ska", "ský", "ská", "vić", "ić", "sson", "dóttir",
-                  "enko", "shvili", "dze", "poulos", "escu", "yan", "czyk", "wicz")
-_CONTRACTIONS = frozenset({"m", "ve", "ll", "d", "re", "s", "t"})
-_SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', "“", "(")
-
-
-_ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",
-                            "IT", "PM", "RN", "DDS", "MBA", "CPA", "ESQ", "JR", "SR", "II", "III", "IV"})
-_JOINERS = (",", "/", "or", "and")
-
-
-# "Muqtada al-" right before a name found from its capital ("Sadr").
-_ARABIC_PARTICLE = re.compile(r"(?:(?P<w>[^\W\d_][\w'’]+) )?(?P<p>(?:al|el|ad|as|ash|an|ar|az|at|ibn|bin|abu)-)$")
-_NOTES_DOMAIN = re.compile(r"@[A-Z][A-Z&-]{1,20}(?![\w.@])")
-
-
-def with_notes_domain(text: str, end: int) -> int:
-    """The end of a name, past a Lotus Notes domain glued to it ("Traci Warner@ENRON"): the pair is an
-    address that names the person and the employer, so both go."""
-    if text[end : end + 1] != "@":
-        return end
-    m = _NOTES_DOMAIN.match(text, end)
-    return m.end() if m else end
-
-
-def _is_cjk(ch: str) -> bool:
-    """A Han, kana or Hangul character: next to one a Latin word still ends ("将领Ivan Paskievich在")."""
-    return "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\u3400" <= ch <= "\u4dbf"
-
-
-def _term_shaped(word: str) -> bool:
-    """SGD, RMSprop, iPhone, TensorFlow, GPT4: shapes that technical terms have and names do not."""
-    word = word.strip("\"'`*()[]")
-    if len(word) < 2 or word.upper() in _ROLE_ACRONYMS:
-        return False
-    if word[:2].isupper() and word[:2].isalpha():
-        return True
-    if any(a.islower() and b.isupper() for a, b in pairwise(word)):
-        return True
-    return word.isalnum() and any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
-
-
-def _listed_neighbour(words: list[str]) -> str:
-    """The item next to a word in a list, given the words leading away from it (", or SGD" -> "SGD")."""
-    i = 0
-    while i < len(words) and words[i] in _JOINERS:
-        i += 1
-    return words[i].rstrip(".;:") if 0 < i < len(words) else ""
-
-
-def _beside_term(text: str, start: int, end: int) -> bool:
-    """Whether a word is listed next to a technical term ("like Adam or SGD", "Adam, RMSprop"), not a name."""
-    before = text[max(0, start - 24) : start].replace(",", " , ").split()[::-1]
-    after = text[end : end + 24].replace(",", " , ").split()
-    return _term_shaped(_listed_neighbour(before)) or _term_shaped(_listed_neighbour(after))
-
-
-def _context_names_a_thing(text: str, seq: str, start: int, end: int, possessive: bool) -> bool:
-    """Whether the words around a capitalised run show it names a thing, not a person."""
-    words = seq.split()
-    before = " " + text[max(0, start - 16) : start].lower()
-    unquoted = before.rstrip(" \t\"'“‘") + " "  # 'the "Mona Lisa"' reads as 'the Mona Lisa'
-    if len(words) == 1 and (unquoted.endswith(_DETERMINERS) or _beside_term(text, start, end)):
-        return True  # "at the Hilton", "your Arduino", "like Adam or SGD"
-    if len(words) == 2 and f" {words[0].lower()} " in _DETERMINERS:
-        return True  # "The Hilton", "Your Arduino"
-    if unquoted.endswith(" the ") or before.rstrip(" \t").endswith(_PLACE_OF):
-        return True  # "the Mona Lisa", "the Monte Carlo method", "the city of Vega"
-    if before.rstrip(" \t*").endswith(THING_LABELS):
-        return True  # "Item Name: Deli Cava"
-    after = text[end : end + 24]
-    next_word = after.lstrip(" \t").split(" ", 1)[0].lower().rstrip(".,;:)]'\"")
-    if not possessive and next_word in THING_NOUNS:
-        return True  # "Monte Carlo simulations", "Calvin cycle": named after someone, not a person here
-    after = after.lstrip("\"”'’")
-    return after.startswith(" by ") and after[4:5].isupper()  # "Guernica by Pablo Picasso": a work
-
-
-def _sentences(seq: str, start: int) -> Iterator[tuple[str, int]]:
-    """Split a capitalised run at sentence ends ("Hilton. The Hilton"), not at initials or titles ("J. R.", "Dr.")."""
-    last = 0
-    i = seq.find(".")
-    while i >= 0:
-        words = seq[last:i].split()
-        if words and len(words[-1]) > 1 and words[-1].lower() not in TITLES:
-            yield seq[last:i].rstrip(), start + last
-            last = i + 1
-            while last < len(seq) and seq[last] in " \t":
-                last += 1
-        i = seq.find(".", i + 1)
-    if seq[last:].strip():
-        yield seq[last:], start + last
-
-
-def _code_regions(text: str) -> list[tuple[int, int]]:
-    """Fenced (```) and inline (`) code: identifiers there are not names (secrets are still scanned)."""
-    regions = []
-    pos = 0
-    while True:
-        start = text.find("```", pos)
-        if start < 0:
-            break
-        end = text.find("```", start + 3)
-        end = len(text) if end < 0 else end + 3
-        regions.append((start, end))
-        pos = end
-    for m in _INLINE_CODE.finditer(text):
-        if not any(s <= m.start() < e for s, e in regions):
-            regions.append((m.start(), m.end()))
-    return regions
-
-
-def _tokens(seq: str, offset: int) -> list[tuple[str, int, int]]:
-    """Words of a capitalised run with their offsets; a possessive ending is left outside the word."""
-    out = []
-    i = 0
-    for part in seq.replace("\t", " ").split(" "):
-        if part:
-            start = seq.index(part, i)
-            i = start + len(part)
-            word = part[:-2] if part.endswith(("'s", "’s")) else part
-            out.append((word, offset + start, offset + start + len(word)))
-    return out
 
 
 class NameFinder:
@@ -314,7 +109,7 @@ class NameFinder:
         w = piece.lower()
         if not w.isalpha():
             base, _, rest = w.replace("’", "'").partition("'")
-            if rest not in _CONTRACTIONS or not base.isalpha():
+            if rest not in CONTRACTIONS or not base.isalpha():
                 return False
             w = base
         return w in self._english and not self._given(w)
@@ -330,7 +125,7 @@ class NameFinder:
         """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir;
         Петров, Шевченко read as Petrov, Shevchenko)."""
         w, key = word.lower(), latin_key(word)
-        return (key in self.g.surnames or key.endswith(_SURNAME_ENDINGS)) and not self._is_word(w)
+        return (key in self.g.surnames or key.endswith(SURNAME_ENDINGS)) and not self._is_word(w)
 
     def _given(self, word: str) -> int:
         weight = self.g.given.get(latin_key(word), 0)
@@ -361,7 +156,7 @@ class NameFinder:
         w = word.lower().rstrip(".")
         if w in self.g.not_surnames or w in self.g.ambiguous or w in self.g.not_names or len(w) < 2:
             return False
-        if w.replace("’", "'").rsplit("'", 1)[-1] in _CONTRACTIONS:
+        if w.replace("’", "'").rsplit("'", 1)[-1] in CONTRACTIONS:
             return False
         return not self._is_word(w) and word[:1].isupper()
 
@@ -408,7 +203,7 @@ class NameFinder:
             self.g.dictionary)
         self._case_endings = CASE_ENDINGS.get(language or "", ())
         self._articles = ARTICLES.get(language or "", frozenset())
-        code = _code_regions(text) if "`" in text else []
+        code = code_regions(text) if "`" in text else []
         found = self._find(text, deadline)
         if language in HAN_LANGUAGES:
             found = itertools.chain(found, find_chinese_names(text, deadline))
@@ -417,20 +212,20 @@ class NameFinder:
                 yield span
 
     def _find(self, text: str, deadline: float | None) -> Iterator[Span]:
-        for m in _INTRO.finditer(text):
+        for m in INTRO.finditer(text):
             yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
-        for m in _DISPLAY_NAME.finditer(text):  # '"McGilloway, Vangie" <vangie@...>', '"Les Spahnn" <...>'
+        for m in DISPLAY_NAME.finditer(text):  # '"McGilloway, Vangie" <vangie@...>', '"Les Spahnn" <...>'
             words = m.group("n").replace(",", " ").split()
             if words[0].lower() not in {"the", "a", "an"} and any(
                     self._given(w) >= 2 or not self._is_word(w.lower()) for w in words):  # not "The Cat Album"
                 yield Span(m.start("n"), m.end("n"), "name", m.group("n"))
-        for pattern in (_INTRO_CJK, _CJK_HONORIFIC):
+        for pattern in (INTRO_CJK, CJK_HONORIFIC):
             for m in pattern.finditer(text):
                 yield Span(gstart(m, "n"), gend(m, "n"), "name", m.group("n"))
-        for n, m in enumerate(_SEQ.finditer(text)):
+        for n, m in enumerate(SEQ.finditer(text)):
             if deadline is not None and n % 256 == 255 and time.perf_counter() > deadline:
                 raise ScanTimeout
-            for piece, start in _sentences(m.group("seq"), gstart(m, "seq")):
+            for piece, start in sentences(m.group("seq"), gstart(m, "seq")):
                 if self._plain_word(piece) and self._title_before(text, start) is None:
                     continue  # "This", "Elaborate": 40% of the candidates in chat text, never a name alone
                 span = self._judge(text, piece, start)
@@ -446,20 +241,20 @@ class NameFinder:
     def _lowercase_given(self, text: str) -> Iterator[Span]:
         """A prominent given name typed in lower case inside ordinary prose ("tell brad she is pregnant",
         "yeah but conor makes more"): only one that is no word in any list, between plain word breaks."""
-        for m in _LOWER_WORD.finditer(text):
+        for m in LOWER_WORD.finditer(text):
             word = m.group()
             if self._given(word) >= LOWERCASE_GIVEN_WEIGHT and not self._is_word(word) and (
                     word not in self.g.not_names and word not in self.g.ambiguous and word not in self._frequent) and (
-                    not any(word in language_lists(code).words for code in _MAJOR_LANGUAGES)):
+                    not any(word in language_lists(code).words for code in MAJOR_LANGUAGES)):
                 # and the surname after it, past an initial: "follow up with benjamin a seiler"
-                after = _LOWER_SURNAME.match(text, m.end())
+                after = LOWER_SURNAME.match(text, m.end())
                 end = after.end() if after and not self._is_word(after.group("s")) and (
                     after.group("s") not in self.g.not_names) else m.end()
                 yield Span(m.start(), end, "name", text[m.start():end])
 
     def _lowercase_names(self, text: str) -> Iterator[Span]:
         """Names in text written all in lower case ("follow up with patricia desrosiers")."""
-        toks = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        toks = [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
         i = 0
         while i < len(toks):
             word = toks[i][0]
@@ -479,7 +274,7 @@ class NameFinder:
 
     def _judge(self, text: str, seq: str, start: int) -> Span | None:
         end = start + len(seq)
-        if end < len(text) and ((text[end].isalnum() and not _is_cjk(text[end])) or text[end] in "_<>("):
+        if end < len(text) and ((text[end].isalnum() and not is_cjk(text[end])) or text[end] in "_<>("):
             return None  # part of an identifier or generic type: LoanLogoDropdown, Mutex<Primes>, Foo(
         possessive = False
         for pos in (seq.find("'s"), seq.find("’s")):
@@ -487,7 +282,7 @@ class NameFinder:
                 # A possessive ends the name; "Rubik's Cube", "Kepler's third law" are named after someone.
                 after = text[start + pos + 2 : start + pos + 34].lower().split()
                 if after and (after[0].rstrip(".,;:") in EPONYM_NOUNS or (
-                        after[0] in _ORDINALS and len(after) > 1 and after[1].rstrip(".,;:") in EPONYM_NOUNS)):
+                        after[0] in ORDINALS and len(after) > 1 and after[1].rstrip(".,;:") in EPONYM_NOUNS)):
                     return None
                 shop = seq[pos + 2 :].split()[:1]
                 if shop and self._plain_word(shop[0]):
@@ -496,12 +291,12 @@ class NameFinder:
                 break
         span = self._judge_tokens(text, seq, start)
         # The context is checked last: it is only needed for what looks like a name on its own.
-        if span is not None and _context_names_a_thing(text, seq, start, end, possessive):
+        if span is not None and context_names_a_thing(text, seq, start, end, possessive):
             return None
         return span
 
     def _judge_tokens(self, text: str, seq: str, start: int) -> Span | None:
-        every = _tokens(seq, start)
+        every = tokens(seq, start)
         if self._words:
             # "Leiter der Kurgärtnerei", "Kunde von Spezstroi": a common word before a particle is a noun
             # of the sentence, not the start of "van der Vaart"; only what follows the particle is judged.
@@ -547,13 +342,13 @@ class NameFinder:
         words = [t[0].rstrip(".") for t in toks]
         w0 = words[0]
         before = text[max(0, toks[0][1] - 20) : toks[0][1]].lower().rstrip(" \t,")
-        line_start = before == "" or before.endswith(_SENTENCE_END)
+        line_start = before == "" or before.endswith(SENTENCE_END)
         introduced = before.endswith(STRONG_INTRO) and (not self._is_word(w0.lower()) or self._strong_given(w0)
                                                         or (self._given(w0) >= 2 and not line_start)) and (
             w0.lower() not in self.g.not_names)
         introduced = introduced or (before.endswith(WEAK_INTRO) and self._surname_like(w0) and (
             self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
-            or before.endswith(_ATTRIBUTION)))
+            or before.endswith(ATTRIBUTION)))
         if self._contexts is not NONE_CONTEXTS:
             span = self._reported(text, toks, before)
             if span is not None:
@@ -597,7 +392,7 @@ class NameFinder:
             # A full name is redacted whole: "John Smith", not "NAME_1 Smith".
             full = len(toks) >= 2 and self._surname_word(words[1])
             return self._span(text, toks[:2] if full else toks[:1])
-        if len(toks) == 1 and not line_start and self._surname_like(w0) and w0.lower().endswith(_SLAVIC_NORDIC):
+        if len(toks) == 1 and not line_start and self._surname_like(w0) and w0.lower().endswith(SLAVIC_NORDIC):
             return self._span(text, toks)  # "than early Yefremova", "by Ushurma Dratchev"
         if len(toks) <= 2 and all(self._surname_like(w) or (self._given(w) >= 2 and w.lower() not in self.g.not_names)
                                   for w in words):
@@ -624,7 +419,7 @@ class NameFinder:
         return None
 
     def _intro_name(self, text: str, start: int, found: str) -> Iterator[Span]:
-        toks = _tokens(found, start)
+        toks = tokens(found, start)
         keep = []
         for word, s, e in toks:
             w = word.lower()
@@ -667,7 +462,7 @@ class NameFinder:
         """The start of a name, back over a glued Arabic article and the name before it: "al-Sadr" is
         "Muqtada al-Sadr"."""
         base = max(0, start - 40)
-        m = _ARABIC_PARTICLE.search(text, base, start)
+        m = ARABIC_PARTICLE.search(text, base, start)
         if not m:
             return start
         if m.group("w") and not self._is_word(m.group("w").lower()) and m.group("w")[:1].isupper():
@@ -685,10 +480,10 @@ class NameFinder:
         """Given names in an enumeration ("Kateřina, James, Christopher and Emily")."""
         if "," not in text and " and " not in text:
             return
-        for part in _CLAUSE.split(text):
+        for part in CLAUSE.split(text):
             if "," not in part and " and " not in part:
                 continue
-            items = [i.strip() for i in _LIST_SEP.split(part)]
+            items = [i.strip() for i in LIST_SEP.split(part)]
             if len(items) >= 2:  # "founders Kónya, Becker and Vasquez were": the ends carry other words
                 items[0] = items[0].split()[-1] if items[0].split() else ""
                 items[-1] = items[-1].split()[0] if items[-1].split() else ""

