@@ -19,7 +19,7 @@ from chatsift.privacy.contexts import (
     THING_NOUNS,
     TITLES,
 )
-from chatsift.privacy.structured import _OPTS
+from chatsift.privacy.structured import _OPTS, gstart
 
 SEQ = re2.compile(
     r"(?:^|[^\p{L}\p{N}_@]|[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}])"
@@ -31,6 +31,25 @@ SEQ = re2.compile(
     r"){0,3})",
     _OPTS,
 )
+# The same pattern for ASCII text, where the Unicode classes are plain ranges: the standard library runs it
+# about 3.5x faster than re2's wrapper (same matches on 74,781 ASCII chat messages), and it cannot backtrack
+# far (at most four words of bounded shape, no nested repetition).
+SEQ_ASCII = re.compile(
+    SEQ.pattern.replace(r"[^\p{L}\p{N}_@]|[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]", r"[^A-Za-z0-9_@]")
+    .replace(r"\p{Lu}", "[A-Z]").replace(r"[\p{Ll}\p{M}'’]", "[a-z'’]").replace(r"[\p{Ll}\p{M}]", "[a-z]"))
+assert "\\p{" not in SEQ_ASCII.pattern
+
+
+def capitalised_runs(text: str) -> Iterator[tuple[str, int]]:
+    """Runs of capitalised words (with particles and initials between them) and where each starts."""
+    if text.isascii():
+        for m in SEQ_ASCII.finditer(text):
+            yield m.group("seq"), m.start("seq")
+    else:
+        for m in SEQ.finditer(text):
+            yield m.group("seq"), gstart(m, "seq")
+
+
 INTRO = re2.compile(
     r"(?i)(?:my name is|my name's|(?:last|first|full|sur) ?name is|last name\?|mi nombre es|me llamo|je m'appelle|"
     r"je m’appelle|mon nom est|ich heiße|ich heisse|"
@@ -39,6 +58,9 @@ INTRO = re2.compile(
     r"(?:[ \t]+\p{L}[\p{L}\p{M}'’-]*){0,2})",
     _OPTS,
 )
+# A word every introduction above holds (lower-cased), to skip the scan of a text that has none.
+INTRO_KEYS = ("name", "nombre", "llamo", "appelle", "nom est", "heiße", "heisse", "chiamo", "nome", "chamo", "naam",
+              "heet", "nazywam", "jmenuji", "adım", "зовут", "имя", "звати")
 INTRO_CJK = re2.compile(
     r"(?:我叫|我的名字是|我是|私の名前は|わたしは|제 이름은|저는)[ \t]*"
     r"(?P<n>[\p{Han}\p{Hangul}\p{Katakana}]{2,4})",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from functools import lru_cache
 
 from chatsift.privacy.chinese import HAN_LANGUAGES, find_chinese_names
 from chatsift.privacy.contexts import (
@@ -51,16 +52,17 @@ from chatsift.privacy.name_text import (
     DISPLAY_NAME,
     INTRO,
     INTRO_CJK,
+    INTRO_KEYS,
     LIST_SEP,
     LOWER_SURNAME,
     LOWER_WORD,
     LOWERCASE_GIVEN_WEIGHT,
     MAJOR_LANGUAGES,
     SENTENCE_END,
-    SEQ,
     SLAVIC_NORDIC,
     SURNAME_ENDINGS,
     WORD,
+    capitalised_runs,
     code_regions,
     context_names_a_thing,
     is_cjk,
@@ -79,6 +81,18 @@ from chatsift.privacy.wordlists import (
     language_lists,
     latin_key,
 )
+
+
+@lru_cache(maxsize=1)
+def lowercase_given_names() -> frozenset[str]:
+    """The given names that may stand in lower case in prose: prominent, and no word of English or of a
+    major language ("una", "les" and "con" never are), nor an ambiguous one ("max", "will")."""
+    g = gazetteers()
+    majors = [language_lists(code).words for code in MAJOR_LANGUAGES]
+    return frozenset(name for name, weight in g.given.items()
+                     if weight >= LOWERCASE_GIVEN_WEIGHT and name.isascii() and name.isalpha() and len(name) >= 3
+                     and name not in g.dictionary and name not in g.not_names and name not in g.ambiguous
+                     and not any(name in words for words in majors))
 
 
 class NameFinder:
@@ -212,20 +226,23 @@ class NameFinder:
                 yield span
 
     def _find(self, text: str, deadline: float | None) -> Iterator[Span]:
-        for m in INTRO.finditer(text):
-            yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
-        for m in DISPLAY_NAME.finditer(text):  # '"McGilloway, Vangie" <vangie@...>', '"Les Spahnn" <...>'
+        lowered = text.lower()
+        if any(key in lowered for key in INTRO_KEYS):  # each introduction holds one: most texts skip the scan
+            for m in INTRO.finditer(text):
+                yield from self._intro_name(text, gstart(m, "n"), m.group("n"))
+        # '"McGilloway, Vangie" <vangie@...>', '"Les Spahnn" <...>'
+        for m in DISPLAY_NAME.finditer(text) if '"' in text else ():
             words = m.group("n").replace(",", " ").split()
             if words[0].lower() not in {"the", "a", "an"} and any(
                     self._given(w) >= 2 or not self._is_word(w.lower()) for w in words):  # not "The Cat Album"
                 yield Span(m.start("n"), m.end("n"), "name", m.group("n"))
-        for pattern in (INTRO_CJK, CJK_HONORIFIC):
+        for pattern in (INTRO_CJK, CJK_HONORIFIC) if not text.isascii() else ():
             for m in pattern.finditer(text):
                 yield Span(gstart(m, "n"), gend(m, "n"), "name", m.group("n"))
-        for n, m in enumerate(SEQ.finditer(text)):
+        for n, (run, run_start) in enumerate(capitalised_runs(text)):
             if deadline is not None and n % 256 == 255 and time.perf_counter() > deadline:
                 raise ScanTimeout
-            for piece, start in sentences(m.group("seq"), gstart(m, "seq")):
+            for piece, start in sentences(run, run_start):
                 if self._plain_word(piece) and self._title_before(text, start) is None:
                     continue  # "This", "Elaborate": 40% of the candidates in chat text, never a name alone
                 span = self._judge(text, piece, start)
@@ -241,11 +258,10 @@ class NameFinder:
     def _lowercase_given(self, text: str) -> Iterator[Span]:
         """A prominent given name typed in lower case inside ordinary prose ("tell brad she is pregnant",
         "yeah but conor makes more"): only one that is no word in any list, between plain word breaks."""
+        names = lowercase_given_names()
         for m in LOWER_WORD.finditer(text):
             word = m.group()
-            if self._given(word) >= LOWERCASE_GIVEN_WEIGHT and not self._is_word(word) and (
-                    word not in self.g.not_names and word not in self.g.ambiguous and word not in self._frequent) and (
-                    not any(word in language_lists(code).words for code in MAJOR_LANGUAGES)):
+            if word in names and not self._is_word(word) and word not in self._frequent:
                 # and the surname after it, past an initial: "follow up with benjamin a seiler"
                 after = LOWER_SURNAME.match(text, m.end())
                 end = after.end() if after and not self._is_word(after.group("s")) and (

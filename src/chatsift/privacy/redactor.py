@@ -14,6 +14,7 @@ one present, so that a new person never takes the number of one redacted before.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ MAX_PROPAGATED_NAMES = 500
 INFLECTIONS = ("'s", "’s", "s", "a", "u", "e", "om", "em", "ovi", "ou", "i", "y", "ho", "mu", "ym", "ом", "ем", "а",
                "у", "е", "ы", "ой", "ым", "ою")
 WINDOW, OVERLAP = 65_536, 8_192  # long texts are scanned in windows (see Redactor.find)
-SEEN_MAX_CHARS, SEEN_MAX_TEXTS = 4_096, 50_000  # the repeat cache: short texts only, emptied when full
+# The repeat cache: texts up to 8k characters, keyed by a 128-bit digest (not the text, which it would keep
+# alive), about 250 bytes an entry; emptied when full.
+SEEN_MAX_CHARS, SEEN_MAX_TEXTS = 8_192, 250_000
 # A whole token only: "USER_NAME_1" in code is an identifier, not a placeholder.
 _PLACEHOLDER_TOKEN = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(PLACEHOLDER.values(), key=len, reverse=True))
                                 + r")_(\d{1,9})(?![A-Za-z0-9_])")
@@ -65,6 +68,10 @@ def existing_placeholders(texts: list[str | None]) -> tuple[dict[str, int], dict
     return counts, highest
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def _key(span: Span) -> str:
     v = span.value
     if span.kind in {"phone", "credit_card", "ssn"}:
@@ -83,7 +90,7 @@ class Redactor:
         self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
         # Chat logs repeat themselves ("hi", templated prompts, the same question asked again): the spans
         # of a short text are kept per language, so a repeat costs a dictionary lookup.
-        self._seen: dict[tuple[str, str | None], tuple[tuple[int, int, str, str], ...]] = {}
+        self._seen: dict[tuple[bytes, str | None], tuple[tuple[int, int, str, str], ...]] = {}
 
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> list[Span]:
         """Resolved, non-overlapping spans in ``text``.
@@ -135,8 +142,8 @@ class Redactor:
             if not text:
                 found.append([])
                 continue
-            key = (text, language)
-            seen = self._seen.get(key) if len(text) <= SEEN_MAX_CHARS else None
+            key = (_digest(text), language) if len(text) <= SEEN_MAX_CHARS else None
+            seen = self._seen.get(key) if key is not None else None
             if seen is not None:
                 found.append([Span(*s) for s in seen])
                 continue
@@ -144,7 +151,7 @@ class Redactor:
             try:
                 spans = self.find(text, deadline, language)
                 found.append(spans)
-                if len(text) <= SEEN_MAX_CHARS:
+                if key is not None:
                     if len(self._seen) >= SEEN_MAX_TEXTS:
                         self._seen.clear()
                     self._seen[key] = tuple((s.start, s.end, s.kind, s.value) for s in spans)
