@@ -83,6 +83,11 @@ from chatsift.privacy.wordlists import (
 )
 
 
+def pos_of(words: list[str], i: int) -> int:
+    """Offset of ``words[i]`` in ``" ".join(words)``."""
+    return sum(len(w) + 1 for w in words[:i])
+
+
 @lru_cache(maxsize=1)
 def lowercase_given_names() -> frozenset[str]:
     """The given names that may stand in lower case in prose: prominent, and no word of English or of a
@@ -116,6 +121,21 @@ class NameFinder:
         (in German, also any noun by its ending: every noun is capitalised there)."""
         return w in self._english or w in self._words or (self._nouns and len(w) > 6 and (
             w.endswith(self._nouns) or (len(w) >= 9 and self._compound(w))))
+
+    def _at_articles(self, pieces: Iterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:
+        """In German, a run split where an article stands between its words ("Renate Schmidt den Nerv"),
+        unless a name particle comes before it ("Ursula von der Leyen")."""
+        for piece, start in pieces:
+            if not self._articles or " " not in piece:
+                yield piece, start
+                continue
+            words = piece.split(" ")
+            last = 0
+            for i, word in enumerate(words):
+                if 0 < i < len(words) - 1 and word in self._articles and words[i - 1].lower() not in PARTICLES:
+                    yield " ".join(words[last:i]), start + pos_of(words, last)
+                    last = i + 1
+            yield " ".join(words[last:]), start + pos_of(words, last)
 
     def _plain_word(self, piece: str) -> bool:
         """One English word that is no given name ("The", "Elaborate", "Here's"): a word is never a
@@ -242,7 +262,7 @@ class NameFinder:
         for n, (run, run_start) in enumerate(capitalised_runs(text)):
             if deadline is not None and n % 256 == 255 and time.perf_counter() > deadline:
                 raise ScanTimeout
-            for piece, start in sentences(run, run_start):
+            for piece, start in self._at_articles(sentences(run, run_start)):
                 if self._plain_word(piece) and self._title_before(text, start) is None:
                     continue  # "This", "Elaborate": 40% of the candidates in chat text, never a name alone
                 span = self._judge(text, piece, start)
