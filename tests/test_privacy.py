@@ -276,7 +276,8 @@ def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():
         ("Tako smo nedavno u Kini naručili dva broda.", "hr", "Tako smo nedavno u Kini naručili dva broda."),
         # German nouns: after an article, and compounds ending in a common noun
         ("Der Sieger wird im Mai spielen.", "de", "Der Sieger wird im Mai spielen."),
-        ("Wie kann Renate Schmidt den Nerv besitzen?", "de", "Wie kann NAME_1 den Nerv besitzen?"),  # an article ends a run
+        # an article ends a capitalised run
+        ("Wie kann Renate Schmidt den Nerv besitzen?", "de", "Wie kann NAME_1 den Nerv besitzen?"),
         ("Mit der Marktgemeinde Ulrichsberg besteht eine Partnerschaft.", "de",
          "Mit der Marktgemeinde Ulrichsberg besteht eine Partnerschaft."),
         # a reporting verb does not make a word of the language a name; English keeps its own lists
