@@ -274,6 +274,13 @@ def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():
          "Teória sa podarilo NAME_1, ktorého rovnice poznáme."),
         ("Den klub mente ikke, at Susannes far var sagen.", "da", "Den klub mente ikke, at NAME_1 far var sagen."),
         ("Tako smo nedavno u Kini naručili dva broda.", "hr", "Tako smo nedavno u Kini naručili dva broda."),
+        # a given name common in the language's news only inflected ("Jamesovi"), and a census surname alone
+        # inside another language's sentence; a place common in the language stays
+        ("Prvému veľvyslancovi Jamesovi Hormelovi senát neschválil.", "sk",
+         "Prvému veľvyslancovi NAME_1 senát neschválil."),
+        ("Depois disso, Fishel foi demitido em 1990.", "pt", "Depois disso, NAME_1 foi demitido em 1990."),
+        ("Na sastanku je bio i Prendergast iz UN-a.", "hr", "Na sastanku je bio i NAME_1 iz UN-a."),
+        ("Às 19h30, em Lisboa, com o grupo.", "pt", "Às 19h30, em Lisboa, com o grupo."),
         # German nouns: after an article, and compounds ending in a common noun
         ("Der Sieger wird im Mai spielen.", "de", "Der Sieger wird im Mai spielen."),
         # an article ends a capitalised run
@@ -303,6 +310,8 @@ def test_english_name_shapes_from_real_mail_and_news():
          "Shiite cleric NAME_1 said the attack was criminal"),
         ("Dear Dr. Vincent Kaminski,", "Dear Dr. NAME_1,"),
         ("Welcome Darin!", "Welcome NAME_1!"),
+        ("Jaiden, you are so beautiful.", "NAME_1, you are so beautiful."),  # addressed by name
+        ("However, you should not.", "However, you should not."),
         # storms, places and shops that carry a given name
         ("After Hurricane Katrina, housing is scarce.", "After Hurricane Katrina, housing is scarce."),
         ("the HOPE VI redevelopment of St. Thomas, now known", "the HOPE VI redevelopment of St. Thomas, now known"),

@@ -58,6 +58,10 @@ INTRO = re2.compile(
     r"(?:[ \t]+\p{L}[\p{L}\p{M}'’-]*){0,2})",
     _OPTS,
 )
+# After a name that opens a line, what shows it is the person spoken to ("Jaiden, you are so beautiful").
+VOCATIVE_AFTER = re.compile(r",[ \t]*(?:you|your|you're|can you|could you|can i|could i|please|thanks|thank you|"
+                            r"i love|i loved|i like|i hope|i think|i wish|we|how are|what do|do you|did you|are you|"
+                            r"have you|would you|will you|is it)\b", re.IGNORECASE)
 # A word every introduction above holds (lower-cased), to skip the scan of a text that has none.
 INTRO_KEYS = ("name", "nombre", "llamo", "appelle", "nom est", "heiße", "heisse", "chiamo", "nome", "chamo", "naam",
               "heet", "nazywam", "jmenuji", "adım", "зовут", "имя", "звати")
@@ -91,7 +95,7 @@ WORD = re2.compile(r"\p{L}[\p{L}\p{M}'’-]*", _OPTS)
 SLAVIC_NORDIC = ("ova", "ová", "eva", "ov", "ev", "sky", "ski", "ska", "ský", "ská", "vić", "ić", "sson", "dóttir",
                   "enko", "shvili", "dze", "poulos", "escu", "yan", "czyk", "wicz")
 CONTRACTIONS = frozenset({"m", "ve", "ll", "d", "re", "s", "t"})
-SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', "“", "(")
+SENTENCE_END = (".", "!", "?", ":", "\n", ";", "•", "-", "*", "#", ">", '"', "“", "(", "«", "„", "¿", "¡")
 
 
 ROLE_ACRONYMS = frozenset({"CEO", "CTO", "CFO", "COO", "CIO", "CMO", "CSO", "VP", "SVP", "EVP", "MD", "PHD", "HR",

@@ -61,6 +61,7 @@ from chatsift.privacy.name_text import (
     SENTENCE_END,
     SLAVIC_NORDIC,
     SURNAME_ENDINGS,
+    VOCATIVE_AFTER,
     WORD,
     capitalised_runs,
     code_regions,
@@ -167,12 +168,14 @@ class NameFinder:
             return weight
         # An inflected given name: "Alexanderovi", "Iliru", "Susannes" (the stem must be a name itself).
         lower = word.lower()
-        if lower in self._frequent:  # a common word of the language as it stands ("Kini": in China)
-            return 0
+        # A word common in the language as it stands ("Kini": in China) is an inflected name only when the
+        # stem is a prominent one of four letters or more ("Jamesovi", "Johnom": news makes them common).
+        frequent = lower in self._frequent
         for ending in self._case_endings:
-            if lower.endswith(ending) and len(lower) - len(ending) >= 3:
+            stem = len(lower) - len(ending)
+            if lower.endswith(ending) and stem >= (4 if frequent else 3):
                 weight = self.g.given.get(latin_key(word[: -len(ending)]), 0)
-                if weight:
+                if weight >= (self.COMMON_NAME_WEIGHT if frequent else 1):
                     return weight
         return 0
 
@@ -422,6 +425,9 @@ class NameFinder:
             self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
         ):
             return self._span(text, toks)  # a speaker label in a script ("Ubul: What a wife.")
+        if len(toks) == 1 and line_start and len(w0) > 2 and (self._surname_like(w0) or self._strong_given(w0)) and (
+                VOCATIVE_AFTER.match(text, toks[0][2])):
+            return self._span(text, toks)  # addressed by name: "Jaiden, you are so", "Cora, can I please"
         if self._strong_given(w0) and (len(toks) == 1 or not self._surname_like(words[1])):
             if line_start and self._is_word(w0.lower()) and self._given(w0) < 40:
                 return None
@@ -430,6 +436,9 @@ class NameFinder:
             return self._span(text, toks[:2] if full else toks[:1])
         if len(toks) == 1 and not line_start and self._surname_like(w0) and w0.lower().endswith(SLAVIC_NORDIC):
             return self._span(text, toks)  # "than early Yefremova", "by Ushurma Dratchev"
+        if len(toks) == 1 and not line_start and self._english is not self.g.dictionary and len(w0) > 3 and (
+                self._surname_like(w0) and w0.lower() in self.g.surnames and w0.lower() not in self._frequent):
+            return self._span(text, toks)  # in another language's text: "V škole bol Einstein skôr zlý žiak"
         if len(toks) <= 2 and all(self._surname_like(w) or (self._given(w) >= 2 and w.lower() not in self.g.not_names)
                                   for w in words):
             after = text[toks[-1][2] : toks[-1][2] + 24].lstrip(" \t,").lower()
