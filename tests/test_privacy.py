@@ -198,6 +198,11 @@ def test_common_words_of_the_language_are_not_names():
         ("Описание: товар хороший. Меня зовут Иван Петров.", "ru", "Описание: товар хороший. Меня зовут NAME_1."),
         ("Вчера Мария Иванова приехала в Москву.", "ru", "Вчера NAME_1 приехала в Москву."),
     ]
+    assert_redacts(redactor, cases)
+
+
+def assert_redacts(redactor: Redactor, cases: list[tuple[str, str, str]]) -> None:
+    """Each (text, language, expected redaction) case, one message at a time."""
     for text, language, expected in cases:
         assert redactor.redact([text], language=language).texts[0] == expected, (language, text)
 
@@ -252,8 +257,7 @@ def test_names_in_chinese_text_and_latin_names_beside_han():
         ("该部位于北京大学医学部逸夫楼7楼，靠近科奎姆河。", "该部位于北京大学医学部逸夫楼7楼，靠近科奎姆河。"),
         ("王子和公主住在温泉旁边。", "王子和公主住在温泉旁边。"),
     ]
-    for text, expected in cases:
-        assert redactor.redact([text], language="zh").texts[0] == expected, text
+    assert_redacts(redactor, [(text, "zh", expected) for text, expected in cases])
     # Only texts detected as Chinese are cut: elsewhere Han text is left to the rules.
     assert redactor.redact(["孙中山改任总统。"], language="ja").texts[0] == "孙中山改任总统。"
 
@@ -291,8 +295,7 @@ def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():
         ("Sada kaže da je to premalo.", "hr", "Sada kaže da je to premalo."),
         ("Rekao je Zagreb da?", "en", "Rekao je Zagreb da?"),
     ]
-    for text, language, expected in cases:
-        assert redactor.redact([text], language=language).texts[0] == expected, (language, text)
+    assert_redacts(redactor, cases)
     # The repeat cache answers per language: the Croatian reading is not reused for English text.
     assert redactor.redact(["Sejdiu kaže da je to premalo."], language="hr").texts[0].startswith("NAME_1")
     assert redactor.redact(["Sejdiu kaže da je to premalo."], language="en").texts[0].startswith("Sejdiu")
@@ -324,8 +327,7 @@ def test_english_name_shapes_from_real_mail_and_news():
         ("Write a Python function named emma_count(). Use the chloe.py module", "Write a Python function named "
          "emma_count(). Use the chloe.py module"),
     ]
-    for text, expected in cases:
-        assert redactor.redact([text], language="en").texts[0] == expected, text
+    assert_redacts(redactor, [(text, "en", expected) for text, expected in cases])
 
 
 def test_the_model_span_wins_when_it_holds_the_rules_span():
