@@ -86,6 +86,22 @@ def test_model_round_trip_and_scoring_path_match(tmp_path, shared_data):
     np.testing.assert_allclose(fast, explicit, atol=1e-4)
 
 
+def test_ascii_texts_split_by_bytes_as_the_regex_splits_them(shared_data):
+    import pyarrow.compute as pc
+
+    from chatsift.moderation.features import LS, _split_regex, tokenize
+
+    data = load_labelled(shared_data / "toxicchat-train" / "toxic_chat_train.json")
+    texts = [*data.texts[:3000], "", None, "Don't STOP", "''", "1,2,3", "ÄÖ abc", "x" * 5000, "tab\there"]
+    assert 0 < sum(t is not None and not t.isascii() for t in texts) < len(texts) / 2  # both paths run
+    lowered = pc.utf8_lower(pc.utf8_slice_codeunits(pc.fill_null(pa.array(texts, pa.string()).cast(LS), ""), 0, 500))
+    words, doc = _split_regex(lowered)
+    tok = tokenize(texts, 500)
+    assert tok.words.equals(words) and np.array_equal(tok.doc, doc) and tok.n == len(texts)
+    sliced = tokenize(pa.array(texts, pa.string()).slice(7, 900), 500)  # an offset into the buffers
+    assert sliced.words.equals(tokenize(texts[7:907], 500).words)
+
+
 def test_featurizer_handles_degenerate_texts():
     f = Featurizer.fit(["hello world", "hello there", "world peace"], min_df=1)
     x = f.matrix(["", None, "!!!", "hello " * 10_000, "a" * 5_000_000])

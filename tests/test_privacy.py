@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from conftest import read_quarantine, read_release, run_curate
@@ -260,6 +261,18 @@ def test_names_in_chinese_text_and_latin_names_beside_han():
     assert_redacts(redactor, [(text, "zh", expected) for text, expected in cases])
     # Only texts detected as Chinese are cut: elsewhere Han text is left to the rules.
     assert redactor.redact(["孙中山改任总统。"], language="ja").texts[0] == "孙中山改任总统。"
+
+
+def test_a_huge_chinese_text_keeps_its_budget():
+    from chatsift.privacy.chinese import find_chinese_names
+    from chatsift.privacy.spans import ScanTimeout
+
+    text = "张伟说：“我们明天去北京。”" * 100_000  # 1.4M characters, 100k names
+    started = time.perf_counter()
+    with pytest.raises(ScanTimeout):
+        list(find_chinese_names(text, deadline=started + 0.3))
+    assert time.perf_counter() - started < 1.3  # checked between 20k-character pieces and every 1,024 words
+    assert [s.value for s in find_chinese_names(text[:140])] == ["张伟"] * 10
 
 
 def test_surnames_alone_in_reporting_and_role_contexts_and_inflected_names():

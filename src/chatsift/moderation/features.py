@@ -43,11 +43,52 @@ def tokenize(texts: list[str | None] | pa.Array, max_chars: int) -> Tokens:
         arr = arr.combine_chunks()
     arr = pc.fill_null(arr.cast(LS), "")
     arr = pc.utf8_lower(pc.utf8_slice_codeunits(arr, 0, max_chars))
+    ascii_text = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+    if ascii_text.all():
+        words, doc = _split_ascii(arr)
+        return Tokens(len(arr), words, doc)
+    if not ascii_text.any():
+        words, doc = _split_regex(arr)
+        return Tokens(len(arr), words, doc)
+    # Each text goes one way; a stable sort by text puts the words back in their order.
+    ascii_rows, other_rows = np.flatnonzero(ascii_text), np.flatnonzero(~ascii_text)
+    a_words, a_doc = _split_ascii(arr.take(pa.array(ascii_rows)))
+    o_words, o_doc = _split_regex(arr.take(pa.array(other_rows)))
+    doc = np.concatenate([ascii_rows[a_doc], other_rows[o_doc]])
+    order = np.argsort(doc, kind="stable")
+    return Tokens(len(arr), pa.concat_arrays([a_words, o_words]).take(pa.array(order)), doc[order])
+
+
+def _split_regex(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     lists = pc.split_pattern_regex(arr, SPLIT)
     flat = pc.list_flatten(lists)
     doc = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
     keep = pc.not_equal(flat, "")
-    return Tokens(len(arr), pc.filter(flat, keep), doc[keep.to_numpy(zero_copy_only=False)].astype(np.int64))
+    return pc.filter(flat, keep), doc[keep.to_numpy(zero_copy_only=False)].astype(np.int64)
+
+
+# SPLIT's word characters among ASCII bytes, after lower-casing: a-z, 0-9 and the apostrophe.
+_ASCII_WORD = np.zeros(256, dtype=bool)
+_ASCII_WORD[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789'", dtype=np.uint8)] = True
+
+
+def _split_ascii(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """SPLIT's words of ASCII texts from their bytes with numpy (the regex kernel reads ~36 MB/s).
+
+    A word's bytes are the maximal runs of word bytes within one text, so the words' data is the word
+    bytes of the whole buffer in order, and only their offsets need computing."""
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    offsets = offsets - offsets[0]
+    word = _ASCII_WORD[data]
+    text_start = np.zeros(len(data) + 1, dtype=bool)
+    text_start[offsets] = True
+    starts = np.flatnonzero(word & (text_start[:-1] | ~np.concatenate(([False], word[:-1]))))
+    ends = np.flatnonzero(word & (text_start[1:] | ~np.concatenate((word[1:], [False])))) + 1
+    word_offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=word_offsets[1:])
+    words = pa.Array.from_buffers(LS, len(starts), [None, pa.py_buffer(word_offsets), pa.py_buffer(data[word])])
+    return words, np.searchsorted(offsets, starts, side="right").astype(np.int64) - 1
 
 
 def word_terms(tok: Tokens) -> tuple[pa.Array, np.ndarray]:
