@@ -107,3 +107,24 @@ def test_counts_always_reconcile_and_one_per_exact_group(lines, policy, sample):
                 assert len(groups) == len(good)
         if sample is not None:
             assert table.num_rows <= sample
+
+
+_NAME_PIECES = st.sampled_from(["Ana", "Lima", "Mark", "ov", "ić", "s", "'s", "ом", "a", " ", ",", "e"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(names=st.lists(st.text(alphabet="AnaLimMrkoć", min_size=2, max_size=6), min_size=1, max_size=5, unique=True),
+       pieces=st.lists(_NAME_PIECES, max_size=40))
+def test_name_recurrences_match_one_alternation_scan(names, pieces):
+    """The per-name ``str.find`` scan finds what one left-to-right alternation over the names finds."""
+    import re
+
+    from chatsift.privacy.redactor import INFLECTIONS, _recurrences
+
+    ordered = sorted(names, key=len, reverse=True)
+    text = "".join(p if i % 3 else ordered[i % len(ordered)] + p for i, p in enumerate(pieces))
+    pattern = re.compile("(?P<base>" + "|".join(map(re.escape, ordered)) + ")(?P<ending>"
+                         + "|".join(map(re.escape, INFLECTIONS)) + ")?")
+    expected = [(m.start(), m.end() if len(m.group("base")) >= 4 else m.start() + len(m.group("base")),
+                 m.group("base")) for m in pattern.finditer(text)]
+    assert list(_recurrences(text, ordered)) == expected

@@ -17,15 +17,14 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-import re2
 
 from chatsift.privacy.address import find_addresses
 from chatsift.privacy.names import NameFinder
 from chatsift.privacy.secrets import find_secrets
 from chatsift.privacy.spans import KINDS, PLACEHOLDER, IntervalSet, ScanTimeout, Span, resolve_overlaps
-from chatsift.privacy.structured import _OPTS, find_structured
+from chatsift.privacy.structured import find_structured
 
 WITHHELD = "[message withheld: the PII scan did not finish in its time budget]"
 MAX_PROPAGATED_NAMES = 500
@@ -179,12 +178,10 @@ class Redactor:
                                         and self.names.name_part_ok(p))
         if not surfaces:
             return found
-        # One linear pass per message over all names (longest first, so "Ana Lima" beats "Ana"). A name of
+        # Every name is looked for in every message (longest first, so "Ana Lima" beats "Ana"). A name of
         # four letters or more also recurs inflected ("Bismarcks", "Markovića", "Петрова") and keeps its
         # number: the span covers the inflected word, its value is the name as found.
         ordered = sorted(surfaces, key=len, reverse=True)[:MAX_PROPAGATED_NAMES]
-        pattern = re2.compile("(?P<base>" + "|".join(re2.escape(s) for s in ordered) + ")(?P<ending>"
-                              + "|".join(INFLECTIONS) + ")?", _OPTS)
         out = []
         for text, spans in zip(texts, found):
             if not text:
@@ -194,10 +191,7 @@ class Redactor:
             for s in spans:
                 taken.add(s.start, s.end)
             extra = []
-            for m in pattern.finditer(text):
-                pos, end, base = m.start(), m.end(), m.group("base")
-                if m.group("ending") and len(base) < 4:
-                    end = pos + len(base)  # "Ana" + "s" is no inflection worth the risk
+            for pos, end, base in _recurrences(text, ordered):
                 bounded = (pos == 0 or not text[pos - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
                 if bounded and not taken.overlaps(pos, end):
                     extra.append(Span(pos, end, "name", base))
@@ -241,6 +235,29 @@ class Redactor:
             pieces.append(text[last:])
             out.append("".join(pieces))
         return RedactionResult(out, counts, records, preexisting=preexisting)
+
+
+def _recurrences(text: str, ordered: list[str]) -> Iterator[tuple[int, int, str]]:
+    """Where the names recur, as one left-to-right scan for any of them would find them: at each place the
+    first name of ``ordered`` (longest first) that starts there, with the first of ``INFLECTIONS`` that
+    follows it, the scan going on after both. ``str.find`` per name: a compiled alternation costs more
+    than the scan for the few names a conversation has."""
+    starts = []
+    for rank, name in enumerate(ordered):
+        pos = text.find(name)
+        while pos >= 0:
+            starts.append((pos, rank))
+            pos = text.find(name, pos + 1)
+    scanned = 0
+    for pos, rank in sorted(starts):
+        if pos < scanned:
+            continue
+        base = ordered[rank]
+        end = pos + len(base)
+        ending = next((e for e in INFLECTIONS if text.startswith(e, end)), "")
+        scanned = end + len(ending)
+        # "Ana" + "s" is no inflection worth the risk: only names of four letters or more recur inflected.
+        yield pos, (end + len(ending) if len(base) >= 4 else end), base
 
 
 def _check(deadline: float | None) -> None:
