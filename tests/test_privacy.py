@@ -339,6 +339,23 @@ def test_english_name_shapes_from_real_mail_and_news():
         ("Aquí tienes una respuesta con algunos pasos", "Aquí tienes una respuesta con algunos pasos"),
         ("Write a Python function named emma_count(). Use the chloe.py module", "Write a Python function named "
          "emma_count(). Use the chloe.py module"),
+        # WNUT-17 and UNER English dev: greetings and vocatives, a subject's own "his", verbs only people do,
+        # a Celtic surname's shape; smileys do not make prose code
+        ("Bye Capwin!", "Bye NAME_1!"),
+        ("Happy New year Amber, I love your videos", "Happy New year NAME_1, I love your videos"),
+        ("Nice shooting, Tex!!!", "Nice shooting, NAME_1!!!"),
+        ("Where are my testicles, Summer?", "Where are my testicles, NAME_1?"),
+        ("Which one: McDonalds, Burger King, Wendys?", "Which one: McDonalds, Burger King, Wendys?"),
+        ("I live in Austin, Texas!", "I live in Austin, Texas!"),
+        ("Last month, Nasrallah announced that his party would close ranks.",
+         "Last month, NAME_1 announced that his party would close ranks."),
+        ("First Ho- Oh next his brother", "First Ho- Oh next his brother"),
+        ("Beautiful! Fedorova stated that Trifonov was the genius.",
+         "Beautiful! NAME_1 stated that NAME_2 was the genius."),
+        ("Vangie McGilloway Constellation Power Source", "NAME_1 Constellation Power Source"),
+        ("You are just as humble as stevie, good luck mate:)", "You are just as humble as NAME_1, good luck mate:)"),
+        ("That is the reason Zork sold well", "That is the reason Zork sold well"),  # "reason" does not end in "son"
+        ("My son Zork sold it", "My son NAME_1 sold it"),
     ]
     assert_redacts(redactor, [(text, "en", expected) for text, expected in cases])
 

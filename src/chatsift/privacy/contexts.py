@@ -46,7 +46,10 @@ STRONG_INTRO = ("welcome", "posted by", "thanks from", "my name is", "name is", 
                 "name:", "name -", "follow up with", "talk to", "speak to", "spoke with", "spoke to",
                 "named him", "named her", "calls me", "call me", "maiden name is", "kid", "child", "baby", "son",
                 "partner's name", "brother", "sister", "aunt", "uncle", "cousin", "nephew", "niece", "grandson",
-                "granddaughter")
+                "granddaughter",
+                # greetings and wishes addressed to someone ("Bye Capwin!", "Happy New year Amber,")
+                "bye", "goodbye", "congrats", "congratulations", "happy birthday", "happy new year", "merry christmas",
+                "love you", "miss you", "good luck", "shoutout to", "shout out to", "rip")
 # Weaker contexts: the word must also look like a name (a known given name or surname).
 WEAK_INTRO = ("said", "says", "told", "asked", "answered", "replied", "shouted", "yelled", "according to",
                 "kid", "child", "baby", "son", "partner", "partner's name", "brother", "sister", "aunt", "uncle",
@@ -84,7 +87,8 @@ PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "
                       "thought", "feels", "felt", "wants", "wanted", "loves", "loved", "married", "died", "smiled",
                       "laughed", "cried", "spent", "works at", "worked at", "will be talking", "is talking",
                       "is very", "is so", "is my", "was my", "has been", "had been", "listed his", "listed her",
-                      "employs", "explained")
+                      "employs", "explained", "stated", "knew", "knows", "is obsessed", "continues his",
+                      "continues her", "had me", "smiles", "sings", "sang", "laughs", "cries")
 
 # A quotation's attribution: '..." says Gerste', '..., said Hauta-aho': whoever says it is a person.
 ATTRIBUTION = ('," says', '," said', ', says', ', said', '" says', '" said', "” says", "” said")

@@ -62,6 +62,16 @@ INTRO = re2.compile(
 VOCATIVE_AFTER = re.compile(r",[ \t]*(?:you|your|you're|can you|could you|can i|could i|please|thanks|thank you|"
                             r"i love|i loved|i like|i hope|i think|i wish|we|how are|what do|do you|did you|are you|"
                             r"have you|would you|will you|is it)\b", re.IGNORECASE)
+# After a name that ends a sentence behind a comma: "Nice shooting, Tex!!!", "Where are my testicles, Summer?"
+END_VOCATIVE = re.compile(r"[ \t]*(?:[!?]|$)")
+# "McGilloway", "MacLeod", "O'Keefe": a surname by its shape.
+CELTIC_SURNAME = re.compile(r"(?:Mc|Mac|O['’])[A-Z][a-z]{2,}$")
+# A subject's own "his" in the clause after it: "Nasrallah announced that his party", "Pyrion continues his
+# streak" (companies say "its"; "her" is as often an object).
+HIS_AFTER = re.compile(r"(?:[ \t]+[a-z]+){1,4}[ \t]+(?:his|himself|herself)\b")
+# Characters of code: text holding them is not searched for names in lower case, unless they are smileys.
+CODE_CHARACTERS = "(){}[]=<>;_/\\`"
+EMOTICONS = re.compile(r"[:;=][-^']?[()\[\]DPp3]+(?!\w)|<3|\^_\^")  # "did:)", ";-)", ":P"
 # A word every introduction above holds (lower-cased), to skip the scan of a text that has none.
 INTRO_KEYS = ("name", "nombre", "llamo", "appelle", "nom est", "heiße", "heisse", "chiamo", "nome", "chamo", "naam",
               "heet", "nazywam", "jmenuji", "adım", "зовут", "имя", "звати")
@@ -81,7 +91,7 @@ SURNAME_ENDINGS = ("ov", "ova", "ev", "eva", "sky", "ski", "ska", "ský", "ská"
 # A quoted display name right before an e-mail address in angle brackets (a pasted mail header).
 DISPLAY_NAME = re.compile(r'"(?P<n>[^\W\d_][\w\'’.-]*(?:,? [^\W\d_][\w\'’.-]*){0,3})"[ \t]*<[^<>@\s]+@')
 # A lower-case word between spaces or sentence punctuation (not inside an identifier, a path or a URL).
-LOWER_WORD = re.compile(r"(?<![\w.@#/'’-])[a-z]{3,}(?![\w@/'’-]|\.\w)")
+LOWER_WORD = re.compile(r"(?<![\w.@#/'’-])[a-z]{3,}(?![\w@/-]|['’](?!s\b)|\.\w)")  # "marvin's mom" too
 LOWER_SURNAME = re.compile(r"(?: [a-z]\.?)? (?P<s>[a-z]{3,})(?![\w@/'’-]|\.\w)")
 LOWERCASE_GIVEN_WEIGHT = 20
 # A lower-case word common in one of these is not taken for a name, whatever language was detected

@@ -46,10 +46,15 @@ from chatsift.privacy.contexts import (
 from chatsift.privacy.contexts import NONE as NONE_CONTEXTS
 from chatsift.privacy.name_text import (
     ARABIC_PARTICLE,
+    CELTIC_SURNAME,
     CJK_HONORIFIC,
     CLAUSE,
+    CODE_CHARACTERS,
     CONTRACTIONS,
     DISPLAY_NAME,
+    EMOTICONS,
+    END_VOCATIVE,
+    HIS_AFTER,
     INTRO,
     INTRO_CJK,
     INTRO_KEYS,
@@ -160,7 +165,8 @@ class NameFinder:
         """A census surname or a word ending like one (Kadyrov, Szczepańska, Kristensen, Valbergsdóttir;
         Петров, Шевченко read as Petrov, Shevchenko)."""
         w, key = word.lower(), latin_key(word)
-        return (key in self.g.surnames or key.endswith(SURNAME_ENDINGS)) and not self._is_word(w)
+        shaped = key in self.g.surnames or key.endswith(SURNAME_ENDINGS) or CELTIC_SURNAME.match(word) is not None
+        return shaped and not self._is_word(w)
 
     def _given(self, word: str) -> int:
         weight = self.g.given.get(latin_key(word), 0)
@@ -272,7 +278,9 @@ class NameFinder:
                 if span is not None:
                     yield span
         yield from self._lists(text)
-        if not any(c in text for c in "(){}[]=<>;_/\\`"):  # prose, not code
+        prose = not any(c in text for c in CODE_CHARACTERS) or not any(  # prose (with its smileys), not code
+            c in EMOTICONS.sub("", text) for c in CODE_CHARACTERS)
+        if prose:
             if text == text.lower():
                 yield from self._lowercase_names(text)
             else:
@@ -382,10 +390,10 @@ class NameFinder:
         w0 = words[0]
         before = text[max(0, toks[0][1] - 20) : toks[0][1]].lower().rstrip(" \t,")
         line_start = before == "" or before.endswith(SENTENCE_END)
-        introduced = before.endswith(STRONG_INTRO) and (not self._is_word(w0.lower()) or self._strong_given(w0)
-                                                        or (self._given(w0) >= 2 and not line_start)) and (
-            w0.lower() not in self.g.not_names)
-        introduced = introduced or (before.endswith(WEAK_INTRO) and self._surname_like(w0) and (
+        introduced = ends_with_phrase(before, STRONG_INTRO) and (
+            not self._is_word(w0.lower()) or self._strong_given(w0) or (self._given(w0) >= 2 and not line_start)
+        ) and w0.lower() not in self.g.not_names
+        introduced = introduced or (ends_with_phrase(before, WEAK_INTRO) and self._surname_like(w0) and (
             self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
             or before.endswith(ATTRIBUTION)))
         if self._contexts is not NONE_CONTEXTS:
@@ -428,6 +436,9 @@ class NameFinder:
         if len(toks) == 1 and line_start and len(w0) > 2 and (self._surname_like(w0) or self._strong_given(w0)) and (
                 VOCATIVE_AFTER.match(text, toks[0][2])):
             return self._span(text, toks)  # addressed by name: "Jaiden, you are so", "Cora, can I please"
+        if len(toks) == 1 and len(w0) > 2 and self._addressed_at_end(text, toks[0][1], toks[0][2]) and (
+                w0.lower() not in self.g.not_names and (self._surname_like(w0) or self._given(w0) >= 2)):
+            return self._span(text, toks)  # "Nice shooting, Tex!!!", "Where are my testicles, Summer?"
         if self._strong_given(w0) and (len(toks) == 1 or not self._surname_like(words[1])):
             if line_start and self._is_word(w0.lower()) and self._given(w0) < 40:
                 return None
@@ -442,9 +453,20 @@ class NameFinder:
         if len(toks) <= 2 and all(self._surname_like(w) or (self._given(w) >= 2 and w.lower() not in self.g.not_names)
                                   for w in words):
             after = text[toks[-1][2] : toks[-1][2] + 24].lstrip(" \t,").lower()
-            if after.startswith(PERSON_VERBS_AFTER):
+            his = (len(toks) > 1 or len(w0) > 2) and HIS_AFTER.match(text, toks[-1][2])  # not "Oh ... his"
+            if after.startswith(PERSON_VERBS_AFTER) or his:
                 return self._span(text, toks)
         return None
+
+    @staticmethod
+    def _addressed_at_end(text: str, start: int, end: int) -> bool:
+        """A word after a comma that ends its sentence with "!" or "?" (or the text), unless the comma
+        closes a list item ("Burger King, Taco Bell, Wendys?")."""
+        head = text[max(0, start - 40) : start].rstrip(" \t")
+        if not head.endswith(",") or not END_VOCATIVE.match(text, end):
+            return False
+        previous = head[:-1].split()[-1:]
+        return bool(previous) and not previous[0][:1].isupper()
 
     def _reported(self, text: str, toks: list[tuple[str, int, int]], before: str) -> Span | None:
         """Up to three name-like words right after a reporting verb or a role of the text's language, or
