@@ -355,6 +355,13 @@ def test_english_name_shapes_from_real_mail_and_news():
         ("Vangie McGilloway Constellation Power Source", "NAME_1 Constellation Power Source"),
         ("You are just as humble as stevie, good luck mate:)", "You are just as humble as NAME_1, good luck mate:)"),
         ("That is the reason Zork sold well", "That is the reason Zork sold well"),  # "reason" does not end in "son"
+        # presidio-research's templates: two people doing something together, a maker named by a work, a
+        # given name that is also a word before an initial
+        ("Lamovec and Morales were precision engineers.", "NAME_1 and NAME_2 were precision engineers."),
+        ("Salt and Pepper were on the table.", "Salt and Pepper were on the table."),
+        ("Unlike the Jensen novel, it is short.", "Unlike the NAME_1 novel, it is short."),
+        ("Unlike the Kindle version, it is short.", "Unlike the Kindle version, it is short."),
+        ("Directed By:    Sari J. Paavolainen", "Directed By:    NAME_1"),
         ("My son Zork sold it", "My son NAME_1 sold it"),
     ]
     assert_redacts(redactor, [(text, "en", expected) for text, expected in cases])

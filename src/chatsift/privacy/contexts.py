@@ -90,6 +90,12 @@ PERSON_VERBS_AFTER = ("said", "says", "shouted", "yelled", "replied", "asked", "
                       "employs", "explained", "stated", "knew", "knows", "is obsessed", "continues his",
                       "continues her", "had me", "smiles", "sings", "sang", "laughs", "cries")
 
+# What two people named together do next ("Marrero and Usamov were", "... met").
+PLURAL_VERBS = frozenset({"were", "are", "have", "had", "both", "met", "married", "wrote", "said", "founded",
+                          "started", "played", "sang", "worked", "lived", "became"})
+# A work after a surname ("the Jensen novel"): its maker is a person.
+WORK_AFTER = frozenset({"novel", "novels", "book", "books", "film", "films", "movie", "movies", "album", "song",
+                        "songs", "play", "poem", "biography", "memoir", "painting", "paintings", "symphony"})
 # A quotation's attribution: '..." says Gerste', '..., said Hauta-aho': whoever says it is a person.
 ATTRIBUTION = ('," says', '," said', ', says', ', said', '" says', '" said', "” says", "” said")
 ORDINALS = ("first", "second", "third", "fourth", "zeroth", "last")

@@ -18,6 +18,7 @@ from chatsift.privacy.contexts import (
     THING_LABELS,
     THING_NOUNS,
     TITLES,
+    WORK_AFTER,
 )
 from chatsift.privacy.structured import _OPTS, gstart
 
@@ -159,11 +160,20 @@ def beside_term(text: str, start: int, end: int) -> bool:
     return term_shaped(listed_neighbour(before)) or term_shaped(listed_neighbour(after))
 
 
+def next_word(text: str, end: int) -> str:
+    """The lower-cased word after ``end``, without its trailing punctuation."""
+    after = text[end : end + 24].split(None, 1)
+    return after[0].lower().rstrip(".,;:!?)]'\"") if after else ""
+
+
 def context_names_a_thing(text: str, seq: str, start: int, end: int, possessive: bool) -> bool:
     """Whether the words around a capitalised run show it names a thing, not a person."""
     words = seq.split()
     before = " " + text[max(0, start - 16) : start].lower()
     unquoted = before.rstrip(" \t\"'“‘") + " "  # 'the "Mona Lisa"' reads as 'the Mona Lisa'
+    following = next_word(text, end)
+    if len(words) == 1 and following in WORK_AFTER:
+        return False  # its maker: "the Jensen novel"
     if len(words) == 1 and (unquoted.endswith(DETERMINERS) or beside_term(text, start, end)):
         return True  # "at the Hilton", "your Arduino", "like Adam or SGD"
     if len(words) == 2 and f" {words[0].lower()} " in DETERMINERS:
@@ -172,11 +182,9 @@ def context_names_a_thing(text: str, seq: str, start: int, end: int, possessive:
         return True  # "the Mona Lisa", "the Monte Carlo method", "the city of Vega"
     if before.rstrip(" \t*").endswith(THING_LABELS):
         return True  # "Item Name: Deli Cava"
-    after = text[end : end + 24]
-    next_word = after.lstrip(" \t").split(" ", 1)[0].lower().rstrip(".,;:)]'\"")
-    if not possessive and next_word in THING_NOUNS:
+    if not possessive and following in THING_NOUNS:
         return True  # "Monte Carlo simulations", "Calvin cycle": named after someone, not a person here
-    after = after.lstrip("\"”'’")
+    after = text[end : end + 24].lstrip("\"”'’")
     return after.startswith(" by ") and after[4:5].isupper()  # "Guernica by Pablo Picasso": a work
 
 

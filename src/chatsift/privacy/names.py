@@ -34,11 +34,13 @@ from chatsift.privacy.contexts import (
     PARTICLES,
     PERSON_VERBS_AFTER,
     PLACE_PREFIXES,
+    PLURAL_VERBS,
     ROLES,
     STRONG_INTRO,
     THING_NOUNS,
     TITLES,
     WEAK_INTRO,
+    WORK_AFTER,
     ends_with_phrase,
     name_contexts,
     starts_with_phrase,
@@ -72,6 +74,7 @@ from chatsift.privacy.name_text import (
     code_regions,
     context_names_a_thing,
     is_cjk,
+    next_word,
     sentences,
     tokens,
     with_notes_domain,
@@ -393,7 +396,7 @@ class NameFinder:
         introduced = ends_with_phrase(before, STRONG_INTRO) and (
             not self._is_word(w0.lower()) or self._strong_given(w0) or (self._given(w0) >= 2 and not line_start)
         ) and w0.lower() not in self.g.not_names
-        introduced = introduced or (ends_with_phrase(before, WEAK_INTRO) and self._surname_like(w0) and (
+        introduced = introduced or (ends_with_phrase(before.rstrip(":"), WEAK_INTRO) and self._surname_like(w0) and (
             self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
             or before.endswith(ATTRIBUTION)))
         if self._contexts is not NONE_CONTEXTS:
@@ -415,7 +418,8 @@ class NameFinder:
             while end < len(toks) and (self._surname_like(words[end]) or self._local_surname(words[end])):
                 end += 1
             return self._span(text, toks[:end])
-        if len(toks) >= 3 and len(words[1]) == 1 and self._surname_like(words[2]) and self._surname_like(w0) and (
+        if len(toks) >= 3 and len(words[1]) == 1 and self._surname_like(words[2]) and (
+                self._surname_like(w0) or self._given(w0) >= 2) and (
             len(w0) > 2 and len(words[2]) > 2 and w0.isalpha()
         ):
             return self._span(text, toks[:3])  # "Alvir D. Pušaver", "Kate M Begum"
@@ -427,6 +431,9 @@ class NameFinder:
             second = len(toks) > 1 and (self._surname_like(words[1]) or (self._given(w0) >= 2
                                                                           and self._surname_word(words[1])))
             return self._span(text, toks[:2] if second else toks[:1])
+        if len(toks) == 1 and self._surname_shaped(w0) and ends_with_phrase(before, ("the", "a")) and (
+                w0.lower() not in self.g.not_names and next_word(text, toks[0][2]) in WORK_AFTER):
+            return self._span(text, toks)  # a maker named by a work: "the Jensen novel", "a Lundberg song"
         numbered = before[-3:].strip().rstrip(".)").isdigit()
         if len(toks) == 1 and line_start and not numbered and text[toks[0][2] : toks[0][2] + 1] == ":" and \
                 self._surname_like(w0) and len(w0) > 2 and (
@@ -551,6 +558,7 @@ class NameFinder:
             if "," not in part and " and " not in part:
                 continue
             items = [i.strip() for i in LIST_SEP.split(part)]
+            after_last = items[-1].split()[1:2]
             if len(items) >= 2:  # "founders Kónya, Becker and Vasquez were": the ends carry other words
                 items[0] = items[0].split()[-1] if items[0].split() else ""
                 items[-1] = items[-1].split()[0] if items[-1].split() else ""
@@ -562,7 +570,12 @@ class NameFinder:
             # never "Salt, Pepper and Sugar"
             known = strong + [i for i in singles if i not in strong and self._surname_word(i)] if strong else []
             pair = len(singles) == 2 == len(items) and not any(self._is_word(i.lower()) for i in singles)
-            if len(known) >= 2 and (len(singles) >= 3 or pair) and len(known) * 2 >= len(singles):
+            # Two unknown words that do something together are two people when one is a known name:
+            # "Usamov and Bowers were precision engineers", "Lamovec and Morales met".
+            acting = len(singles) == 2 == len(items) and bool(after_last) and after_last[0] in PLURAL_VERBS and (
+                bool(strong) or (any(self._surname_word(i) for i in singles)  # never "Salt and Pepper were"
+                                 and not all(self._is_word(i.lower()) for i in singles)))
+            if acting or (len(known) >= 2 and (len(singles) >= 3 or pair) and len(known) * 2 >= len(singles)):
                 offset = text.find(part)
                 for item in singles:
                     pos = text.find(item, offset)
