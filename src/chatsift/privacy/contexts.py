@@ -213,6 +213,8 @@ def name_contexts(language: str | None) -> NameContexts:
 
 def ends_with_phrase(text: str, phrases: tuple[str, ...]) -> bool:
     """``text`` ends with one of ``phrases`` as whole words ("mare" does not end with "re")."""
+    if not text.endswith(phrases):  # one C call turns away nearly every text
+        return False
     for phrase in phrases:
         if text.endswith(phrase) and (len(text) == len(phrase) or not text[-len(phrase) - 1].isalnum()):
             return True
@@ -220,6 +222,8 @@ def ends_with_phrase(text: str, phrases: tuple[str, ...]) -> bool:
 
 
 def starts_with_phrase(text: str, phrases: tuple[str, ...]) -> bool:
+    if not text.startswith(phrases):
+        return False
     for phrase in phrases:
         if text.startswith(phrase) and (len(text) == len(phrase) or not text[len(phrase)].isalnum()):
             return True

@@ -72,6 +72,7 @@ CELTIC_SURNAME = re.compile(r"(?:Mc|Mac|O['’])[A-Z][a-z]{2,}$")
 HIS_AFTER = re.compile(r"(?:[ \t]+[a-z]+){1,4}[ \t]+(?:his|himself|herself)\b")
 # Characters of code: text holding them is not searched for names in lower case, unless they are smileys.
 CODE_CHARACTERS = "(){}[]=<>;_/\\`"
+SMILEY_TEXT_CHARS = 2_000  # longer texts with such characters are read as code, smileys or not
 EMOTICONS = re.compile(r"[:;=][-^']?[()\[\]DPp3]+(?!\w)|<3|\^_\^")  # "did:)", ";-)", ":P"
 # A word every introduction above holds (lower-cased), to skip the scan of a text that has none.
 INTRO_KEYS = ("name", "nombre", "llamo", "appelle", "nom est", "heiße", "heisse", "chiamo", "nome", "chamo", "naam",

@@ -67,6 +67,7 @@ from chatsift.privacy.name_text import (
     MAJOR_LANGUAGES,
     SENTENCE_END,
     SLAVIC_NORDIC,
+    SMILEY_TEXT_CHARS,
     SURNAME_ENDINGS,
     VOCATIVE_AFTER,
     WORD,
@@ -281,8 +282,9 @@ class NameFinder:
                 if span is not None:
                     yield span
         yield from self._lists(text)
-        prose = not any(c in text for c in CODE_CHARACTERS) or not any(  # prose (with its smileys), not code
-            c in EMOTICONS.sub("", text) for c in CODE_CHARACTERS)
+        # prose, not code; a short text's smileys ("did:)") are no code
+        prose = not any(c in text for c in CODE_CHARACTERS) or (len(text) <= SMILEY_TEXT_CHARS and not any(
+            c in EMOTICONS.sub("", text) for c in CODE_CHARACTERS))
         if prose:
             if text == text.lower():
                 yield from self._lowercase_names(text)
@@ -396,7 +398,8 @@ class NameFinder:
         introduced = ends_with_phrase(before, STRONG_INTRO) and (
             not self._is_word(w0.lower()) or self._strong_given(w0) or (self._given(w0) >= 2 and not line_start)
         ) and w0.lower() not in self.g.not_names
-        introduced = introduced or (ends_with_phrase(before.rstrip(":"), WEAK_INTRO) and self._surname_like(w0) and (
+        bare = before.rstrip(":")
+        introduced = introduced or (ends_with_phrase(bare, WEAK_INTRO) and self._surname_like(w0) and (
             self._given(w0) >= 2 or self._surname_shaped(w0) or not w0.isascii()
             or before.endswith(ATTRIBUTION)))
         if self._contexts is not NONE_CONTEXTS:
