@@ -58,6 +58,26 @@ def test_language_detector(text, name):
     assert LanguageDetector().detect(text)[0] == name
 
 
+def test_repeated_texts_get_the_first_answer_from_a_bounded_cache(shared_data):
+    from chatsift.pipeline.repeats import RepeatCache
+
+    cache = RepeatCache(max_chars=10, max_entries=2)
+    assert cache.key("x" * 11) is None and cache.get(None) is None
+    cache.put(cache.key("hi", "en"), 1)
+    assert cache.get(cache.key("hi", "en")) == 1 and cache.get(cache.key("hi", "de")) is None
+    cache.put(cache.key("a"), 2)
+    cache.put(cache.key("b"), 3)  # full: emptied, then kept
+    assert len(cache) == 1 and cache.get(cache.key("b")) == 3
+    # Language ID answers a repeat as it answered the text the first time (real ToxicChat prompts).
+    from chatsift.moderation.data import load_labelled
+
+    texts = load_labelled(shared_data / "toxicchat-train" / "toxic_chat_train.json").texts[:300]
+    fresh = [LanguageDetector().detect(t) for t in texts]
+    detector = LanguageDetector()
+    assert [detector.detect(t) for t in texts + texts] == fresh + fresh
+    assert len(detector._seen) == len(set(t[:2000] for t in texts if t))
+
+
 def test_language_is_from_the_first_user_message_and_source_languages_are_kept(tmp_path):
     records = [
         {"messages": [{"role": "assistant", "content": "Hello! How can I help you today?"},

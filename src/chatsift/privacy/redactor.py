@@ -14,12 +14,12 @@ one present, so that a new person never takes the number of one redacted before.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from chatsift.pipeline.repeats import RepeatCache
 from chatsift.privacy.address import find_addresses
 from chatsift.privacy.names import NameFinder
 from chatsift.privacy.secrets import find_secrets
@@ -67,10 +67,6 @@ def existing_placeholders(texts: list[str | None]) -> tuple[dict[str, int], dict
     return counts, highest
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
 def _key(span: Span) -> str:
     v = span.value
     if span.kind in {"phone", "credit_card", "ssn"}:
@@ -87,9 +83,8 @@ class Redactor:
         self.kinds = frozenset(KINDS) if kinds is None else kinds
         self.time_budget_s = time_budget_s
         self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
-        # Chat logs repeat themselves ("hi", templated prompts, the same question asked again): the spans
-        # of a short text are kept per language, so a repeat costs a dictionary lookup.
-        self._seen: dict[tuple[bytes, str | None], tuple[tuple[int, int, str, str], ...]] = {}
+        # The spans of a short text already scanned, per language (chat logs repeat themselves).
+        self._seen = RepeatCache(SEEN_MAX_CHARS, SEEN_MAX_TEXTS)
 
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> list[Span]:
         """Resolved, non-overlapping spans in ``text``.
@@ -141,8 +136,8 @@ class Redactor:
             if not text:
                 found.append([])
                 continue
-            key = (_digest(text), language) if len(text) <= SEEN_MAX_CHARS else None
-            seen = self._seen.get(key) if key is not None else None
+            key = self._seen.key(text, language)
+            seen = self._seen.get(key)
             if seen is not None:
                 found.append([Span(*s) for s in seen])
                 continue
@@ -150,10 +145,7 @@ class Redactor:
             try:
                 spans = self.find(text, deadline, language)
                 found.append(spans)
-                if key is not None:
-                    if len(self._seen) >= SEEN_MAX_TEXTS:
-                        self._seen.clear()
-                    self._seen[key] = tuple((s.start, s.end, s.kind, s.value) for s in spans)
+                self._seen.put(key, tuple((s.start, s.end, s.kind, s.value) for s in spans))
             except ScanTimeout:
                 found.append([])
                 timeouts.add(i)

@@ -27,11 +27,13 @@ import pyarrow as pa
 from chatsift.config import LanguageConfig
 from chatsift.errors import ConfigError
 from chatsift.optional import require
+from chatsift.pipeline.repeats import RepeatCache
 from chatsift.pipeline.stage import BatchStage, set_column
 
 UNKNOWN = "unknown"
 SHORT_CHARS = 30  # a first message shorter than this is read with more of the conversation
 NORMALISE_CHARS = 200  # texts shorter than this are scored without case, punctuation and digits
+REPEATS_KEPT = 200_000  # answers kept per worker for texts already read (a few tens of MB)
 _NOISE = re.compile(r"[^\w\s']+|\d+")
 # lid.176 languages written in another script than Latin: never the answer for a text in Latin letters.
 NON_LATIN = frozenset({
@@ -68,11 +70,21 @@ class LanguageDetector:
         self.max_chars = max_chars
         self._model = fasttext.load_model(_model_path()).f
         self._names = language_names()
+        self._seen = RepeatCache(max_chars, REPEATS_KEPT)  # the answers for texts already read
 
     def detect(self, text: str | None) -> tuple[str, str | None]:
         if not text:
             return UNKNOWN, None
-        sample = text[: self.max_chars].replace("\n", " ").replace("\r", " ").strip()
+        sample = text[: self.max_chars]
+        key = self._seen.key(sample)
+        answer = self._seen.get(key)
+        if answer is None:
+            answer = self._detect(sample)
+            self._seen.put(key, answer)
+        return answer
+
+    def _detect(self, sample: str) -> tuple[str, str | None]:
+        sample = sample.replace("\n", " ").replace("\r", " ").strip()
         if not any(ch.isalpha() for ch in sample):
             return UNKNOWN, None
         # Only short Latin-script text: there the compact model's guesses hang on case and punctuation; other
