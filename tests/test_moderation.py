@@ -25,6 +25,7 @@ from chatsift.moderation.features import Featurizer
 from chatsift.moderation.guard import parse_llama_guard, parse_paper
 from chatsift.moderation.local import LocalModerator, ModerationOutput
 from chatsift.moderation.train import TrainSettings, train_moderator
+from chatsift.safety.detector import JailbreakDetector
 from chatsift.schema import LMSYS_SCHEMA, MODERATION_TYPE, Conversation, Message
 
 QUICK = TrainSettings(c_grid=(16.0,), folds=3)
@@ -100,6 +101,19 @@ def test_ascii_texts_split_by_bytes_as_the_regex_splits_them(shared_data):
     assert tok.words.equals(words) and np.array_equal(tok.doc, doc) and tok.n == len(texts)
     sliced = tokenize(pa.array(texts, pa.string()).slice(7, 900), 500)  # an offset into the buffers
     assert sliced.words.equals(tokenize(texts[7:907], 500).words)
+
+
+def test_repeated_texts_score_as_they_do_alone(shared_data):
+    model = LocalModerator.load(None)
+    texts = load_labelled(shared_data / "toxicchat-train" / "toxic_chat_train.json").texts[:200]
+    batch = [*texts, *texts[:50], None, "", None, texts[3]]
+    alone = np.vstack([model.logits([t]) for t in batch])
+    np.testing.assert_allclose(model.logits(batch), alone, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.logits(pa.chunked_array([batch[:120], batch[120:]], pa.string())), alone,
+                               rtol=1e-5, atol=1e-5)
+    detector = JailbreakDetector.load(None)  # the same featurizer path
+    np.testing.assert_allclose(detector.scores(batch), np.concatenate([detector.scores([t]) for t in batch]),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_featurizer_handles_degenerate_texts():
