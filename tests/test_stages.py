@@ -164,6 +164,30 @@ def test_exact_near_and_template_groups(tmp_path):
     assert rows[0]["dedup.template_group"] is None and rows[-1]["dedup.template_group"] is None
 
 
+def test_repeated_conversations_reuse_their_signatures(shared_data):
+    from chatsift.config import DuplicatesConfig
+    from chatsift.moderation.data import load_labelled
+    from chatsift.schema import LMSYS_SCHEMA
+    from chatsift.stages.dedup.signatures import DuplicateSignatures
+
+    texts = load_labelled(shared_data / "toxicchat-train" / "toxic_chat_train.json").texts[:120]
+    convs = [[{"role": "user", "content": t}, {"role": "assistant", "content": "ok"}] for t in texts]
+    convs += [*convs[:40], [], None, [{"role": "assistant", "content": "only an answer"}]]
+    column = LMSYS_SCHEMA.field("conversation").type
+
+    def table(rows):
+        return pa.table({"conversation": pa.array(rows, column)})
+
+    stage = DuplicateSignatures(DuplicatesConfig())
+    first = stage.process_batch(table(convs))
+    again = stage.process_batch(table(convs[::-1]))  # every one a repeat now, in another order
+    alone = [DuplicateSignatures(DuplicatesConfig()).process_batch(table([c])) for c in convs]
+    for name in stage.outputs:
+        expected = [t.column(name)[0].as_py() for t in alone]
+        assert first.column(name).to_pylist() == expected
+        assert again.column(name).to_pylist() == expected[::-1]
+
+
 def test_select_one_per_exact_group_and_near_cap(tmp_path):
     prompts = ["alpha question about rivers"] * 4 + ["beta question about mountains"] * 2 + ["gamma unique"]
     _write(tmp_path / "c.jsonl", [chat(p) for p in prompts])

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from chatsift.config import DuplicatesConfig
+from chatsift.pipeline.repeats import RepeatCache
 from chatsift.pipeline.stage import BatchStage, set_column
 
 EXACT = "_exact_hash"
@@ -71,6 +72,8 @@ class DuplicateSignatures(BatchStage):
         rng = np.random.default_rng(near.seed)
         rows = near.num_perm // near.bands
         self._mix = (rng.integers(1, 2**62, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1))
+        # Conversations whose user turns were seen before (the same prompt asked again) reuse their signatures.
+        self._seen = RepeatCache(max_chars=8_192, max_entries=100_000)
 
     def describe(self) -> str:
         n, t = self.config.near, self.config.template
@@ -84,9 +87,20 @@ class DuplicateSignatures(BatchStage):
     def process_batch(self, batch: pa.Table) -> pa.Table:
         cfg = self.config
         convs = batch.column("conversation").to_pylist()
-        exact, template, docs = [], [], []
-        for messages in convs:
-            user_toks = [tokens(m["content"]) for m in messages or [] if m["role"] == "user" and m["content"]]
+        exact, template, docs, keys = [], [], [], []
+        repeats: dict[int, np.ndarray | None] = {}  # row -> its bands, known from an earlier conversation
+        for row, messages in enumerate(convs):
+            users = [m["content"] for m in messages or [] if m["role"] == "user" and m["content"]]
+            key = self._seen.key("\x1f".join(users)) if users else None
+            known = self._seen.get(key)
+            keys.append(key)
+            if known is not None:  # the same user turns: the same signatures
+                exact.append(known[0])
+                template.append(known[1])
+                docs.append(None)
+                repeats[row] = known[2]
+                continue
+            user_toks = [tokens(text) for text in users]
             flat = [t for toks in user_toks for t in toks]
             exact.append(hash64("\x1f".join(" ".join(t) for t in user_toks)) if flat and cfg.exact else 0)
             template.append(
@@ -96,8 +110,14 @@ class DuplicateSignatures(BatchStage):
             docs.append(shingles(flat[: cfg.near.max_tokens], cfg.near.shingle) if flat else None)
         batch = set_column(batch, EXACT, pa.array(exact, pa.uint64()))
         batch = set_column(batch, TEMPLATE, pa.array(template, pa.uint64()))
-        if cfg.near.enabled:
-            bands = self._bands(docs)
+        bands = self._bands(docs) if cfg.near.enabled else None
+        for row, key in enumerate(keys):
+            if row in repeats:
+                if bands is not None:
+                    bands[row] = repeats[row]
+            else:
+                self._seen.put(key, (exact[row], template[row], None if bands is None else bands[row].copy()))
+        if bands is not None:
             for i in range(cfg.near.bands):
                 batch = set_column(batch, band_column(i), pa.array(bands[:, i], pa.uint64()))
         return batch
