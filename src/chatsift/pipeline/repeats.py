@@ -1,9 +1,10 @@
 """A per-process memory of what a stage found in texts it has already read.
 
-Chat logs repeat themselves ("hi", templated prompts, the same question asked again), so a stage that
-reads one text at a time (the PII scan, language ID) keeps its answer for a short text and answers a
-repeat with a dictionary lookup. Keys are a 128-bit digest of the text, not the text, which the cache
-would otherwise keep alive; the cache is emptied when full, which bounds its memory.
+Chat logs repeat themselves ("hi", templated prompts, the same question asked again), so a stage
+that reads one text at a time (the PII scan, language ID, dedup signatures) keeps its answer for a
+short text and answers a repeat with a dictionary lookup. Keys are a 128-bit digest of the text, not
+the text, which the cache would otherwise keep alive; the cache is emptied when full, which bounds
+its memory.
 """
 
 from __future__ import annotations
