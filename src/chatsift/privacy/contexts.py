@@ -74,7 +74,12 @@ NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "univ
                           "centre", "hall", "tower", "bridge", "park", "airport", "station", "stadium", "hotel",
                           "inc", "corp", "ltd", "llc", "group", "company", "studio", "studios", "festival", "show",
                           "advisors", "partners", "consulting", "solutions", "technologies", "systems", "labs",
-                          "bank", "capital", "ventures", "holdings", "associates", "agency", "network", "system"})
+                          "bank", "capital", "ventures", "holdings", "associates", "agency", "network", "system",
+                          # a business's trade after its owner's name: "Malcolm Smith Motorsports", "Barrys Auto Tech"
+                          "motorsports", "motors", "auto", "automotive", "transport", "trucking", "plumbing",
+                          "roofing", "realty", "insurance", "dental", "photography", "landscaping", "catering",
+                          "bakery", "salon", "pizza", "grill", "garage", "enterprises", "industries", "productions",
+                          "construction", "builders", "cleaning", "clinic", "pharmacy"})
 # A word right before a capitalised run that makes it a storm or a place ("Hurricane Rita", "St. Thomas").
 NAMED_BEFORE = frozenset({"hurricane", "storm", "typhoon", "cyclone", "st", "san", "santa", "saint", "mount", "mt",
                           "lake", "fort", "port", "cape"})
@@ -101,6 +106,16 @@ ATTRIBUTION = ('," says', '," said', ', says', ', said', '" says', '" said', "â€
 ORDINALS = ("first", "second", "third", "fourth", "zeroth", "last")
 DETERMINERS = (" the ", " a ", " an ", " your ", " our ", " their ", " its ", " this ", " these ",
                 " those ")
+# A name given to an animal, a place or a thing: "My cats name is Twinky", "a Forest Cat that is named
+# Achilles", "the city called Miramar", "It's now called Sushi Lover".
+NAMED_THING_NOUNS = ("cat", "cats", "dog", "dogs", "puppy", "kitten", "kitty", "pet", "pets", "horse", "pony", "bird",
+                     "parrot", "hamster", "rabbit", "bunny", "turtle", "snake", "goldfish", "fish", "cow", "goat",
+                     "city", "town", "towns", "village", "place", "street", "road", "restaurant", "shop", "store",
+                     "bar", "cafe", "band", "boat", "ship", "car", "truck", "company", "business", "song", "album",
+                     "movie", "film", "book", "game", "app", "channel", "server", "bot", "team", "club", "house",
+                     "farm", "brand", "product", "it", "it's", "its", "that's", "this")
+# Before a single capitalised word these make it a place: "flowers shops around Norman", "a bus near Hilla".
+NEAR = (" near", " around", " outside", " outside of", " downtown")
 PLACE_OF = (" city of", " town of", " village of", " province of", " state of", " county of", " kingdom of",
              " republic of", " island of")
 
@@ -192,6 +207,14 @@ NONE = NameContexts((), ())
 # German capitalises every noun; one right after an article is a noun, not a person ("der Sieger").
 ARTICLES = {"de": frozenset({"der", "die", "das", "dem", "den", "des", "ein", "eine", "einen", "einem", "einer",
                              "eines", "im", "am", "vom", "zum", "zur", "beim", "ins", "ans", "kein", "keine"})}
+
+# "in" in each language: one capitalised word right after it is a place ("em Roma", "in Orlando", "i Halifax"),
+# where people are met "with", "at", "by" someone, never "in" them.
+LOCATIVES = {"en": frozenset({"in"}), "pt": frozenset({"em"}), "es": frozenset({"en"}), "fr": frozenset({"en"}),
+             "it": frozenset({"in"}), "nl": frozenset({"in"}), "de": frozenset({"in"}),
+             **dict.fromkeys(("da", "no", "nb", "sv"), frozenset({"i"})),
+             **dict.fromkeys(("hr", "sr", "bs", "sl"), frozenset({"u"})),
+             **dict.fromkeys(("sk", "cs"), frozenset({"v", "vo", "ve"})), "pl": frozenset({"w", "we"})}
 
 # Case and possessive endings a name takes in these languages, longest first: a word that is a known
 # given name once one is cut off is that name ("Alexanderovi", "Traianom", "Iliru", "Susannes").

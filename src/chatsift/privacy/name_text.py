@@ -14,6 +14,8 @@ import re2
 
 from chatsift.privacy.contexts import (
     DETERMINERS,
+    NAMED_THING_NOUNS,
+    NEAR,
     PLACE_OF,
     THING_LABELS,
     THING_NOUNS,
@@ -167,6 +169,20 @@ def next_word(text: str, end: int) -> str:
     return after[0].lower().rstrip(".,;:!?)]'\"") if after else ""
 
 
+# "<thing noun> [up to three words] called|named|name is" right before a name (the nouns: NAMED_THING_NOUNS).
+_THING_NAMED = re.compile(r"(?i)\b(?:" + "|".join(re.escape(n) for n in NAMED_THING_NOUNS) + r")(?:['’]s)?[ \t]+"
+                          r"(?:[\w'’]+[ \t]+){0,3}?(?:names?[ \t]+is|called|named)[ \t]*[:\"'“]?[ \t]*$")
+
+
+def names_a_thing_before(text: str, start: int, words: int) -> bool:
+    """Whether what stands before a name shows it belongs to an animal, a place or a thing ("My cats name is
+    Twinky", "the city called Miramar"), or, for one word, a place ("shops around Norman")."""
+    before = text[max(0, start - 48) : start]
+    if _THING_NAMED.search(before):
+        return True
+    return words == 1 and (" " + before.lower()).rstrip(" \t").endswith(NEAR)
+
+
 def context_names_a_thing(text: str, seq: str, start: int, end: int, possessive: bool) -> bool:
     """Whether the words around a capitalised run show it names a thing, not a person."""
     words = seq.split()
@@ -186,7 +202,9 @@ def context_names_a_thing(text: str, seq: str, start: int, end: int, possessive:
     if not possessive and following in THING_NOUNS:
         return True  # "Monte Carlo simulations", "Calvin cycle": named after someone, not a person here
     after = text[end : end + 24].lstrip("\"”'’")
-    return after.startswith(" by ") and after[4:5].isupper()  # "Guernica by Pablo Picasso": a work
+    if after.startswith(" by ") and after[4:5].isupper():
+        return True  # "Guernica by Pablo Picasso": a work
+    return names_a_thing_before(text, start, len(words))
 
 
 def sentences(seq: str, start: int) -> Iterator[tuple[str, int]]:

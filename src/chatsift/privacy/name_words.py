@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from chatsift.privacy.contexts import ARTICLES, CASE_ENDINGS, TITLES, name_contexts
+from chatsift.privacy.contexts import ARTICLES, CASE_ENDINGS, LOCATIVES, TITLES, name_contexts
 from chatsift.privacy.contexts import NONE as NONE_CONTEXTS
 from chatsift.privacy.name_text import (
     CELTIC_SURNAME,
@@ -42,6 +42,7 @@ def lowercase_given_names() -> frozenset[str]:
 
 class NameWords:
     COMMON_NAME_WEIGHT = 30  # a given name that is also a dictionary word needs this prominence
+    PROMINENT_GIVEN_WEIGHT = 50  # a given name this prominent is a person even where places stand ("in Sarah")
 
     def __init__(self) -> None:
         self.g = gazetteers()
@@ -53,6 +54,7 @@ class NameWords:
         self._english: frozenset[str] = self.g.dictionary
         self._case_endings: tuple[str, ...] = ()
         self._articles: frozenset[str] = frozenset()
+        self._locatives: frozenset[str] = LOCATIVES["en"]
 
     def _is_word(self, w: str) -> bool:
         """A common English word (inflected forms included), or a common word of the text's language
@@ -164,3 +166,4 @@ class NameWords:
             self.g.dictionary)
         self._case_endings = CASE_ENDINGS.get(language or "", ())
         self._articles = ARTICLES.get(language or "", frozenset())
+        self._locatives = LOCATIVES.get(language or "en", frozenset())

@@ -109,8 +109,27 @@ class NameFinder(NameWords):
         if language in HAN_LANGUAGES:
             found = itertools.chain(found, find_chinese_names(text, deadline))
         for span in found:
-            if not any(s <= span.start < e for s, e in code):
+            if not any(s <= span.start < e for s, e in code) and not self._function_word_alone(text, span) and (
+                    not self._place_alone(text, span)):
                 yield span
+
+    def _place_alone(self, text: str, span: Span) -> bool:
+        """One word right after the language's "in": a place ("em Roma", "in Orlando", "u Zagrebu"), unless it
+        is a prominent given name ("the change in Sarah") or a surname's genitive ("i Hendersons timbre")."""
+        word = text[span.start : span.end]
+        before = text[max(0, span.start - 4) : span.start]
+        if " " in word or before[-1:] != " " or before[:-1].rsplit(None, 1)[-1:] == [] or (
+                before[:-1].rsplit(None, 1)[-1].lower() not in self._locatives):
+            return False
+        genitive = word.endswith("s") and word[:-1].lower() in self.g.surnames
+        return self._given(word) < self.PROMINENT_GIVEN_WEIGHT and not genitive
+
+    def _function_word_alone(self, text: str, span: Span) -> bool:
+        """One word that is among the most frequent of the text's language (Danish "Hans tanker" is "his
+        thoughts", Portuguese "Nada mal", "Ora,"): a pronoun or an adverb there, unless a title stands before."""
+        word = text[span.start : span.end]
+        return bool(self._function) and word.isalpha() and word.lower() in self._function and (
+            self._title_before(text, span.start) is None)
 
     def _find(self, text: str, deadline: float | None) -> Iterator[Span]:
         lowered = text.lower()
@@ -152,11 +171,19 @@ class NameFinder(NameWords):
         for m in LOWER_WORD.finditer(text):
             word = m.group()
             if word in names and not self._is_word(word) and word not in self._frequent:
+                if self._after_place_prefix(text, m.start()):
+                    continue
                 # and the surname after it, past an initial: "follow up with benjamin a seiler"
                 after = LOWER_SURNAME.match(text, m.end())
                 end = after.end() if after and not self._is_word(after.group("s")) and (
                     after.group("s") not in self.g.not_names) else m.end()
                 yield Span(m.start(), end, "name", text[m.start():end])
+
+    @staticmethod
+    def _after_place_prefix(text: str, start: int) -> bool:
+        """A word typed in lower case after "san", "st." ...: a place ("traveling to san francisco")."""
+        before = text[max(0, start - 7) : start].split()[-1:]
+        return bool(before) and before[0].rstrip(".") in PLACE_PREFIXES
 
     def _lowercase_names(self, text: str) -> Iterator[Span]:
         """Names in text written all in lower case ("follow up with patricia desrosiers")."""
@@ -164,6 +191,9 @@ class NameFinder(NameWords):
         i = 0
         while i < len(toks):
             word = toks[i][0]
+            if self._after_place_prefix(text, toks[i][1]):
+                i += 1
+                continue
             if (self._given(word) >= 5 and not self._is_word(word) and word not in self.g.not_names
                     and word not in self.g.ambiguous and len(word) > 2):
                 j = i + 1
@@ -267,6 +297,12 @@ class NameFinder(NameWords):
         census_surname = len(words) > 1 and self._surname_shaped(words[1])
         plain_given = self._given(w0) >= 2 and (self._strong_given(w0) or not self._is_word(w0.lower())
                                                 or (census_surname and self._given(w0) >= 10 and len(w0) > 2))
+        if len(toks) >= 3 and plain_given and self._given(words[1]) >= 2 and self._surname_like(words[2]) and (
+                self._strong_given(w0) or self._strong_given(words[1])) and not self._strong_given(words[2]):
+            end = 3  # a middle name: "Hans Christian Andersen", "Gerhard Johann David von Scharnhorst"
+            while end < len(toks) and (self._surname_like(words[end]) or self._local_surname(words[end])):
+                end += 1
+            return self._span(text, toks[:end])
         if len(toks) >= 2 and plain_given and (self._surname_like(words[1]) or (
                 self._strong_given(w0) and self._local_surname(words[1]))) and (
             self._strong_given(w0) or census_surname

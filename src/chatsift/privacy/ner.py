@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterable, Iterator
 
 from chatsift.errors import ConfigError
-from chatsift.privacy.contexts import NAMED_BEFORE, PARTICLES, TITLES
-from chatsift.privacy.name_text import WORD, with_notes_domain
+from chatsift.privacy.contexts import NAMED_BEFORE, NAMED_THINGS, PARTICLES, TITLES
+from chatsift.privacy.name_text import WORD, names_a_thing_before, next_word, with_notes_domain
 from chatsift.privacy.names import NameFinder
 from chatsift.privacy.spans import ScanTimeout, Span
 
@@ -202,13 +202,21 @@ class CascadeNameFinder:
 
     def in_context(self, text: str, start: int, end: int) -> bool:
         """Not part of a longer word ("Bare-knuckle"), not a product before its model number ("Canon
-        sx40"), not a storm or a place ("Hurricane Rita", "St. Thomas")."""
+        sx40"), not a storm or a place ("Hurricane Rita", "St. Thomas", "a bus near Hilla"), not a pet's or a
+        business's name ("a cat named Achilles", "Ashdown Horse Transport")."""
         after = text[end:end + 12]
         if after[:1].isalnum() or (after[:1] in "-‐" and after[1:2].isalpha()):
             return False
         before = text[max(0, start - 12):start].lower().split()
         if before and before[-1].rstrip(".") in NAMED_BEFORE:
             return False  # "Hurricane Rita", "St. Thomas"
+        words = text[start:end].split()
+        following = text[end:end + 24].split()[:1]
+        if any(w.lower().rstrip(".,") in NAMED_THINGS for w in words[1:]) or (
+                following and following[0][:1].isupper() and next_word(text, end) in NAMED_THINGS):
+            return False  # "Ashdown Horse Transport", "Malcolm Smith Motorsports"
+        if names_a_thing_before(text, start, len(words)):
+            return False
         following = after.split()[:1]
         return not (following and any(c.isdigit() for c in following[0]))
 
