@@ -117,9 +117,9 @@ class NameFinder(NameWords):
         """One word right after the language's "in": a place ("em Roma", "in Orlando", "u Zagrebu"), unless it
         is a prominent given name ("the change in Sarah") or a surname's genitive ("i Hendersons timbre")."""
         word = text[span.start : span.end]
-        before = text[max(0, span.start - 4) : span.start]
-        if " " in word or before[-1:] != " " or before[:-1].rsplit(None, 1)[-1:] == [] or (
-                before[:-1].rsplit(None, 1)[-1].lower() not in self._locatives):
+        before = text[max(0, span.start - 4) : span.start]  # the longest "in" is two letters and a space
+        previous = before[:-1].rsplit(None, 1) if before.endswith(" ") else []
+        if " " in word or not previous or previous[-1].lower() not in self._locatives:
             return False
         genitive = word.endswith("s") and word[:-1].lower() in self.g.surnames
         return self._given(word) < self.PROMINENT_GIVEN_WEIGHT and not genitive

@@ -211,9 +211,9 @@ class CascadeNameFinder:
         if before and before[-1].rstrip(".") in NAMED_BEFORE:
             return False  # "Hurricane Rita", "St. Thomas"
         words = text[start:end].split()
-        following = text[end:end + 24].split()[:1]
+        capitalised_next = text[end:end + 24].split()[:1] and text[end:end + 24].split()[0][:1].isupper()
         if any(w.lower().rstrip(".,") in NAMED_THINGS for w in words[1:]) or (
-                following and following[0][:1].isupper() and next_word(text, end) in NAMED_THINGS):
+                capitalised_next and next_word(text, end) in NAMED_THINGS):
             return False  # "Ashdown Horse Transport", "Malcolm Smith Motorsports"
         if names_a_thing_before(text, start, len(words)):
             return False
