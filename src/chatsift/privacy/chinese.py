@@ -67,7 +67,7 @@ _PIECE_END = re.compile(r"[。！？；\n]")
 
 
 @lru_cache(maxsize=1)
-def _frequencies() -> dict[str, float]:
+def chinese_frequencies() -> dict[str, float]:
     """wordfreq's Chinese words at Zipf 3.0 or more (its whole table is let go once this is made)."""
     import wordfreq
 
@@ -86,7 +86,7 @@ def _common(run: str) -> bool:
     of the dev split's tagged runs agree) without jieba: a word of its table, or a cut of it into two or
     three such words, whose frequencies combine as wordfreq combines tokens (half-harmonic, divided by 10
     for each space it infers). A piece must then be ten times as common, so the table above suffices."""
-    table = _frequencies()
+    table = chinese_frequencies()
     if run in table:
         return True
     n = len(run)
@@ -97,6 +97,14 @@ def _common(run: str) -> bool:
             if all(freqs) and 1 / sum(1 / f for f in freqs) / 10 ** (pieces - 1) >= _COMMON_FREQ:
                 return True
     return False
+
+
+def warm_up() -> None:
+    """Load the frequency table and rjieba's dictionary now, outside any message's time budget."""
+    import rjieba
+
+    chinese_frequencies()
+    rjieba.tag("中文")
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -79,7 +79,7 @@ NAMED_THINGS = frozenset({"act", "prize", "award", "awards", "foundation", "univ
                           "motorsports", "motors", "auto", "automotive", "transport", "trucking", "plumbing",
                           "roofing", "realty", "insurance", "dental", "photography", "landscaping", "catering",
                           "bakery", "salon", "pizza", "grill", "garage", "enterprises", "industries", "productions",
-                          "construction", "builders", "cleaning", "clinic", "pharmacy"})
+                          "construction", "builders", "cleaning", "clinic", "pharmacy", "garden", "gardens", "square"})
 # A word right before a capitalised run that makes it a storm or a place ("Hurricane Rita", "St. Thomas").
 NAMED_BEFORE = frozenset({"hurricane", "storm", "typhoon", "cyclone", "st", "san", "santa", "saint", "mount", "mt",
                           "lake", "fort", "port", "cape"})

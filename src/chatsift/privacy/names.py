@@ -20,6 +20,7 @@ import itertools
 import time
 from collections.abc import Iterator
 
+from chatsift.privacy import chinese
 from chatsift.privacy.chinese import HAN_LANGUAGES, find_chinese_names
 from chatsift.privacy.contexts import (
     ATTRIBUTION,
@@ -78,6 +79,8 @@ from chatsift.privacy.wordlists import (
     GIVEN_WEIGHT_KEEP,
 )
 
+ROMAN_NUMERALS = frozenset({"I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"})
+
 
 def pos_of(words: list[str], i: int) -> int:
     """Offset of ``words[i]`` in ``" ".join(words)``."""
@@ -102,6 +105,15 @@ class NameFinder(NameWords):
                     last = i + 1
             yield " ".join(words[last:]), start + pos_of(words, last)
 
+    def prepare(self, language: str | None) -> None:
+        """Load what reading ``language`` needs once per process (its word lists, built from wordfreq on a
+        first run; the lower-case given names; Chinese frequencies), so that no message's time budget pays
+        for it: a first Portuguese message was otherwise withheld on a busy machine."""
+        self.use_language(language)
+        lowercase_given_names()
+        if language in HAN_LANGUAGES:
+            chinese.warm_up()
+
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
         self.use_language(language)
         code = code_regions(text) if "`" in text else []
@@ -112,6 +124,18 @@ class NameFinder(NameWords):
             if not any(s <= span.start < e for s, e in code) and not self._function_word_alone(text, span) and (
                     not self._place_alone(text, span)):
                 yield span
+
+    def _lowercase_nouns(self) -> bool:
+        """A language other than English whose nouns are written in lower case (not German)."""
+        return bool(self._words) and not self._nouns
+
+    def _known_pair(self, first: str, second: str) -> bool:
+        """A known given name, then a known surname or given name, neither of them a function word,
+        a non-name or a title ("João Silva", "Ana Costa"); places start with their own words ("São")."""
+        if any(w.lower() in self._function or w.lower() in self.g.not_names or w.lower() in TITLES
+               or w.lower() in PLACE_PREFIXES for w in (first, second)):
+            return False
+        return self._given(first) >= 5 and (second.lower() in self.g.surnames or self._given(second) >= 5)
 
     def _place_alone(self, text: str, span: Span) -> bool:
         """One word right after the language's "in": a place ("em Roma", "in Orlando", "u Zagrebu"), unless it
@@ -295,6 +319,17 @@ class NameFinder(NameWords):
         if len(toks) == 1 and self._articles and before.split()[-1:] and before.split()[-1] in self._articles:
             return None  # German nouns after an article: "Der Wald", "die Pille", "im Mai"
         census_surname = len(words) > 1 and self._surname_shaped(words[1])
+        # Only from the run's own start: not "King Cole" of "Nat King Cole".
+        previous = text[max(0, toks[0][1] - 40) : toks[0][1]].split()[-1:]
+        run_start = not previous or not previous[0][:1].isupper()
+        if len(toks) >= 2 and not line_start and run_start and self._lowercase_nouns() and self._known_pair(
+                words[0], words[1]):
+            end = 2  # mid-sentence where nouns are lower case: "Falei com João Silva", "João Batista Silva"
+            while end < len(toks) and (self._surname_like(words[end]) or self._local_surname(words[end])
+                                       or words[end].lower() in self.g.surnames or self._given(words[end]) >= 5
+                                       or words[end] in ROMAN_NUMERALS):
+                end += 1
+            return self._span(text, toks[:end])
         plain_given = self._given(w0) >= 2 and (self._strong_given(w0) or not self._is_word(w0.lower())
                                                 or (census_surname and self._given(w0) >= 10 and len(w0) > 2))
         if len(toks) >= 3 and plain_given and self._given(words[1]) >= 2 and self._surname_like(words[2]) and (

@@ -125,6 +125,9 @@ class CascadeNameFinder:
     def name_part_ok(self, word: str) -> bool:
         return self.rules.name_part_ok(word)
 
+    def prepare(self, language: str | None) -> None:
+        self.rules.prepare(language)
+
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
         spans = list(self.rules.find(text, deadline, language))  # also sets the language's word lists
         yield from spans  # the redactor's overlap resolution keeps the longer of two name spans

@@ -132,6 +132,9 @@ class Redactor:
         names, even capitalised ("Im Januar", "Les", "Описание")."""
         found: list[list[Span]] = []
         timeouts: set[int] = set()
+        prepare = getattr(self.names, "prepare", None)
+        if prepare is not None:
+            prepare(language)  # one-time loading never counts against a message's budget
         for i, text in enumerate(texts):
             if not text:
                 found.append([])
