@@ -372,25 +372,22 @@ def test_pets_places_and_businesses_that_carry_a_name_stay():
     after "near"/"around" or the language's "in", a business's trade after its owner's name, and a very
     frequent word of the language alone are not people; the same words beside a person still are."""
     redactor = Redactor()
-    cases = [
-        ("My cats name is Twinky.", "en", "My cats name is Twinky."),
-        ("I have a Norwegian Forest Cat that is named Achilles bc he attacked", "en",
-         "I have a Norwegian Forest Cat that is named Achilles bc he attacked"),
-        ("Why is the city called Miramar?", "en", "Why is the city called Miramar?"),
-        ("It's now called Sushi Lover.", "en", "It's now called Sushi Lover."),
-        ("But thankfully there are other flower shops around Norman.", "en",
-         "But thankfully there are other flower shops around Norman."),
-        ("Calls are now forwarded to Malcolm Smith Motorsports down the road.", "en",
-         "Calls are now forwarded to Malcolm Smith Motorsports down the road."),
-        ("Thank You Barrys Auto Tech!", "en", "Thank You Barrys Auto Tech!"),
-        ("i am from mexico traveling to san francisco california", "en",
-         "i am from mexico traveling to san francisco california"),
-        ("Hans tanker var allerede hos den tilskadekomne i Paris", "da",
-         "Hans tanker var allerede hos den tilskadekomne i Paris"),
-        ("Skolerne i Orte og Kerte lukkes.", "da", "Skolerne i Orte og Kerte lukkes."),
-        ("Nada mal para o primeiro contacto com um banco.", "pt", "Nada mal para o primeiro contacto com um banco."),
-        ("As conversas principiaram ontem em Roma.", "pt", "As conversas principiaram ontem em Roma."),
-        # and where a person is meant, the person is still found
+    unchanged = [
+        ("My cats name is Twinky.", "en"),
+        ("I have a Norwegian Forest Cat that is named Achilles bc he attacked", "en"),
+        ("Why is the city called Miramar?", "en"),
+        ("It's now called Sushi Lover.", "en"),
+        ("But thankfully there are other flower shops around Norman.", "en"),
+        ("Calls are now forwarded to Malcolm Smith Motorsports down the road.", "en"),
+        ("Thank You Barrys Auto Tech!", "en"),
+        ("i am from mexico traveling to san francisco california", "en"),
+        ("Hans tanker var allerede hos den tilskadekomne i Paris", "da"),
+        ("Skolerne i Orte og Kerte lukkes.", "da"),
+        ("Nada mal para o primeiro contacto com um banco.", "pt"),
+        ("As conversas principiaram ontem em Roma.", "pt"),
+        ("Ele mora em São Paulo desde 1990.", "pt"),
+    ]
+    people = [  # where a person is meant, the person is still found
         ("My name is Frank and my son is called Tom.", "en", "My name is NAME_1 and my son is called NAME_2."),
         ("I love seeing the change in Sarah when she works out.", "en",
          "I love seeing the change in NAME_1 when she works out."),
@@ -398,9 +395,8 @@ def test_pets_places_and_businesses_that_carry_a_name_stay():
         ("Hans Christian Andersen skrev eventyr.", "da", "NAME_1 skrev eventyr."),
         # where nouns are lower case, two known names mid-sentence are a person, though both are common words
         ("Falei com João Silva ontem.", "pt", "Falei com NAME_1 ontem."),
-        ("Ele mora em São Paulo desde 1990.", "pt", "Ele mora em São Paulo desde 1990."),
     ]
-    assert_redacts(redactor, cases)
+    assert_redacts(redactor, [(text, language, text) for text, language in unchanged] + people)
 
 
 def test_loading_a_language_never_counts_against_a_message_budget(tmp_path, monkeypatch):
