@@ -65,6 +65,7 @@ class FakeLLM:
         self.retry_after = retry_after
         self.faults: dict[str, deque[str]] = defaultdict(deque)
         self.requests: list[tuple[str, dict]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each POST, as received
         self.lock = threading.Lock()
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -121,6 +122,7 @@ class FakeLLM:
                 path = self.path.removeprefix("/v1")
                 with server.lock:
                     server.requests.append((path, body))
+                    server.authorizations.append(self.headers.get("Authorization"))
                     fault = server.faults[path].popleft() if server.faults[path] else None
                 if fault == "timeout":
                     time.sleep(server.slow_s)

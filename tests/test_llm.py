@@ -66,6 +66,27 @@ def test_missing_key_is_one_clear_error(monkeypatch):
         make_client("openai:gpt-4o-mini", LLMConfig())
 
 
+def test_a_key_goes_only_to_its_provider(server, tmp_path, monkeypatch):
+    """OPENAI_API_KEY belongs to OpenAI: a URL spec naming another server sends no key, and a configured
+    key is never sent over plain HTTP to a host off this machine unless the endpoint allows it."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-belongs-to-openai")
+    client = LLMClient(parse_endpoint(f"{server.url}:m"), cache=ResponseCache(tmp_path), retry=FAST)
+    client.chat_many(chats(2))
+    assert server.authorizations and set(server.authorizations) == {None}
+    assert parse_endpoint("https://api.openai.com/v1:gpt-4o").api_key() == "sk-test-belongs-to-openai"
+    assert parse_endpoint("http://203.0.113.9:8000/v1:m").api_key() is None
+    monkeypatch.setenv("MY_KEY", "secret-value")
+    remote = {"r": {"base_url": "http://203.0.113.9:8000/v1", "model": "m", "api_key_env": "MY_KEY"}}
+    named = load_config(overrides={"llm.endpoints": remote}).llm
+    with pytest.raises(ConfigError, match="plain HTTP to 203.0.113.9"):
+        make_client("r", named)
+    remote["r"]["allow_plain_http_key"] = True
+    assert make_client("r", load_config(overrides={"llm.endpoints": remote}).llm).endpoint.api_key() == "secret-value"
+    local = {"l": {"base_url": f"{server.url}", "model": "m", "api_key_env": "MY_KEY"}}
+    local_client = make_client("l", load_config(overrides={"llm.endpoints": local}).llm)
+    assert local_client.endpoint.api_key() == "secret-value"  # loopback: nothing on the path to read it
+
+
 def test_unreachable_endpoint_fails_fast(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

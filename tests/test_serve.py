@@ -528,3 +528,64 @@ def test_stop_keeps_what_was_streamed_and_an_idle_session_expires(tmp_path):
         assert status == 403 and "INACTIVE" in body[0]["error"]
         user.page("/")  # a reload starts a new session; consent is remembered for the user
         assert user.send("chat", "hello again")[0] == 200
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_no_new_user(db, tmp_path, upstream):
+    """Without a configured trusted proxy the socket peer is the only address: a client that sends
+    X-Forwarded-For headers of its own (uvicorn trusts them from loopback by default) is still one user,
+    held by one rate limit."""
+    import yaml
+    from conftest import free_port
+
+    config = tmp_path / "serve.yaml"
+    config.write_text(yaml.safe_dump(settings_dict(db, upstream.url, trusted_proxies=[],
+                                                   limits={"rate_per_minute": 2})), encoding="utf-8")
+    port = free_port()
+    proc = _start_server(config, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        first = User(base, "198.51.100.1")
+        first.accept()
+        assert [first.send("chat", f"hello {i}")[0] for i in range(2)] == [200, 200]
+        spoofed = User(base, "198.51.100.2")  # the same client, claiming another address
+        spoofed.accept()
+        status, body = spoofed.send("chat", "one more")
+        assert status == 429, body
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_withdrawal_holds_for_every_tab_and_for_an_answer_still_streaming(db, tmp_path):
+    """Two tabs of one user (two sessions, one address): after a withdrawal in one, the other's next turn
+    and vote are refused, a turn that was streaming when the withdrawal came is not stored, and nothing
+    of the conversations begun before it is exported, even after the user consents again."""
+
+    def slow_answer(messages, model):
+        return " ".join(f"word{i}" for i in range(40)) if "long" in messages[-1]["content"] else "Short."
+
+    with FakeLLM(chat_by_model=slow_answer, stream_delay_s=0.05) as upstream, \
+            running(settings_dict(db, upstream.url)) as (base, service):
+        tab1, tab2 = User(base, "192.0.2.40"), User(base, "192.0.2.40")
+        tab1.accept()
+        tab2.page("/")
+        assert tab2.send("chat", "first tab two question")[0] == 200
+        assert tab2.vote("chat", "upvote").status_code == 200
+        events: list = []
+        streaming = threading.Thread(target=lambda: events.append(tab2.send("chat", "a long one, please")))
+        streaming.start()
+        time.sleep(0.5)  # the answer is streaming
+        assert tab1.withdraw().status_code == 200
+        streaming.join(timeout=30)
+        status, stream = events[0]
+        assert status == 200 and stream[-1]["saved"] is False
+        assert tab2.send("chat", "after the withdrawal, from the other tab")[0] == 403
+        before = _counts(service)
+        tab1.accept()
+        assert tab2.send("chat", "back again, same conversation")[0] == 200  # a new conversation after withdraw
+        assert _counts(service)["snapshots"] == before["snapshots"] + 1
+    exported = tmp_path / "logs"
+    CliRunner().invoke(cli, ["export", db, "-o", str(exported)], catch_exceptions=False)
+    text = "".join(p.read_text() for p in exported.glob("*.json"))
+    assert "first tab two question" not in text and "a long one" not in text and "other tab" not in text
+    assert "back again" in text

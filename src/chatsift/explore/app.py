@@ -158,4 +158,4 @@ def serve(release: Path, host: str = "127.0.0.1", port: int = 8765, rebuild: boo
     from chatsift.explore.index import ensure_index
 
     index = ensure_index(release, rebuild=rebuild)
-    uvicorn.run(create_app(index, release), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(index, release), host=host, port=port, log_level="warning", proxy_headers=False)

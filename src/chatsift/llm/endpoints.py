@@ -6,10 +6,15 @@ An endpoint is an OpenAI-compatible ``/v1`` server and one model on it. Specs:
 - ``openai:MODEL``, ``vllm:MODEL``, ``ollama:MODEL``, ``llamacpp:MODEL``: a provider's usual address
   (``CHATSIFT_<PROVIDER>_URL`` overrides it);
 - ``http://HOST:PORT/v1:MODEL`` or ``http://HOST:PORT/v1#MODEL``: any server.
+
+A key belongs to its provider: a URL spec carries ``OPENAI_API_KEY`` only when its host is OpenAI's own
+(any other server gets a key only from a configured endpoint's ``api_key_env``), and no key is ever
+sent over plain HTTP to a host off this machine unless the endpoint sets ``allow_plain_http_key``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -23,6 +28,25 @@ PROVIDERS: dict[str, tuple[str, str | None, bool]] = {
     "ollama": ("http://127.0.0.1:11434/v1", None, False),
     "llamacpp": ("http://127.0.0.1:8080/v1", None, False),
 }
+# The hosts whose URL specs carry a provider's key from the environment.
+KEY_HOSTS = {"api.openai.com": "OPENAI_API_KEY"}
+
+
+def url_host(url: str) -> str:
+    """The host of a URL, without credentials or port (lower case; IPv6 without brackets)."""
+    rest = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    if rest.startswith("["):
+        return rest[1 : rest.find("]")].lower()
+    return rest.rsplit(":", 1)[0].lower() if rest.count(":") == 1 else rest.lower()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,8 @@ class Endpoint:
         key_required: fail before any call when that variable is unset (hosted APIs).
         rpm, tpm: client-side limits on requests and tokens per minute (None: unlimited).
         price_per_mtok_in, price_per_mtok_out: US dollars per million prompt / completion tokens.
+        allow_plain_http_key: send the key over plain HTTP to a host off this machine (off by default:
+            anyone on the path would read it).
     """
 
     name: str
@@ -47,6 +73,7 @@ class Endpoint:
     price_per_mtok_in: float = 0.0
     price_per_mtok_out: float = 0.0
     timeout_s: float = 60.0
+    allow_plain_http_key: bool = False
 
     @property
     def label(self) -> str:
@@ -60,6 +87,10 @@ class Endpoint:
         if not key and self.key_required:
             raise ConfigError(f"endpoint {self.name} needs an API key: set the environment variable "
                               f"{self.api_key_env}")
+        if key and self.base_url.startswith("http://") and not is_loopback(url_host(self.base_url)) and (
+                not self.allow_plain_http_key):
+            raise ConfigError(f"endpoint {self.name}: refusing to send {self.api_key_env} over plain HTTP to "
+                              f"{url_host(self.base_url)}; use https, or set allow_plain_http_key: true")
         return key or None
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
@@ -131,7 +162,7 @@ def parse_endpoint(spec: str, named: dict[str, Endpoint] | None = None, **overri
         endpoint = named[spec]
     elif spec.startswith(("http://", "https://")):
         url, model = split_url_model(spec)
-        endpoint = Endpoint(name=url, base_url=url, model=model, api_key_env="OPENAI_API_KEY")
+        endpoint = Endpoint(name=url, base_url=url, model=model, api_key_env=KEY_HOSTS.get(url_host(url)))
     elif spec.partition(":")[2] in named:  # openai:NAME, llm:NAME ... name a configured endpoint too
         endpoint = named[spec.partition(":")[2]]
     else:

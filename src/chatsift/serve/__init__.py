@@ -46,4 +46,7 @@ def serve(settings: ServeSettings, host: str, port: int) -> None:
 
     service = build_service(settings)
     app = create_app(service, os.environ.get(settings.admin_token_env) or None)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=5)
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from loopback before chatsift's own
+    # trusted_proxies check, so one client could be as many users as it sends headers.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=5,
+                proxy_headers=False)

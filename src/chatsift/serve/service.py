@@ -17,7 +17,7 @@ from chatsift.llm import Endpoint, Ledger, LLMClient, RetryPolicy, parse_endpoin
 from chatsift.serve.sampling import NoPair, battle_pair
 from chatsift.serve.sessions import MODES, Battle, Conversation, SendRate, Session, Sessions
 from chatsift.serve.settings import ServeSettings
-from chatsift.serve.store import Duplicate, Store
+from chatsift.serve.store import Duplicate, NoConsent, Store
 from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG
 from chatsift.serve.votes import ARENA_KINDS, SINGLE_KINDS, not_counted
 
@@ -61,17 +61,24 @@ class ChatService:
     # ------------------------------------------------------------ consent
 
     def has_consent(self, session: Session) -> bool:
-        if session.consented == self.settings.terms_version:
-            return True
+        """Read from the store every time: a withdrawal in another tab or process holds at once. A session
+        that meets an acceptance newer than its own drops what it holds on screen (that may be turns from
+        before a withdrawal, which must never be stored again inside a later snapshot)."""
         latest = self.store.consent(session.user_id)
-        if latest and latest[0] == "accept" and latest[1] == self.settings.terms_version:
-            session.consented = latest[1]
-            return True
-        return False
+        if not (latest and latest[0] == "accept" and latest[1] == self.settings.terms_version):
+            return False
+        if session.consented != latest[2]:
+            if session.consented is not None:
+                session.chat = None
+                session.battles.clear()
+            session.consented = latest[2]
+        return True
 
     def accept_terms(self, session: Session) -> None:
-        self.store.add_consent(session.user_id, "accept", self.settings.terms_version, time.time())
-        session.consented = self.settings.terms_version
+        now = time.time()
+        self.store.add_consent(session.user_id, "accept", self.settings.terms_version, now)
+        latest = self.store.consent(session.user_id)
+        session.consented = latest[2] if latest else now
 
     def withdraw(self, session: Session) -> None:
         self.store.add_consent(session.user_id, "withdraw", self.settings.terms_version, time.time())
@@ -211,6 +218,8 @@ class ChatService:
                                     conv_id=conv.conv_id, seq=seq)
             except Duplicate:
                 raise Refusal(409, "this answer has been voted on already") from None
+            except NoConsent:
+                raise Refusal(403, "accept the terms of use first (on /terms)") from None
             session.voted_answers.add((conv.conv_id, seq))
             return {"ok": True, "kind": kind}
         battle = session.battles.get(mode)
@@ -232,6 +241,8 @@ class ChatService:
                                 battle_id=battle.battle_id)
         except Duplicate:
             raise Refusal(409, "this battle has been voted on already") from None
+        except NoConsent:
+            raise Refusal(403, "accept the terms of use first (on /terms)") from None
         battle.voted = kind
         return {"ok": True, "kind": kind, "models": battle.models, "counted": reason is None, "not_counted": reason}
 

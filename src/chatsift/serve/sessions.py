@@ -72,7 +72,7 @@ class Session:
     sid: str
     user_id: str
     last_seen: float = field(default_factory=time.time)
-    consented: str | None = None  # the terms version accepted in this session
+    consented: float | None = None  # when the acceptance this session works under was given
     chat: Conversation | None = None
     battles: dict[str, Battle] = field(default_factory=dict)  # by mode: anony, named
     voted_answers: set[tuple[str, int]] = field(default_factory=set)

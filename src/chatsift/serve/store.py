@@ -42,12 +42,18 @@ class Duplicate(StoreError):
     """A row that must be unique (a second vote on one battle) already exists."""
 
 
+class NoConsent(StoreError):
+    """The user's latest consent is not an acceptance: nothing of theirs may be stored."""
+
+
 def for_users(exc: StoreError) -> tuple[int, str]:
     """The HTTP status and the sentence a user sees when the store refuses a write."""
     if isinstance(exc, StoreFull):
         return 507, "the service cannot store anything right now (its disk is full); nothing was saved"
     if isinstance(exc, StoreBusy):
         return 503, "the service is busy; nothing was saved, try again in a moment"
+    if isinstance(exc, NoConsent):
+        return 403, "your consent is withdrawn: nothing was saved (accept the terms on /terms to go on)"
     return 503, "the service cannot reach its store; nothing was saved"
 
 
@@ -240,6 +246,8 @@ class Store:
         time), so a battle is never stored one-sided."""
         seqs = []
         with self.tx() as cur:
+            for user in {s["user_id"] for s in snapshots}:
+                _require_consent(cur, user)
             if battle is not None:
                 cur.run("INSERT INTO battles (battle_id, user_id, anony, model_a, model_b, conv_a, conv_b, created) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (battle_id) DO NOTHING",
@@ -261,6 +269,7 @@ class Store:
                  seq: int | None = None) -> None:
         """One vote; a second one with the same key raises ``Duplicate`` and changes nothing."""
         with self.tx() as cur:
+            _require_consent(cur, user_id)
             cur.run("INSERT INTO votes (vote_key, kind, user_id, battle_id, conv_id, seq, tstamp, counted, "
                     "not_counted, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (vote_key, kind, user_id, battle_id, conv_id, seq, tstamp, int(counted), not_counted,
@@ -322,13 +331,15 @@ class Store:
                 "users": int(users or 0), "consents": dict(consents)}
 
     def export_records(self, since: float | None = None) -> Iterator[dict]:
-        """FastChat log records, oldest first; a withdrawn user's earlier rows are left out."""
+        """FastChat log records, oldest first; a withdrawn user's earlier rows are left out, and so is every
+        snapshot of a conversation that began before the withdrawal (its state holds the earlier turns)."""
         since = float(since or 0.0)
         with self.tx(write=False) as cur:
             withdrawn = dict(cur.all("SELECT user_id, MAX(tstamp) FROM consents WHERE action = 'withdraw' "
                                      "GROUP BY user_id"))
-            snaps = cur.all("SELECT tstamp, model, user_id, mode, start_tstamp, finish_reason, state, gen_params "
-                            "FROM snapshots WHERE tstamp >= ? ORDER BY tstamp, id", (since,))
+            snaps = cur.all("SELECT tstamp, model, user_id, mode, start_tstamp, finish_reason, state, gen_params, "
+                            "conv_id FROM snapshots WHERE tstamp >= ? ORDER BY tstamp, id", (since,))
+            began = dict(cur.all("SELECT conv_id, MIN(COALESCE(start_tstamp, tstamp)) FROM snapshots GROUP BY conv_id"))
             votes = cur.all("SELECT tstamp, user_id, counted, not_counted, record FROM votes WHERE tstamp >= ? "
                             "ORDER BY tstamp, id", (since,))
 
@@ -336,8 +347,8 @@ class Store:
             return user_id not in withdrawn or tstamp > withdrawn[user_id]
 
         records = []
-        for tstamp, model, user_id, mode, start, finish_reason, state, params in snaps:
-            if kept(user_id, tstamp):
+        for tstamp, model, user_id, mode, start, finish_reason, state, params, conv_id in snaps:
+            if kept(user_id, tstamp) and kept(user_id, float(began.get(conv_id, tstamp))):
                 records.append({"tstamp": tstamp, "type": "chat", "model": model, "mode": mode,
                                 "gen_params": orjson.loads(params), "start": start, "finish": tstamp,
                                 "finish_reason": finish_reason, "state": orjson.loads(state), "ip": user_id})
@@ -377,3 +388,11 @@ class _Cursor:
         if self.dialect == "sqlite":
             return self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
         return self.one("SELECT to_regclass(?)", (name,))[0] is not None
+
+
+def _require_consent(cur, user_id: str) -> None:
+    """Inside the writing transaction, so that a withdrawal from another tab or request that committed
+    first always wins: after it, nothing of the user is stored."""
+    row = cur.one("SELECT action FROM consents WHERE user_id = ? ORDER BY tstamp DESC, id DESC LIMIT 1", (user_id,))
+    if row is None or row[0] != "accept":
+        raise NoConsent("consent was withdrawn (or never given): nothing of this user is stored")
