@@ -7,6 +7,7 @@ Reports median wall seconds, conversations/s, the curate/floor ratio, and the pe
 the whole process tree (sampled every 50 ms with psutil).
 
     python benchmarks/bench_curate.py --n 100000 1000000 --repeats 3
+    python benchmarks/bench_curate.py --n 100000 --low-repeat   # messages >= 90% distinct (corpus.py)
 """
 
 from __future__ import annotations
@@ -52,16 +53,18 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
     return wall, peak, out
 
 
-def ensure_corpus(n: int) -> Path:
-    name = f"{n // 1000}k" if n % 1_000_000 else f"{n // 1_000_000}m"
+def ensure_corpus(n: int, low_repeat: bool = False) -> Path:
+    name = (f"{n // 1000}k" if n % 1_000_000 else f"{n // 1_000_000}m") + ("-distinct" if low_repeat else "")
     folder = HERE / "corpus" / name
     if not (folder / "conversations.jsonl").exists():
-        subprocess.run([sys.executable, str(HERE / "corpus.py"), "--n", str(n), "--out", str(folder)], check=True)
+        subprocess.run([sys.executable, str(HERE / "corpus.py"), "--n", str(n), "--out", str(folder),
+                        *(["--low-repeat"] if low_repeat else [])], check=True)
     return folder
 
 
-def bench(n: int, repeats: int, extra: list[str]) -> dict:
-    corpus = ensure_corpus(n)
+def bench(n: int, repeats: int, extra: list[str], low_repeat: bool = False) -> dict:
+    corpus = ensure_corpus(n, low_repeat)
+    info = json.loads(corpus.with_name(corpus.name + ".info.json").read_text())
     clean = corpus.with_name(corpus.name + ".clean.jsonl")
     floors, runs, peaks, floor_peaks = [], [], [], []
     manifest = {}
@@ -79,6 +82,8 @@ def bench(n: int, repeats: int, extra: list[str]) -> dict:
     med, floor = statistics.median(runs), statistics.median(floors)
     return {
         "n": n,
+        "corpus": corpus.name,
+        "distinct_message_share": info.get("distinct_message_share"),
         "input_bytes": (corpus / "conversations.jsonl").stat().st_size,
         "curate_seconds": [round(r, 2) for r in runs],
         "curate_median_s": round(med, 2),
@@ -99,12 +104,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, nargs="+", default=[100_000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--low-repeat", action="store_true", help="the corpus whose messages hardly repeat")
     ap.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="extra arguments for chatsift curate")
     args = ap.parse_args()
     if shutil.which("chatsift") is None:
         sys.exit("chatsift is not on PATH; pip install -e . first")
     for n in args.n:
-        print(json.dumps(bench(n, args.repeats, args.extra)), flush=True)
+        print(json.dumps(bench(n, args.repeats, args.extra, args.low_repeat)), flush=True)
 
 
 if __name__ == "__main__":

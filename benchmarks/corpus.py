@@ -10,6 +10,13 @@ for the pyarrow-only floor, whose JSON reader stops at the first bad line. Nothi
 the repository.
 
     python benchmarks/corpus.py --n 100000 --out benchmarks/corpus/100k
+    python benchmarks/corpus.py --n 100000 --low-repeat --out benchmarks/corpus/100k-distinct
+
+``--low-repeat`` writes a corpus whose messages hardly repeat (real logs repeat far less than the
+LMSYS-shaped one, which flatters every cache): every text in ../shared/data (the conversations and
+prompts above, every gold NER sentence, every moderation-train text) is a piece, and each message
+takes the next piece of a shuffled pass over all of them and up to two more drawn at random, so at
+least 90% of the messages are distinct (measured and written to the info file).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -193,9 +201,83 @@ class CorpusGenerator:
         return orjson.dumps({"conversation": "not a list", "model": 7})
 
 
-def write_corpus(n: int, out: Path, seed: int = 1234, malformed_rate: float = 0.005) -> dict:
+def _strings(value, out: list[str]) -> None:
+    if isinstance(value, str):
+        if len(value) >= 20:
+            out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, out)
+
+
+def all_texts(data: Path = DATA) -> list[str]:
+    """Every text of the shared data: conversation turns, prompts, gold NER sentences, moderation texts."""
+    convs, prompts = load_pool(data)
+    texts = [m["content"] for c in convs for m in c if isinstance(m.get("content"), str)] + prompts
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from chatsift.privacy.ner_gold import GoldFormatError, read_gold
+
+    for folder in ("ner-person-train", "ner-person-dev"):
+        for path in sorted((data / folder).rglob("*")):
+            if path.suffix in {".iob2", ".conll", ".bio", ".tsv", ".json"} or path.name in {"train_corpus.txt",
+                                                                                           "wikigold.conll.txt"}:
+                try:
+                    texts += [" ".join(s.tokens) for s in read_gold(path) if len(s.tokens) > 3]
+                except (GoldFormatError, ValueError, UnicodeDecodeError):
+                    continue
+    for path in sorted((data / "moderation-train").rglob("*")):
+        try:
+            if path.suffix in {".csv", ".tsv"}:
+                with open(path, newline="", encoding="utf-8") as fh:
+                    for row in csv.reader(fh, delimiter="\t" if path.suffix == ".tsv" else ","):
+                        _strings(row, texts)
+            elif path.suffix == ".jsonl":
+                for line in path.open(encoding="utf-8"):
+                    _strings(json.loads(line), texts)
+            elif path.suffix == ".json":
+                _strings(json.loads(path.read_text(encoding="utf-8")), texts)
+        except (ValueError, UnicodeDecodeError, csv.Error):
+            continue
+    return list(dict.fromkeys(t for t in texts if t.strip()))
+
+
+class LowRepeatGenerator(CorpusGenerator):
+    """Conversations of one to three turns whose every message joins one to three random pieces."""
+
+    def __init__(self, seed: int = 1234) -> None:
+        super().__init__(seed)
+        self.pieces = all_texts()
+        self.order = list(range(len(self.pieces)))
+        self.rng.shuffle(self.order)
+        self.drawn = 0
+
+    def _message(self) -> str:
+        """The next piece of a shuffled pass over all of them, and up to two random ones (at least one once
+        every piece has been used, so that messages stay distinct past one pass)."""
+        first = self.pieces[self.order[self.drawn % len(self.order)]]
+        extra = self.rng.choice((0, 0, 1, 2))
+        if self.drawn >= len(self.order):
+            extra = max(extra, 1)
+        self.drawn += 1
+        return " ".join([first, *(self.rng.choice(self.pieces) for _ in range(extra))])
+
+    def conversation(self, i: int) -> dict:
+        record = super().conversation(i)
+        turns = self.rng.choice((1, 1, 1, 2, 3))
+        record["conversation"] = [{"role": role, "content": self._message()}
+                                  for _ in range(turns) for role in ("user", "assistant")]
+        return record
+
+
+def write_corpus(n: int, out: Path, seed: int = 1234, malformed_rate: float = 0.005,
+                 low_repeat: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    gen = CorpusGenerator(seed)
+    gen = LowRepeatGenerator(seed) if low_repeat else CorpusGenerator(seed)
+    messages: set[bytes] = set()
+    n_messages = 0
     every = int(1 / malformed_rate) if malformed_rate else 0
     started = time.time()
     bad = 0
@@ -206,10 +288,16 @@ def write_corpus(n: int, out: Path, seed: int = 1234, malformed_rate: float = 0.
                 fh.write(gen.malformed(i) + b"\n")
                 bad += 1
                 continue
-            line = orjson.dumps(gen.conversation(i)) + b"\n"
+            record = gen.conversation(i)
+            for m in record["conversation"]:
+                messages.add(hashlib.blake2b(m["content"].encode(), digest_size=12).digest())
+                n_messages += 1
+            line = orjson.dumps(record) + b"\n"
             fh.write(line)
             clean.write(line)
-    info = {"n": n, "malformed": bad, "seed": seed, "pool_conversations": len(gen.convs),
+    info = {"n": n, "malformed": bad, "seed": seed, "low_repeat": low_repeat, "messages": n_messages,
+            "distinct_message_share": round(len(messages) / max(n_messages, 1), 4),
+            "pool_conversations": len(gen.convs),
             "pool_prompts": len(gen.prompts), "bytes": (out / "conversations.jsonl").stat().st_size,
             "seconds": round(time.time() - started, 1)}
     out.with_name(out.name + ".info.json").write_text(json.dumps(info, indent=2))
@@ -221,10 +309,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--low-repeat", action="store_true", help="messages that hardly repeat (see above)")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"shared data not found at {DATA}")
-    print(json.dumps(write_corpus(args.n, args.out, args.seed)))
+    print(json.dumps(write_corpus(args.n, args.out, args.seed, low_repeat=args.low_repeat)))
 
 
 if __name__ == "__main__":

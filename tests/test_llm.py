@@ -78,7 +78,7 @@ def test_a_key_goes_only_to_its_provider(server, tmp_path, monkeypatch):
     monkeypatch.setenv("MY_KEY", "secret-value")
     remote = {"r": {"base_url": "http://203.0.113.9:8000/v1", "model": "m", "api_key_env": "MY_KEY"}}
     named = load_config(overrides={"llm.endpoints": remote}).llm
-    with pytest.raises(ConfigError, match="plain HTTP to 203.0.113.9"):
+    with pytest.raises(ConfigError, match=r"plain HTTP to 203\.0\.113\.9"):
         make_client("r", named)
     remote["r"]["allow_plain_http_key"] = True
     assert make_client("r", load_config(overrides={"llm.endpoints": remote}).llm).endpoint.api_key() == "secret-value"

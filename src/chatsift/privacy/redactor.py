@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from chatsift.pipeline.repeats import RepeatCache
 from chatsift.privacy.address import find_addresses
-from chatsift.privacy.names import NameFinder
+from chatsift.privacy.name_tagger import LearnedNameFinder
 from chatsift.privacy.secrets import find_secrets
 from chatsift.privacy.spans import KINDS, PLACEHOLDER, IntervalSet, ScanTimeout, Span, resolve_overlaps
 from chatsift.privacy.structured import find_structured
@@ -77,12 +77,14 @@ def _key(span: Span) -> str:
 
 
 class Redactor:
-    """The default, offline PII detector: validated patterns, secrets, addresses and names."""
+    """The default, offline PII detector: validated patterns, secrets, addresses and names (the trained
+    name tagger unless ``name_finder`` gives another)."""
 
     def __init__(self, kinds: frozenset[str] | None = None, time_budget_s: float = 2.0, name_finder=None) -> None:
         self.kinds = frozenset(KINDS) if kinds is None else kinds
         self.time_budget_s = time_budget_s
-        self.names = name_finder if name_finder is not None else (NameFinder() if "name" in self.kinds else None)
+        self.names = name_finder if name_finder is not None else (
+            LearnedNameFinder() if "name" in self.kinds else None)
         # The spans of a short text already scanned, per language (chat logs repeat themselves).
         self._seen = RepeatCache(SEEN_MAX_CHARS, SEEN_MAX_TEXTS)
 
@@ -209,8 +211,9 @@ class Redactor:
                 table = numbers[span.kind]
                 key = _key(span)
                 if key not in table:
-                    if span.kind == "name" and " " not in key and key in name_parts:
-                        table[key] = name_parts[key]
+                    part = _name_part_of(key, name_parts) if span.kind == "name" and " " not in key else None
+                    if part is not None:
+                        table[key] = name_parts[part]
                     else:
                         issued[span.kind] += 1
                         table[key] = issued[span.kind]
@@ -253,6 +256,18 @@ def _recurrences(text: str, ordered: list[str]) -> Iterator[tuple[int, int, str]
         scanned = end + len(ending)
         # "Ana" + "s" is no inflection worth the risk: only names of four letters or more recur inflected.
         yield pos, (end + len(ending) if len(base) >= 4 else end), base
+
+
+def _name_part_of(word: str, name_parts: dict[str, int]) -> str | None:
+    """The part of a full name already numbered that ``word`` is, as it is or inflected ("петрова" after
+    "Иван Петров", "bismarcks" after "Otto von Bismarck"; four letters or more, as in ``_recurrences``)."""
+    if word in name_parts:
+        return word
+    for ending in INFLECTIONS:
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 4 and stem in name_parts:
+            return stem
+    return None
 
 
 def _check(deadline: float | None) -> None:

@@ -1,9 +1,8 @@
 """The word knowledge the name detector reads: gazetteers and word lists, from dependencies at run time.
 
 - ``gazetteers()``: ~61k given names from 55 countries (``gender-guesser``, Jörg Michael's name
-  dictionary), the US census given names and 88,799 surnames (``names``), the lower-case words of
-  Webster's 2nd (``english-words``) in use (``wordfreq``) to tell English words from names, and
-  chatsift's own lists of ambiguous names and non-surname words (``data/pii_*.txt``).
+  dictionary), the US census given names and 88,799 surnames (``names``), and the lower-case words of
+  Webster's 2nd (``english-words``) in use (``wordfreq``) to tell English words from names.
 - ``language_lists(code)``: the common words of another language (``wordfreq``), so that a
   capitalised German noun, a sentence start or a function word is no name there.
 - ``latin_key(word)``: a Cyrillic word in the Latin spelling the gazetteers use.
@@ -18,7 +17,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from chatsift.config import cache_root
 from chatsift.errors import ConfigError
@@ -29,15 +27,6 @@ class Gazetteers:
     given: dict[str, int]  # lower-cased given name -> prominence (summed country frequencies)
     surnames: frozenset[str]
     dictionary: frozenset[str]  # common English words (see _common_words)
-    ambiguous: frozenset[str]
-    not_surnames: frozenset[str]
-    not_names: frozenset[str]
-    surname_words: frozenset[str]  # census surnames that are also words, but not very common ones (Smith, Fisher)
-
-
-def _read_list(name: str) -> frozenset[str]:
-    text = resources.files("chatsift").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    return frozenset(w.lower() for line in text.splitlines() if not line.startswith("#") for w in line.split())
 
 
 _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("er", ""),
@@ -46,19 +35,6 @@ _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), 
 
 _WORD_SUFFIXES = ("ness", "tion", "sion", "ive", "ity", "ism", "ment", "ous", "ful", "less", "able", "ible", "ance",
                   "ence", "ize", "ise", "ical", "ally")
-
-
-# Above this frequency (Zipf 5.6: "long", "will", "can") a census surname is read as the word it also is.
-_SURNAME_WORD_MAX_FREQ = 10 ** (5.6 - 9)
-
-
-def _surname_words(surnames: frozenset[str], dictionary: frozenset[str]) -> frozenset[str]:
-    """Surnames that are dictionary words yet rare enough to complete a full name after a given name:
-    "John Smith", "Carrie Fisher", "Walter White" (so the surname does not stay behind), not "Anna Can"."""
-    import wordfreq
-
-    freq = wordfreq.get_frequency_dict("en", wordlist="best")
-    return frozenset(w for w in surnames & dictionary if len(w) > 2 and freq.get(w, 0.0) < _SURNAME_WORD_MAX_FREQ)
 
 
 def _common_words(web2: set[str], name_like: Callable[[str], bool]) -> frozenset[str]:
@@ -110,10 +86,7 @@ def gazetteers() -> Gazetteers:
         surnames = frozenset(line.split()[0].lower() for line in fh if line.strip())
     dictionary = _common_words(get_english_words_set(["web2"], lower=False, alpha=True),
                                lambda w: w in surnames or given.get(w, 0) > 0)
-    not_surnames = _read_list("pii_not_surnames.txt")
-    return Gazetteers({k: v for k, v in given.items() if len(k) > 1}, surnames, dictionary,
-                      _read_list("pii_ambiguous_names.txt"), not_surnames, _read_list("pii_not_names.txt"),
-                      _surname_words(surnames, dictionary) - not_surnames)
+    return Gazetteers({k: v for k, v in given.items() if len(k) > 1}, surnames, dictionary)
 
 
 # In text of another language, an English word counts as a word only when it is this common in English
@@ -142,10 +115,6 @@ def _plain(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-# Endings that only nouns have, where nouns are capitalised (names do not end so: "Erwirtschaftung",
-# "Polizeistrafgesetzbüchern" is no one).
-NOUN_ENDINGS = {"de": ("ungen", "ierung", "heit", "heiten", "keit", "keiten", "schaft", "schaften", "tion", "tionen",
-                       "ismus", "ität", "itäten", "nisse", "ments", "chen", "büchern", "gräben", "ungs")}
 _WORDFREQ_CODES = {"hr": "sh", "sr": "sh", "bs": "sh", "no": "nb", "nn": "nb"}  # wordfreq's own codes
 
 

@@ -135,6 +135,7 @@ def render_card(manifest: dict) -> str:
             if s.get("pii_preexisting") else "")
          + f"; {s['redacted']:,} conversations are marked `redacted`." if cfg["pii"]["enabled"] else
          "- PII redaction was OFF for this release: names, contacts and secrets may be present."),
+        *_names_lines(cfg["pii"]),
         "- `user_id` is a keyed hash (HMAC-SHA256) of the IP or user field; raw IPs are never written. "
         + ("It is kept in this release." if cfg["release"]["keep_private"] else
            "It and `tstamp` are removed from this release, as in LMSYS-Chat-1M."),
@@ -150,3 +151,32 @@ def render_card(manifest: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _names_lines(pii: dict) -> list[str]:
+    """What the person-name tagger was trained on and what it cannot tell apart, said plainly."""
+    if not pii.get("enabled") or "name" not in pii.get("kinds", ()) or pii.get("backend") != "builtin":
+        return []
+    import json
+    from pathlib import Path
+
+    from chatsift.privacy.name_tagger import bundled_model_path
+
+    folder = Path(pii.get("name_model") or bundled_model_path())
+    try:
+        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"- Person names: the tagger in `{folder.name}` (its metadata could not be read)."]
+    dev = meta.get("dev", {})
+    recall = [v["recall"] for v in dev.values()]
+    figures = (f" On held-apart dev text it found {min(recall):.0%}-{max(recall):.0%} of the people per set"
+               if recall else "")
+    return [
+        f"- Person names: chatsift's trained tagger `{meta.get('name', folder.name)}`, learned from gold data in "
+        f"{', '.join(meta.get('languages', []))}; other languages get what transfers from those (capitalised "
+        "names in Latin or Cyrillic script) and introductions such as \"my name is\", but no learned names "
+        f"in caseless scripts without training data (Arabic, Hebrew, Devanagari, Thai).{figures}. It cannot "
+        "always tell a person from a place, company or product named after one (\"Ford\", \"Dell\", "
+        "\"Washington\"), misses lower-case names that are not known given names, and some names stay "
+        "in the text: read `chatsift pii-audit` before publishing."
+    ]

@@ -339,7 +339,8 @@ class Store:
                                      "GROUP BY user_id"))
             snaps = cur.all("SELECT tstamp, model, user_id, mode, start_tstamp, finish_reason, state, gen_params, "
                             "conv_id FROM snapshots WHERE tstamp >= ? ORDER BY tstamp, id", (since,))
-            began = dict(cur.all("SELECT conv_id, MIN(COALESCE(start_tstamp, tstamp)) FROM snapshots GROUP BY conv_id"))
+            began = dict(cur.all("SELECT conv_id, MIN(COALESCE(start_tstamp, tstamp)) FROM snapshots "
+                                 "GROUP BY conv_id"))
             votes = cur.all("SELECT tstamp, user_id, counted, not_counted, record FROM votes WHERE tstamp >= ? "
                             "ORDER BY tstamp, id", (since,))
 

@@ -36,10 +36,14 @@ def make_redactor(config: PiiConfig) -> Redactor:
     if unknown:
         raise ConfigError(f"pii.kinds: unknown kind(s) {sorted(unknown)}; known: {', '.join(KINDS)}")
     if config.backend == "builtin":
+        from chatsift.privacy.name_tagger import LearnedNameFinder
         from chatsift.privacy.ner import CascadeNameFinder, parse_models
 
         models = parse_models(config.ner)
-        finder = CascadeNameFinder(models) if models and "name" in kinds else None
+        finder = None
+        if "name" in kinds:
+            finder = LearnedNameFinder(config.name_model)
+            finder = CascadeNameFinder(models, finder) if models else finder
         return Redactor(kinds, config.time_budget_s, name_finder=finder)
     if config.backend == "presidio":
         from chatsift.privacy.presidio_backend import PresidioNameFinder
@@ -83,7 +87,7 @@ class PiiStage(BatchStage):
         already = batch.column("redacted").to_pylist()
         reasons_col = batch.column("quality.reasons").to_pylist()
         codes = batch.column("language_code").to_pylist()
-        prefetch = getattr(self._redactor.names, "prefetch", None)  # a NER model reads the batch at once
+        prefetch = getattr(self._redactor.names, "prefetch", None)  # a spaCy model reads the batch at once
         if prefetch is not None:
             prefetch((text, code) for messages, system, code in zip(convs, systems, codes)
                      for text in [system, *(m["content"] for m in messages or [])])

@@ -1,0 +1,124 @@
+"""General knowledge about how people are named, kept beside the learned tagger (each earns its place in
+the ablation on dev, see BENCHMARKS.md):
+
+- an introduction ("my name is", "je m'appelle", "меня зовут", "我叫", ...) names a person: the words
+  after it, capitalised or not (chat text is often lower case), in any script;
+- an honorific ("Mr.", "Dr.", "Frau", "Sra.") names a person: the capitalised words after it;
+- a Japanese or Chinese name before an honorific suffix (さん, 様, 先生, 氏);
+- a name before a noun that makes it a term ("Gauss's law", "the Monte Carlo method", "Bayes theorem")
+  names a law, method or disease, not a person in the text (English eponyms);
+- code is not prose: fenced and inline code holds identifiers, not people.
+
+No rule here was written for a sentence of any dev or test set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import re2
+
+from chatsift.privacy.structured import _OPTS, gstart
+
+INTRO = re2.compile(
+    r"(?i)(?:my name is|my name's|(?:last|first|full|sur) ?name is|mi nombre es|me llamo|je m'appelle|"
+    r"je m’appelle|mon nom est|ich heiße|ich heisse|"
+    r"mein name ist|mi chiamo|il mio nome è|meu nome é|me chamo|mijn naam is|ik heet|nazywam się|jmenuji se|"
+    r"jeg hedder|jag heter|mitt namn är|mit navn er|zovem se|volám sa|benim adım|меня зовут|моё имя|мое имя|"
+    r"мене звати)[ \t]*[:,]?[ \t]*(?P<n>\p{L}[\p{L}\p{M}'’-]*(?:[ \t]+\p{L}[\p{L}\p{M}'’-]*){0,3})",
+    _OPTS,
+)
+# A word every introduction above holds (lower-cased), to skip the scan of a text that has none.
+INTRO_KEYS = ("name", "nombre", "llamo", "appelle", "nom est", "heiße", "heisse", "chiamo", "nome", "chamo", "naam",
+              "heet", "nazywam", "jmenuji", "adım", "зовут", "имя", "звати", "hedder", "heter", "namn", "navn",
+              "zovem", "volám")
+INTRO_CJK = re2.compile(
+    r"(?:我叫|我的名字是|私の名前は|제 이름은)[ \t]*(?P<n>[\p{Han}\p{Hangul}\p{Katakana}]{2,4})", _OPTS)
+CJK_HONORIFIC = re2.compile(r"(?P<n>[\p{Han}\p{Katakana}]{2,4})(?:さん|様|先生|くん|ちゃん|氏)", _OPTS)
+HONORIFIC = re.compile(
+    r"(?<![\w.])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Mme|Mlle|Monsieur|Madame|Herr|Frau|Sr|Sra|Srta|Señor|Señora|"
+    r"Doña|Sig|Signor|Signora|Rev|Capt|Sgt|Mister|Г-н|Г-жа|Господин|Госпожа)\.?[ \t]+"
+    r"(?P<n>[^\W\d_][\w'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)[ \t]+)?"
+    r"[^\W\d_][\w'’-]*){0,2})")
+# The nouns that make a name before them a term (English eponyms: "Gauss's law", "Alzheimer's disease").
+EPONYM_NOUNS = frozenset({
+    "law", "laws", "theorem", "theorems", "lemma", "conjecture", "hypothesis", "principle", "paradox",
+    "equation", "equations", "inequality", "formula", "constant", "number", "numbers", "method", "methods",
+    "algorithm", "algorithms", "distribution", "transform", "series", "function", "functions", "effect",
+    "cycle", "structure", "structures", "bound", "integral", "syndrome", "disease", "criterion", "filter",
+    "matrix", "sequence", "curve", "coefficient", "machine", "notation", "operator", "simulation",
+    "simulations", "approximation", "estimator", "diagram", "cipher", "chain", "chains", "process",
+})
+_EPONYM_AFTER = re.compile(r"(?:['’]s?[ \t]+(?:[a-z]+[ \t]+)?|[ \t]+(?:[A-Z][a-z]+[ \t]+)?)([a-z]+)")
+INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
+# Words of an introduction's continuation that end the name ("my name is john and i ...").
+_ENDS_NAME = frozenset({"and", "i", "im", "i'm", "from", "but", "so", "the", "a", "an", "et", "je", "und", "ich",
+                        "y", "e", "en", "og", "och", "и", "я", "here", "too", "btw", "nice", "not"})
+
+
+def code_regions(text: str) -> list[tuple[int, int]]:
+    """Fenced (```) and inline (`) code: identifiers there are not names (secrets are still scanned)."""
+    regions = []
+    pos = 0
+    while True:
+        start = text.find("```", pos)
+        if start < 0:
+            break
+        end = text.find("```", start + 3)
+        end = len(text) if end < 0 else end + 3
+        regions.append((start, end))
+        pos = end
+    if "`" in text:
+        for m in INLINE_CODE.finditer(text):
+            if not any(s <= m.start() < e for s, e in regions):
+                regions.append((m.start(), m.end()))
+    return regions
+
+
+def names_a_term(text: str, end: int) -> bool:
+    """Whether the name ending at ``end`` is part of an eponymous term: a possessive and at most one word
+    ("Kepler's third law"), or at most one more capitalised word ("Navier-Stokes equations", "Monte Carlo
+    method"), then a term noun."""
+    m = _EPONYM_AFTER.match(text, end, end + 40)
+    return bool(m) and m.group(1) in EPONYM_NOUNS
+
+
+def introduced_names(text: str) -> Iterator[tuple[int, int]]:
+    """The names that introductions and honorifics give (character spans)."""
+    lowered = text.lower()
+    if any(key in lowered for key in INTRO_KEYS):
+        for m in INTRO.finditer(text):
+            yield from _words_of_name(text, gstart(m, "n"), m.group("n"))
+    if not text.isascii():
+        for pattern in (INTRO_CJK, CJK_HONORIFIC):
+            for m in pattern.finditer(text):
+                start = gstart(m, "n")
+                yield start, start + len(m.group("n"))
+    if "." in text or " " in text:
+        for m in HONORIFIC.finditer(text):
+            yield from _words_of_name(text, m.start("n"), m.group("n"), capitalised_only=True)
+
+
+def _words_of_name(text: str, start: int, found: str, capitalised_only: bool = False) -> Iterator[tuple[int, int]]:
+    """The first word, then the words while they look like a name's (capitalised, or a particle in a
+    capitalised name); lower-case text gives one word, or two when a second follows without a break."""
+    words = [(m.group(), start + m.start(), start + m.end()) for m in re.finditer(r"\S+", found)]
+    keep: list[tuple[str, int, int]] = []
+    capitalised_text = any(c.isupper() for c in found)
+    for word, s, _ in words:
+        bare = word.rstrip(".,;:!?'’")
+        if not bare or bare.lower() in _ENDS_NAME:
+            break
+        if keep and capitalised_text and not bare[0].isupper() and bare.lower() not in {
+                "van", "von", "de", "der", "den", "da", "di", "du", "del", "la", "le", "bin", "al", "ibn"}:
+            break
+        if capitalised_only and not keep and not bare[0].isupper():
+            return
+        keep.append((bare, s, s + len(bare)))
+        if bare != word or (not capitalised_text and len(keep) == 2):
+            break  # punctuation ends the name
+    while len(keep) > 1 and not keep[-1][0][0].isupper() and capitalised_text:
+        keep.pop()  # "Jan de" never ends on a particle
+    if keep:
+        yield keep[0][1], keep[-1][2]
