@@ -82,14 +82,14 @@ def test_a_model_trained_on_a_slice_finds_people_in_sentences_held_apart(tmp_pat
 # The bundled model's figures on each dev split (never trained on), held a few points under
 # BENCHMARKS.md's ("Person names learned from data"): (recall, span precision).
 DEV_BOUNDS = {
-    "en_ewt-ud-dev.iob2": (0.68, 0.72),
+    "en_ewt-ud-dev.iob2": (0.70, 0.72),
     "pt_bosque-ud-dev.iob2": (0.75, 0.78),
-    "zh_gsdsimp-ud-dev.iob2": (0.45, 0.80),
+    "zh_gsdsimp-ud-dev.iob2": (0.58, 0.78),
     "da_ddt-ud-dev.iob2": (0.75, 0.82),
-    "sk_snk-ud-dev.iob2": (0.66, 0.62),
-    "hr_set-ud-dev.iob2": (0.75, 0.82),
+    "sk_snk-ud-dev.iob2": (0.72, 0.58),
+    "hr_set-ud-dev.iob2": (0.75, 0.81),
     "emerging.dev.conll": (0.40, 0.77),
-    "NER-de-dev.tsv": (0.53, 0.77),
+    "NER-de-dev.tsv": (0.55, 0.77),
 }
 
 

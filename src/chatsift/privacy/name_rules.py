@@ -50,7 +50,7 @@ EPONYM_NOUNS = frozenset({
     "matrix", "sequence", "curve", "coefficient", "machine", "notation", "operator", "simulation",
     "simulations", "approximation", "estimator", "diagram", "cipher", "chain", "chains", "process",
 })
-_EPONYM_AFTER = re.compile(r"(?:['’]s?[ \t]+(?:[a-z]+[ \t]+)?|[ \t]+(?:[A-Z][a-z]+[ \t]+)?)([a-z]+)")
+_EPONYM_AFTER = re.compile(r"(?:['’]s?)?[ \t]+([A-Za-z]+)(?:[ \t]+([a-z]+))?")
 INLINE_CODE = re.compile(r"`[^`\n]{1,200}`")
 # Words of an introduction's continuation that end the name ("my name is john and i ...").
 _ENDS_NAME = frozenset({"and", "i", "im", "i'm", "from", "but", "so", "the", "a", "an", "et", "je", "und", "ich",
@@ -77,11 +77,11 @@ def code_regions(text: str) -> list[tuple[int, int]]:
 
 
 def names_a_term(text: str, end: int) -> bool:
-    """Whether the name ending at ``end`` is part of an eponymous term: a possessive and at most one word
-    ("Kepler's third law"), or at most one more capitalised word ("Navier-Stokes equations", "Monte Carlo
-    method"), then a term noun."""
+    """Whether the name ending at ``end`` is part of an eponymous term: a possessive or nothing, then a term
+    noun as the next word or the one after ("Gauss's law", "Kepler's third law", "Navier-Stokes
+    equations", "the Monte Carlo method")."""
     m = _EPONYM_AFTER.match(text, end, end + 40)
-    return bool(m) and m.group(1) in EPONYM_NOUNS
+    return bool(m) and (m.group(1).lower() in EPONYM_NOUNS or (m.group(2) or "") in EPONYM_NOUNS)
 
 
 def introduced_names(text: str) -> Iterator[tuple[int, int]]:

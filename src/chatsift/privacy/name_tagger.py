@@ -62,11 +62,15 @@ class LearnedNameFinder:
         if "eponyms" in self.rules:
             spans = [(s, e) for s, e in spans if not names_a_term(text, e)]
         if "introductions" in self.rules:
-            spans += introduced_names(text)
+            introduced = list(introduced_names(text))
+            # an introduction says exactly where the name starts: it wins over a model span it overlaps
+            spans = [(s, e) for s, e in spans if not any(s < b and a < e for a, b in introduced)] + introduced
         if not spans:
             return
         code = code_regions(text) if "`" in text and "code" in self.rules else []
         for start, end in spans:
+            if len(text[start:end].rstrip(".")) == 1 and text[start:end].isascii():
+                continue  # an initial alone names no one ("F." in a reference, "O(y, x)" in a formula)
             if not any(s <= start < e for s, e in code):
                 yield Span(start, end, "name", text[start:end])
 
