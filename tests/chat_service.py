@@ -90,11 +90,14 @@ def running(settings: dict, admin_token: str | None = None, **store_options):
 
 
 class User:
-    """One browser-less user behind the trusted proxy, with their own address and cookies."""
+    """One browser behind the trusted proxy, with its own address and cookies; ``same_browser``: another
+    tab (or a later visit) of that user's browser, which shares its long-lived identity cookie."""
 
-    def __init__(self, base: str, address: str) -> None:
+    def __init__(self, base: str, address: str, same_browser: User | None = None) -> None:
         self.address = address
         self.http = httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=30)
+        if same_browser is not None:
+            self.http.cookies.set("chatsift_browser", same_browser.http.cookies["chatsift_browser"])
         self.csrf = ""
 
     def page(self, path: str = "/terms") -> httpx.Response:

@@ -21,7 +21,7 @@ from conftest import read_release, run_curate
 from fake_llm import FakeLLM
 
 from chatsift.cli.main import cli
-from chatsift.serve.identity import client_address, user_id
+from chatsift.serve.identity import browser_id, client_address, consent_key, user_id
 from chatsift.serve.sampling import battle_pair
 from chatsift.serve.settings import settings_from_dict
 from chatsift.serve.store import StoreError, open_store
@@ -56,9 +56,9 @@ def _counts(service) -> dict:
 def test_store_migrates_once_and_refuses_a_newer_schema(db):
     store = open_store(db, migrate=False)
     assert store.version() == 0
-    assert store.migrate() == [1]
+    assert store.migrate() == [1, 2]
     assert store.migrate() == []  # a second start applies nothing
-    assert open_store(db).version() == 1
+    assert open_store(db).version() == 2
     with store.tx() as cur:
         cur.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (99, "future", 0.0))
     with pytest.raises(StoreError, match="newer than this chatsift knows"):
@@ -155,7 +155,9 @@ def test_consent_is_required_versioned_and_withdrawal_leaves_later_exports(db, u
         assert user.send("chat", "hello before consent")[0] == 403
         assert _counts(service)["snapshots"] == 0
         assert user.accept().headers["location"] == "/"
-        consent = service.store.consent(user_id(SECRET.encode(), "192.0.2.10"))
+        browser = browser_id(SECRET.encode(), user.http.cookies["chatsift_browser"])
+        assert service.store.consent(user_id(SECRET.encode(), "192.0.2.10")) is None  # not the address's
+        consent = service.store.consent(consent_key(SECRET.encode(), browser))
         assert consent[0] == "accept" and consent[1] == service.settings.terms_version
         assert abs(consent[2] - time.time()) < 60
         assert user.send("chat", "my first question, to be withdrawn")[0] == 200
@@ -174,7 +176,7 @@ def test_consent_is_required_versioned_and_withdrawal_leaves_later_exports(db, u
 
     # New terms: everyone must accept again before the next message.
     with running({**settings, "terms_version": "2099-01"}) as (base, _):
-        user = User(base, "192.0.2.11")
+        user = User(base, "192.0.2.11", same_browser=other)
         user.page("/terms")
         assert user.send("chat", "hello under the new terms")[0] == 403
         assert "The terms have changed" in user.page("/terms").text
@@ -321,7 +323,7 @@ def test_a_locked_or_full_store_stores_nothing_half_way(tmp_path, upstream):
     # Full: the database may not grow past the pages it has.
     pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
     with running(settings_dict(db, upstream.url), sqlite_pragmas=(f"max_page_count={pages}",)) as (base, service):
-        user = User(base, "198.51.100.70")
+        user = User(base, "198.51.100.70", same_browser=user)
         user.page("/terms")
         big = "y" * 11_000
         status, events = user.send("chat", big)
@@ -441,7 +443,7 @@ def test_a_server_killed_mid_stream_stores_nothing_half_written_and_carries_on(d
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
             proc = _start_server(config, port)
-            user = User(base, "198.51.100.90")  # the same person, on a fresh page
+            user = User(base, "198.51.100.90", same_browser=user)  # the same person, on a fresh page
             assert user.page("/").status_code == 200  # consent is in the store, not in the dead process
             assert user.send("chat", "after the restart")[1][-1]["saved"] is True
         finally:
@@ -566,8 +568,9 @@ def test_a_withdrawal_holds_for_every_tab_and_for_an_answer_still_streaming(db, 
 
     with FakeLLM(chat_by_model=slow_answer, stream_delay_s=0.05) as upstream, \
             running(settings_dict(db, upstream.url)) as (base, service):
-        tab1, tab2 = User(base, "192.0.2.40"), User(base, "192.0.2.40")
+        tab1 = User(base, "192.0.2.40")
         tab1.accept()
+        tab2 = User(base, "192.0.2.40", same_browser=tab1)
         tab2.page("/")
         assert tab2.send("chat", "first tab two question")[0] == 200
         assert tab2.vote("chat", "upvote").status_code == 200
@@ -589,3 +592,31 @@ def test_a_withdrawal_holds_for_every_tab_and_for_an_answer_still_streaming(db, 
     text = "".join(p.read_text() for p in exported.glob("*.json"))
     assert "first tab two question" not in text and "a long one" not in text and "other tab" not in text
     assert "back again" in text
+
+
+def test_consent_belongs_to_the_browser_not_to_the_address(db, upstream, tmp_path):
+    """Two people behind one address (a household, an office NAT): the second is shown the terms, and
+    their withdrawal drops only what their own browser stored; a forged identity cookie is a new browser;
+    a non-ASCII CSRF token is a refusal, not a server error."""
+    with running(settings_dict(db, upstream.url)) as (base, service):
+        first, second = User(base, "192.0.2.60"), User(base, "192.0.2.60")
+        first.accept()
+        assert first.send("chat", "the first person's question")[0] == 200
+        assert second.http.get("/", follow_redirects=False).headers["location"] == "/terms?next=/"
+        second.page("/terms")
+        assert second.send("chat", "not accepted yet")[0] == 403
+        second.accept()
+        assert second.send("chat", "the second person's question")[0] == 200
+        assert second.withdraw().status_code == 200
+        assert first.send("chat", "the first person goes on")[0] == 200  # untouched by the other's withdrawal
+        forged = User(base, "192.0.2.60")
+        forged.http.cookies.set("chatsift_browser", "0" * 32 + ".not-the-signature")
+        assert forged.http.get("/", follow_redirects=False).status_code in (302, 303, 307)
+        response = first.http.post("/api/send", json={"mode": "chat", "text": "hi"},
+                                   headers={"X-CSRF-Token": "jeton-falsifié".encode()})
+        assert response.status_code == 403
+    exported = tmp_path / "logs"
+    CliRunner().invoke(cli, ["export", db, "-o", str(exported)], catch_exceptions=False)
+    text = "".join(p.read_text() for p in exported.glob("*.json"))
+    assert "the first person's question" in text and "the first person goes on" in text
+    assert "the second person's question" not in text

@@ -31,7 +31,16 @@ except ImportError as exc:  # pragma: no cover - an optional extra
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chatsift import __version__
-from chatsift.serve.identity import admin_cookie, client_address, csrf_ok, csrf_token, user_id
+from chatsift.serve.identity import (
+    admin_cookie,
+    browser_id,
+    client_address,
+    consent_key,
+    csrf_ok,
+    csrf_token,
+    new_browser_cookie,
+    user_id,
+)
 from chatsift.serve.service import ChatService, Refusal
 from chatsift.serve.sessions import Session
 from chatsift.serve.store import StoreBusy, StoreError, for_users
@@ -41,17 +50,19 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
-SESSION_COOKIE, ADMIN_COOKIE = "chatsift_sid", "chatsift_admin"
+SESSION_COOKIE, ADMIN_COOKIE, BROWSER_COOKIE = "chatsift_sid", "chatsift_admin", "chatsift_browser"
+BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 PAGES = {"chat": "/", "anony": "/arena", "named": "/side-by-side"}
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
 
 
 class _Ctx:
-    """A request's session (new or live) and whether its cookie must be set."""
+    """A request's session (new or live), whether its cookie must be set, and a browser cookie to set."""
 
-    def __init__(self, session: Session, fresh: bool, expired: bool) -> None:
+    def __init__(self, session: Session, fresh: bool, expired: bool, browser_cookie: str | None = None) -> None:
         self.session, self.fresh, self.expired = session, fresh, expired
+        self.browser_cookie = browser_cookie
 
 
 def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
@@ -71,14 +82,24 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         address = client_address(request.client.host if request.client else None,
                                  request.headers.get("x-forwarded-for"), networks)
         uid = user_id(secret, address)
+        cookie = request.cookies.get(BROWSER_COOKIE)
+        browser = browser_id(secret, cookie)
+        new_cookie = None
+        if browser is None:  # no cookie, or one the server did not sign: a new browser identity
+            new_cookie = new_browser_cookie(secret)
+            browser = browser_id(secret, new_cookie)
+        key = consent_key(secret, browser)
         session, expired = service.sessions.get(request.cookies.get(SESSION_COOKIE))
-        if session is not None and session.user_id == uid:
+        if session is not None and session.user_id == uid and session.browser == key:
             return _Ctx(session, False, False)
-        return _Ctx(service.sessions.new(uid), True, expired)
+        return _Ctx(service.sessions.new(uid, key), True, expired, new_cookie)
 
     def finish(ctx: _Ctx, response: Response) -> Response:
         for k, v in HEADERS.items():
             response.headers.setdefault(k, v)
+        if ctx.browser_cookie:
+            response.set_cookie(BROWSER_COOKIE, ctx.browser_cookie, max_age=BROWSER_COOKIE_MAX_AGE, httponly=True,
+                                samesite="lax")
         if ctx.fresh:
             # A browser-session cookie: the server ends a session after limits.session_expiry_s idle.
             response.set_cookie(SESSION_COOKIE, ctx.session.sid, httponly=True, samesite="lax")
@@ -149,7 +170,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
     @app.get("/terms", response_class=HTMLResponse)
     async def terms_page(request: Request, next: str = "/"):
         ctx = context(request)
-        latest = await asyncio.to_thread(service.store.consent, ctx.session.user_id)
+        latest = await asyncio.to_thread(service.store.consent, ctx.session.browser)
         return page(ctx, "terms.html.j2", latest=latest, next=next if next in PAGES.values() else "/")
 
     @app.post("/terms")

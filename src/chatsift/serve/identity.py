@@ -1,5 +1,9 @@
 """Who is asking: the client address becomes a keyed hash, and forms carry a per-session CSRF token.
 
+Consent belongs to a person's browser, not to an address that others may share: a long-lived signed
+cookie names the browser, and consent and its withdrawal are stored under its keyed hash
+(``consent_key``); the address hash stays what statistics and rate limits count as a user.
+
 The address is taken from the socket, or, when the socket's peer is a trusted proxy, from the
 rightmost ``X-Forwarded-For`` entry that is not itself a trusted proxy (the left entries are the
 client's to forge). It is hashed at once with the server's secret (HMAC-SHA256, as WildChat salts
@@ -56,7 +60,33 @@ def csrf_token(secret: bytes, session_id: str) -> str:
 
 
 def csrf_ok(secret: bytes, session_id: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(csrf_token(secret, session_id), str(token))
+    # compared as bytes: compare_digest refuses a str with non-ASCII characters (a 500, not a refusal)
+    return bool(token) and hmac.compare_digest(csrf_token(secret, session_id).encode(),
+                                               str(token).encode("utf-8", "surrogatepass"))
+
+
+def new_browser_cookie(secret: bytes) -> str:
+    """A long-lived identity for one browser: a random id and its signature (``id.signature``)."""
+    browser = secrets.token_hex(16)
+    return f"{browser}.{_browser_signature(secret, browser)}"
+
+
+def browser_id(secret: bytes, cookie: str | None) -> str | None:
+    """The browser id a cookie carries, when its signature is the server's; None otherwise."""
+    browser, _, signature = (cookie or "").partition(".")
+    if len(browser) != 32 or not signature:
+        return None
+    good = hmac.compare_digest(_browser_signature(secret, browser).encode(), signature.encode("utf-8", "surrogatepass"))
+    return browser if good else None
+
+
+def consent_key(secret: bytes, browser: str) -> str:
+    """What consent is stored under: the browser's keyed hash (the address hash stays the statistics' user)."""
+    return hmac.new(secret, b"browser:" + browser.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def _browser_signature(secret: bytes, browser: str) -> str:
+    return hmac.new(secret, b"browser-cookie:" + browser.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def admin_cookie(secret: bytes, token: str) -> str:

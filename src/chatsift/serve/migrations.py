@@ -11,7 +11,8 @@ Tables (nothing in them is a raw address: ``user_id`` is already the server's HM
 - ``battles``: an arena battle (two conversations, anonymous or named) and when its names were shown;
 - ``votes``: one row per vote, ``vote_key`` unique (one vote per battle, one per answer), with whether
   it counts for the leaderboard and why not;
-- ``consents``: accept/withdraw actions per user with the terms version and time;
+- ``consents``: accept/withdraw actions per browser (the column ``user_id`` holds the browser's keyed
+  hash since migration 2; before it, the address hash) with the terms version and time;
 - ``events``: errors, moderation blocks and refusals for the admin page (no user text).
 """
 
@@ -41,6 +42,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         """CREATE TABLE events (
             id {id}, tstamp {real} NOT NULL, kind TEXT NOT NULL, model TEXT, detail TEXT NOT NULL)""",
         "CREATE INDEX events_kind ON events (kind, tstamp)",
+    ]),
+    # Consent belongs to a browser: what each browser stored, so that its withdrawal drops exactly that.
+    (2, "the browser that stored each snapshot and vote", [
+        "ALTER TABLE snapshots ADD COLUMN browser TEXT",
+        "ALTER TABLE votes ADD COLUMN browser TEXT",
     ]),
 ]
 

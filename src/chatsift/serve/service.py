@@ -64,7 +64,7 @@ class ChatService:
         """Read from the store every time: a withdrawal in another tab or process holds at once. A session
         that meets an acceptance newer than its own drops what it holds on screen (that may be turns from
         before a withdrawal, which must never be stored again inside a later snapshot)."""
-        latest = self.store.consent(session.user_id)
+        latest = self.store.consent(session.browser)
         if not (latest and latest[0] == "accept" and latest[1] == self.settings.terms_version):
             return False
         if session.consented != latest[2]:
@@ -76,12 +76,12 @@ class ChatService:
 
     def accept_terms(self, session: Session) -> None:
         now = time.time()
-        self.store.add_consent(session.user_id, "accept", self.settings.terms_version, now)
-        latest = self.store.consent(session.user_id)
+        self.store.add_consent(session.browser, "accept", self.settings.terms_version, now)
+        latest = self.store.consent(session.browser)
         session.consented = latest[2] if latest else now
 
     def withdraw(self, session: Session) -> None:
-        self.store.add_consent(session.user_id, "withdraw", self.settings.terms_version, time.time())
+        self.store.add_consent(session.browser, "withdraw", self.settings.terms_version, time.time())
         session.consented = None
         session.chat = None
         session.battles.clear()
@@ -214,7 +214,7 @@ class ChatService:
             record = {"type": kind, "model": conv.model, "state": conv.state()}
             try:
                 self.store.add_vote(vote_key=f"conv:{conv.conv_id}:{seq}", kind=kind, user_id=session.user_id,
-                                    tstamp=now, counted=True, not_counted=None, record=record,
+                                    browser=session.browser, tstamp=now, counted=True, not_counted=None, record=record,
                                     conv_id=conv.conv_id, seq=seq)
             except Duplicate:
                 raise Refusal(409, "this answer has been voted on already") from None
@@ -237,7 +237,7 @@ class ChatService:
                   "states": [c.state() for c in battle.sides], "anony": battle.anony}
         try:
             self.store.add_vote(vote_key=f"battle:{battle.battle_id}", kind=kind, user_id=session.user_id,
-                                tstamp=now, counted=reason is None, not_counted=reason, record=record,
+                                browser=session.browser, tstamp=now, counted=reason is None, not_counted=reason, record=record,
                                 battle_id=battle.battle_id)
         except Duplicate:
             raise Refusal(409, "this battle has been voted on already") from None

@@ -71,6 +71,7 @@ class Battle:
 class Session:
     sid: str
     user_id: str
+    browser: str = ""  # the consent key of the browser (identity.consent_key)
     last_seen: float = field(default_factory=time.time)
     consented: float | None = None  # when the acceptance this session works under was given
     chat: Conversation | None = None
@@ -108,8 +109,8 @@ class Sessions:
         self._by_sid.move_to_end(sid)
         return session, False
 
-    def new(self, user_id: str) -> Session:
-        session = Session(new_id(), user_id)
+    def new(self, user_id: str, browser: str = "") -> Session:
+        session = Session(new_id(), user_id, browser)
         self._by_sid[session.sid] = session
         while len(self._by_sid) > self.limit:
             self._by_sid.popitem(last=False)

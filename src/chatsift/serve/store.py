@@ -246,8 +246,8 @@ class Store:
         time), so a battle is never stored one-sided."""
         seqs = []
         with self.tx() as cur:
-            for user in {s["user_id"] for s in snapshots}:
-                _require_consent(cur, user)
+            for browser in {s.get("browser") or s["user_id"] for s in snapshots}:
+                _require_consent(cur, browser)
             if battle is not None:
                 cur.run("INSERT INTO battles (battle_id, user_id, anony, model_a, model_b, conv_a, conv_b, created) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (battle_id) DO NOTHING",
@@ -257,23 +257,24 @@ class Store:
                 seq = int(cur.one("SELECT COALESCE(MAX(seq), 0) + 1 FROM snapshots WHERE conv_id = ?",
                                   (s["conv_id"],))[0])
                 cur.run("INSERT INTO snapshots (conv_id, seq, user_id, model, mode, battle_id, tstamp, "
-                        "start_tstamp, finish_reason, state, gen_params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "start_tstamp, finish_reason, state, gen_params, browser) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (s["conv_id"], seq, s["user_id"], s["model"], s["mode"], s.get("battle_id"), s["tstamp"],
                          s.get("start_tstamp"), s["finish_reason"], orjson.dumps(s["state"]).decode(),
-                         orjson.dumps(s["gen_params"]).decode()))
+                         orjson.dumps(s["gen_params"]).decode(), s.get("browser")))
                 seqs.append(seq)
         return seqs
 
     def add_vote(self, *, vote_key: str, kind: str, user_id: str, tstamp: float, counted: bool,
                  not_counted: str | None, record: dict, battle_id: str | None = None, conv_id: str | None = None,
-                 seq: int | None = None) -> None:
+                 seq: int | None = None, browser: str | None = None) -> None:
         """One vote; a second one with the same key raises ``Duplicate`` and changes nothing."""
         with self.tx() as cur:
-            _require_consent(cur, user_id)
+            _require_consent(cur, browser or user_id)
             cur.run("INSERT INTO votes (vote_key, kind, user_id, battle_id, conv_id, seq, tstamp, counted, "
-                    "not_counted, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "not_counted, record, browser) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (vote_key, kind, user_id, battle_id, conv_id, seq, tstamp, int(counted), not_counted,
-                     orjson.dumps(record).decode()))
+                     orjson.dumps(record).decode(), browser))
             if battle_id:
                 cur.run("UPDATE battles SET revealed = ? WHERE battle_id = ? AND revealed IS NULL",
                         (tstamp, battle_id))
@@ -338,23 +339,24 @@ class Store:
             withdrawn = dict(cur.all("SELECT user_id, MAX(tstamp) FROM consents WHERE action = 'withdraw' "
                                      "GROUP BY user_id"))
             snaps = cur.all("SELECT tstamp, model, user_id, mode, start_tstamp, finish_reason, state, gen_params, "
-                            "conv_id FROM snapshots WHERE tstamp >= ? ORDER BY tstamp, id", (since,))
+                            "conv_id, COALESCE(browser, user_id) FROM snapshots WHERE tstamp >= ? ORDER BY tstamp, id",
+                            (since,))
             began = dict(cur.all("SELECT conv_id, MIN(COALESCE(start_tstamp, tstamp)) FROM snapshots "
                                  "GROUP BY conv_id"))
-            votes = cur.all("SELECT tstamp, user_id, counted, not_counted, record FROM votes WHERE tstamp >= ? "
-                            "ORDER BY tstamp, id", (since,))
+            votes = cur.all("SELECT tstamp, user_id, counted, not_counted, record, COALESCE(browser, user_id) "
+                            "FROM votes WHERE tstamp >= ? ORDER BY tstamp, id", (since,))
 
-        def kept(user_id: str, tstamp: float) -> bool:
-            return user_id not in withdrawn or tstamp > withdrawn[user_id]
+        def kept(browser: str, tstamp: float) -> bool:  # consent is keyed by browser (see migrations)
+            return browser not in withdrawn or tstamp > withdrawn[browser]
 
         records = []
-        for tstamp, model, user_id, mode, start, finish_reason, state, params, conv_id in snaps:
-            if kept(user_id, tstamp) and kept(user_id, float(began.get(conv_id, tstamp))):
+        for tstamp, model, user_id, mode, start, finish_reason, state, params, conv_id, browser in snaps:
+            if kept(browser, tstamp) and kept(browser, float(began.get(conv_id, tstamp))):
                 records.append({"tstamp": tstamp, "type": "chat", "model": model, "mode": mode,
                                 "gen_params": orjson.loads(params), "start": start, "finish": tstamp,
                                 "finish_reason": finish_reason, "state": orjson.loads(state), "ip": user_id})
-        for tstamp, user_id, counted, not_counted, record in votes:
-            if kept(user_id, tstamp):
+        for tstamp, user_id, counted, not_counted, record, browser in votes:
+            if kept(browser, tstamp):
                 rec = orjson.loads(record)
                 rec.update({"tstamp": tstamp, "ip": user_id, "counted": bool(counted)})
                 if not_counted:
