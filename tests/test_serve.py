@@ -598,7 +598,7 @@ def test_consent_belongs_to_the_browser_not_to_the_address(db, upstream, tmp_pat
     """Two people behind one address (a household, an office NAT): the second is shown the terms, and
     their withdrawal drops only what their own browser stored; a forged identity cookie is a new browser;
     a non-ASCII CSRF token is a refusal, not a server error."""
-    with running(settings_dict(db, upstream.url)) as (base, service):
+    with running(settings_dict(db, upstream.url)) as (base, _):
         first, second = User(base, "192.0.2.60"), User(base, "192.0.2.60")
         first.accept()
         assert first.send("chat", "the first person's question")[0] == 200

@@ -76,7 +76,8 @@ def browser_id(secret: bytes, cookie: str | None) -> str | None:
     browser, _, signature = (cookie or "").partition(".")
     if len(browser) != 32 or not signature:
         return None
-    good = hmac.compare_digest(_browser_signature(secret, browser).encode(), signature.encode("utf-8", "surrogatepass"))
+    expected = _browser_signature(secret, browser).encode()
+    good = hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))
     return browser if good else None
 
 

@@ -237,8 +237,8 @@ class ChatService:
                   "states": [c.state() for c in battle.sides], "anony": battle.anony}
         try:
             self.store.add_vote(vote_key=f"battle:{battle.battle_id}", kind=kind, user_id=session.user_id,
-                                browser=session.browser, tstamp=now, counted=reason is None, not_counted=reason, record=record,
-                                battle_id=battle.battle_id)
+                                browser=session.browser, tstamp=now, counted=reason is None, not_counted=reason,
+                                record=record, battle_id=battle.battle_id)
         except Duplicate:
             raise Refusal(409, "this battle has been voted on already") from None
         except NoConsent:

@@ -99,7 +99,8 @@ def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: 
                 start: float, settings: ServeSettings, store: Store) -> str:
     """Store the turn's snapshots; returns "" or, when the store refused, what to tell the user."""
     now = time.time()
-    snapshots = [{"conv_id": c.conv_id, "user_id": session.user_id, "browser": session.browser, "model": c.model, "mode": mode,
+    snapshots = [{"conv_id": c.conv_id, "user_id": session.user_id, "browser": session.browser, "model": c.model,
+                  "mode": mode,
                   "battle_id": c.battle_id, "tstamp": now, "start_tstamp": start, "finish_reason": f,
                   "state": c.state(), "gen_params": gen_params(settings, c.model)} for c, f in zip(sides, finish)]
     row = None
