@@ -110,6 +110,7 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
     out["moderation"] = _moderation(con)
     if out["moderation"]["conversations_with_tags"]:
         out["moderation"].update(_table4(release))
+        out["moderation"]["trust"] = _trust(release)
     return out
 
 
@@ -181,6 +182,19 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> dict:
         "in_templates": row[5], "templates": row[6], "share_in_templates": round((row[5] or 0) / n, 4),
         "largest_exact_groups": [s for _, s in top],
     }
+
+
+def _trust(release: Path) -> dict | None:
+    """The local moderator's measured figures when it wrote the tags (see ``moderation/trust.py``)."""
+    import json
+
+    from chatsift.moderation.trust import trust_figures
+
+    try:
+        manifest = json.loads((Path(release) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return trust_figures((manifest.get("config") or {}).get("moderation"))
 
 
 def _moderation(con: duckdb.DuckDBPyConnection) -> dict:

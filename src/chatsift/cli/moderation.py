@@ -78,22 +78,42 @@ def moderator_group() -> None:
 @click.option("--min-df", default=2, show_default=True,
               help="Keep only n-grams found in at least this many texts (1 also stores terms seen once, "
                    "which a model trained on private data should not carry).")
-def train_command(data, out, benign, name, folds, seed, min_df) -> None:
+@click.option("--harmless", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Harmless real prompts never trained on: each head's threshold is raised until it flags "
+                   "at most --harmless-rate of them (the operating point for real traffic).")
+@click.option("--harmless-rate", default=0.002, show_default=True, help="Share of --harmless a head may flag.")
+@click.option("--heldout", multiple=True, help="Labelled data held apart (e.g. moderation-train@test): scored "
+                                               "after training, its figures stored in model.json.")
+@click.option("--c", "c_grid", multiple=True, type=float, help="Regularisation values to choose from "
+                                                                 "(default 4, 16, 32).")
+def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmless_rate, heldout, c_grid) -> None:
     """Train chatsift's local moderator on labelled DATA.
 
     DATA: the OpenAI moderation release (JSONL), ToxicChat (JSON), a tagged release folder (learn from
-    its openai_moderation tags, the paper's use case), or labels.jsonl from `moderator build-set`.
+    its openai_moderation tags, the paper's use case), labels.jsonl from `moderator build-set`, or the
+    moderation-train folder (14 safety sets, each mapped onto the categories).
     """
     from chatsift.moderation.data import concat, load_benign, load_labelled
+    from chatsift.moderation.evaluate import evaluate
     from chatsift.moderation.train import TrainSettings, train_moderator
 
     sets = [load_labelled(p) for p in data] + [load_benign(p) for p in benign]
     labelled = concat(sets)
     click.echo(f"training on {len(labelled):,} messages from {len(sets)} source(s)", err=True)
-    settings = TrainSettings(folds=folds, seed=seed, min_df=min_df)
+    settings = TrainSettings(folds=folds, seed=seed, min_df=min_df, harmless_rate=harmless_rate,
+                             **({"c_grid": tuple(c_grid)} if c_grid else {}))
+    harmless_texts = [t for p in harmless for t in load_benign(p).texts]
     model = train_moderator(labelled, settings, name=name or Path(out).name,
-                            progress=lambda step: click.echo(f"  {step}", err=True))
+                            progress=lambda step: click.echo(f"  {step}", err=True), harmless=harmless_texts)
     model.meta["trained_on"] = [s.describe() for s in sets]
+    if harmless:
+        model.meta["harmless_calibration"] = list(harmless)
+    for spec in heldout:
+        held = load_labelled(spec)
+        report = evaluate(held, model.moderate(held.texts))
+        model.meta.setdefault("heldout", {})[spec] = {"messages": len(held), "binary": report.get("binary"),
+                                                      "categories": report.get("categories")}
+        click.echo(f"held apart, {spec}: {report.get('binary')}", err=True)
     folder = model.save(out)
     rows = [[h["head"], h["labels"], h["positives"], h["held_out"]["precision"], h["held_out"]["recall"],
              h["held_out"]["f1"], h["held_out"]["auprc"]]

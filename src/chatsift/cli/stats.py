@@ -7,6 +7,7 @@ import json
 import click
 
 from chatsift.analysis.textable import table
+from chatsift.moderation.trust import trust_lines
 
 
 def render_stats(s: dict) -> str:
@@ -19,9 +20,12 @@ def render_stats(s: dict) -> str:
     mod = s["moderation"]
     if "table2" in mod:
         cats = list(mod["table2"])
+        trust = trust_lines(mod.get("trust"))
         parts += ["", "Table 2: flagged conversations by category",
                   table(["", *cats], [["this release", *mod["table2"].values()],
-                                      ["LMSYS-Chat-1M (paper)", *(mod["paper_table2"][c] for c in cats)]]),
+                                      ["LMSYS-Chat-1M (paper, OpenAI API)",
+                                       *(mod["paper_table2"][c] for c in cats)]]),
+                  *(["", *trust] if trust else []),
                   "", "Table 4: jailbreak attempts (a user message flagged) and successes (an attempt with an "
                       "assistant message flagged), by model; `chatsift safety mine` has categories and CIs",
                   table(["model", "conversations", "attempts", "successes", "success %"],

@@ -7,7 +7,9 @@
 - a chatsift release folder (or its Parquet shards): every message with its ``openai_moderation``
   entry, which is the paper's use case (learn from the tagged traffic);
 - chatsift's own JSON lines, as ``moderator build-set`` writes them: ``text``, ``flagged`` and
-  optional ``categories`` (a mapping of category to 0/1).
+  optional ``categories`` (a mapping of category to 0/1);
+- the ``moderation-train`` folder of 14 openly licensed safety sets (``sources.py`` maps each onto the
+  heads; ``FOLDER@test`` is their held-apart test splits).
 
 Labels are a (messages, heads) float array with NaN where a label is unknown.
 """
@@ -165,9 +167,18 @@ def release_messages(paths: list[Path]) -> tuple[list[str], np.ndarray, np.ndarr
 
 
 def load_labelled(path: str | os.PathLike) -> LabelledSet:
+    """Labelled messages from any of the formats above; ``moderation-train`` folders (``sources.py``) give
+    their training splits, and ``FOLDER@test`` their held-apart test splits."""
+    from chatsift.moderation.sources import is_moderation_train, load_moderation_train
+
+    text = str(path)
+    if text.endswith("@test") and is_moderation_train(Path(text[:-5])):
+        return load_moderation_train(text[:-5], "test")
     path = Path(path)
     if not path.exists():
         raise InputError(f"labelled data not found: {path}")
+    if is_moderation_train(path):
+        return load_moderation_train(path, "train")
     if path.is_dir() or path.suffix == ".parquet":
         shards = sorted((path / "data").glob("*.parquet")) if path.is_dir() else [path]
         if path.is_dir() and not shards:

@@ -33,6 +33,10 @@ class TrainSettings:
     max_terms: int = 200_000
     max_chars: int = 4000
     min_positives: int = 8  # a head with fewer positive (or negative) labels stays untrained
+    # With harmless real prompts given (never trained on): each head's threshold is raised until it flags
+    # at most this share of them, so that the tags hold at real traffic's prevalence (a few percent
+    # positive), not only on a training mix that is half positive.
+    harmless_rate: float = 0.002
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -53,7 +57,7 @@ def _fit(x, y, c: float, seed: int) -> LogisticRegression:
 
 
 def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, name: str = "custom",
-                    progress=None) -> LocalModerator:
+                    progress=None, harmless: list[str] | None = None) -> LocalModerator:
     s = settings or TrainSettings()
     if not len(data):
         raise ConfigError("no labelled messages to train on")
@@ -95,6 +99,7 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
     thresholds = np.ones(len(HEADS))
     trained = np.zeros(len(HEADS), bool)
     settings_out = []
+    out_of_fold: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for h, pair in enumerate(heads):
         if pair is None:
             settings_out.append({"labels": int((~np.isnan(data.labels[:, h])).sum()),
@@ -106,6 +111,7 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
         a, b = _platt(oof, y)
         p = 1.0 / (1.0 + np.exp(-(a * oof + b)))
         threshold, f1 = best_threshold(y, p)
+        out_of_fold[h] = (y, p)
         decided = p >= threshold
         tp = int((decided & (y == 1)).sum())
         model = _fit(x_all[known], y, best_c, s.seed)
@@ -120,6 +126,12 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
                          "recall": round(float(tp / max(y.sum(), 1)), 4),
                          "auprc": round(float(average_precision_score(y, p)), 4)},
         })
+    notes = f"thresholds maximise F1 on {s.folds}-fold out-of-fold predictions"
+    model = LocalModerator(featurizer, weights, bias, calibration, thresholds, trained, {})
+    if harmless:
+        notes += (f", then are raised until each head flags at most {s.harmless_rate:.1%} of {len(harmless):,} "
+                  "harmless real prompts it never trained on")
+        _operating_point(model, harmless, s.harmless_rate, out_of_fold, settings_out)
     meta = {
         "name": name,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -128,6 +140,25 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
         "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.__dict__.items()},
         "features": {"words": len(featurizer.word_vocab), "char_ngrams": len(featurizer.char_vocab)},
         "head_settings": settings_out,
-        "threshold_note": f"thresholds maximise F1 on {s.folds}-fold out-of-fold predictions",
+        "threshold_note": notes,
     }
-    return LocalModerator(featurizer, weights, bias, calibration, thresholds, trained, meta)
+    model.meta = meta
+    return model
+
+
+def _operating_point(model: LocalModerator, harmless: list[str], rate: float,
+                     out_of_fold: dict[int, tuple[np.ndarray, np.ndarray]], settings_out: list[dict]) -> None:
+    """Raise each head's threshold to the (1 - rate) quantile of its scores on harmless prompts, and
+    restate its held-out figures at the new threshold."""
+    p_harmless = model.probabilities(harmless)
+    for h, (y, p) in out_of_fold.items():
+        floor = float(np.quantile(p_harmless[:, h], 1.0 - rate)) + 1e-9
+        if floor > model.thresholds[h]:
+            model.thresholds[h] = floor
+        decided = p >= model.thresholds[h]
+        tp = int((decided & (y == 1)).sum())
+        precision, recall = tp / max(int(decided.sum()), 1), tp / max(int(y.sum()), 1)
+        held = settings_out[h]["held_out"]
+        held.update({"precision": round(precision, 4), "recall": round(recall, 4),
+                     "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4)})
+        settings_out[h]["harmless_flag_rate"] = round(float((p_harmless[:, h] >= model.thresholds[h]).mean()), 4)

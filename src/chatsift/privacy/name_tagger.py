@@ -69,8 +69,8 @@ class LearnedNameFinder:
             return
         code = code_regions(text) if "`" in text and "code" in self.rules else []
         for start, end in spans:
-            if len(text[start:end].rstrip(".")) == 1 and text[start:end].isascii():
-                continue  # an initial alone names no one ("F." in a reference, "O(y, x)" in a formula)
+            if len(text[start:end].rstrip(".")) == 1:
+                continue  # one letter alone names no one ("F." in a reference, "O(y, x)", a lone Han character)
             if not any(s <= start < e for s, e in code):
                 yield Span(start, end, "name", text[start:end])
 

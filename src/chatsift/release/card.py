@@ -21,7 +21,9 @@ def _table(rows: list[tuple], header: tuple) -> str:
     return "\n".join(lines)
 
 
-def _moderation_section(mod: dict | None) -> list[str]:
+def _moderation_section(mod: dict | None, config: dict | None = None) -> list[str]:
+    from chatsift.moderation.trust import trust_figures, trust_lines
+
     if not mod:
         return []
     who = {("kept from the source" if k == "source" else "no tags" if k == "(none)" or k == "none" else f"`{k}`"): v
@@ -36,6 +38,7 @@ def _moderation_section(mod: dict | None) -> list[str]:
     if any(k.startswith("local:") for k in mod.get("backends", {})):
         lines.append("The local moderator is chatsift's own model (`chatsift moderator train`); its model.json "
                      "names its training data and held-out scores.")
+        lines += ["", *trust_lines(trust_figures(config))]
     return [*lines, ""]
 
 
@@ -123,7 +126,7 @@ def render_card(manifest: dict) -> str:
     mode = manifest["schema"]["mode"]
     if mode == "lmsys":
         lines.append(f"The {len(LMSYS_COLUMNS)} columns are exactly the features of the public LMSYS-Chat-1M card.")
-    lines += ["", *_moderation_section(s.get("moderation"))]
+    lines += ["", *_moderation_section(s.get("moderation"), cfg.get("moderation"))]
     lines += [
         "",
         "## Privacy",

@@ -1,0 +1,55 @@
+"""How far a release's moderation tags can be trusted: the local model's own measured figures.
+
+The card, ``chatsift stats`` and the report print these beside Table 2 and Table 4, so that tags written
+by chatsift's model are never read as OpenAI's: per category, the precision and recall the model
+reached on data it never trained on (the held-apart test splits when it was scored on them, else its
+out-of-fold predictions), at the thresholds it uses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatsift.moderation.local import bundled_model_path
+
+
+def trust_figures(moderation_config: dict | None) -> dict | None:
+    """``None`` unless the local moderator wrote the tags (an API or the source vouches for its own)."""
+    if not moderation_config or moderation_config.get("backend") != "local":
+        return None
+    folder = Path(moderation_config.get("model") or bundled_model_path())
+    try:
+        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"model": folder.name, "heads": {}, "note": "its model.json could not be read"}
+    heads = {h["head"]: {"precision": h["held_out"]["precision"], "recall": h["held_out"]["recall"],
+                         "harmless_flag_rate": h.get("harmless_flag_rate")}
+             for h in meta.get("head_settings", []) if h.get("trained") and h.get("held_out")}
+    heldout = {}
+    for spec, report in (meta.get("heldout") or {}).items():
+        categories = report.get("categories") or {}
+        heldout[spec] = {"binary": report.get("binary"), "categories": {
+            c: {"precision": m["precision"], "recall": m["recall"], "support": m["support"]}
+            for c, m in categories.items()}}
+    return {"model": meta.get("name", folder.name), "heads": heads, "heldout": heldout,
+            "note": meta.get("threshold_note", "")}
+
+
+def trust_lines(trust: dict | None) -> list[str]:
+    """The figures as plain sentences (for the card and ``stats``)."""
+    if not trust:
+        return []
+    lines = [f"These tags were written by chatsift's local moderator `{trust['model']}`, not by OpenAI's "
+             "moderation API: compare them with the paper's OpenAI figures only with that in mind."]
+    for spec, report in trust.get("heldout", {}).items():
+        b = report.get("binary") or {}
+        if b:
+            lines.append(f"On {spec} (never trained on): flagged precision {b.get('precision')}, recall "
+                         f"{b.get('recall')}, F1 {b.get('f1')}.")
+    if trust["heads"]:
+        lines.append("Held-out precision / recall per category at the thresholds used: " + "; ".join(
+            f"{h} {m['precision']:.2f} / {m['recall']:.2f}" for h, m in trust["heads"].items()) + ".")
+    if trust.get("note"):
+        lines.append(f"Thresholds: {trust['note']}.")
+    return lines
