@@ -9,6 +9,8 @@ ToxicChat-T5 0.822):
                     80% of the release (stratified, seed 42) and scored on the other 20%;
   toxicchat-on-openai the ToxicChat-trained model on that same held-out 20% (binary: flagged or not);
   bundled-toxicchat the bundled model (never trained on ToxicChat) on all 2,801 ToxicChat prompts;
+  heldout           the bundled model on moderation-train's held-apart test splits;
+  harmless          share of harmless prompts it flags (ToxicChat's non-toxic ones, Arena-Hard, OASST);
   technical         share of flagged messages among MT-bench and Arena-Hard answers (none are harmful).
 Speed: messages/s of the bundled model on real chat messages, one process and two.
 
@@ -100,6 +102,26 @@ def bundled_on_toxicchat() -> dict:
     return _binary(data.labels[:, HEADS.index("flagged")] == 1, out.flagged, out.flag_score)
 
 
+def heldout() -> dict:
+    """The bundled model on the held-apart test splits of moderation-train (ConvAbuse, EDOS,
+    HatemojiBuild, DiaSafety, ToxiChat)."""
+    data = load_labelled(f"{DATA / 'moderation-train'}@test")
+    return evaluate(data, LocalModerator.load().moderate(data.texts))["binary"]
+
+
+def harmless() -> dict:
+    """Share of harmless prompts the bundled model flags: ToxicChat's non-toxic prompts (real traffic),
+    Arena-Hard v0.1 questions and OASST messages (none trained on)."""
+    model = LocalModerator.load()
+    toxicchat = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
+    ok = [t for t, y in zip(toxicchat.texts, toxicchat.labels[:, HEADS.index("flagged")]) if y == 0]
+    out = {"toxicchat_harmless": ok}
+    out["arena_hard_v0.1"] = load_benign(DATA / "arena-hard-auto/v0.1/question.jsonl").texts
+    out["oasst_trees"] = load_benign(DATA / "openassistant-oasst-eval-samples/en_100_tree.jsonl").texts
+    return {k: {"texts": len(v), "flagged_share": round(float(model.moderate(v).flagged.mean()), 4)}
+            for k, v in out.items()}
+
+
 def technical_texts() -> list[str]:
     texts = []
     for f in sorted((DATA / "fastchat-llm-judge" / "mt_bench" / "model_answer").glob("*.jsonl")):
@@ -170,12 +192,13 @@ def main() -> None:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--speed-messages", type=int, default=200_000)
     ap.add_argument("--only", nargs="+", choices=["toxicchat-cv", "openai-heldout", "toxicchat-on-openai",
-                                                  "bundled-toxicchat", "technical", "speed"])
+                                                  "bundled-toxicchat", "heldout", "harmless", "technical", "speed"])
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"shared data not found at {DATA}")
     steps = {"toxicchat-cv": toxicchat_cv, "openai-heldout": openai_heldout,
              "toxicchat-on-openai": toxicchat_on_openai, "bundled-toxicchat": bundled_on_toxicchat,
+             "heldout": heldout, "harmless": harmless,
              "technical": technical, "speed": lambda: speed(args.speed_messages)}
     results = {}
     for name, fn in steps.items():

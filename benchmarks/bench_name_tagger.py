@@ -85,16 +85,18 @@ def main() -> None:
 
     from chatsift.privacy.redactor import Redactor
 
-    print("\n| variant | presidio names recall | precision | NAME per 1k technical answers |")
-    print("|---|---:|---:|---:|")
+    print("\n| variant | presidio names recall | precision | NAME per 1k technical answers | of them judged no person "
+          "(pii_technical_review.txt) | distinct names not yet judged |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, rules in ABLATION.items():
         redactor = Redactor(name_finder=LearnedNameFinder(args.model, rules=frozenset(rules)))
         presidio = presidio_evaluate(redactor, DATA / "presidio-research-synth-pii/synth_dataset_v2.json")
         technical = technical_false_positives(redactor, Path("/tmp/bench_name_tagger_review.tsv"))
         row = presidio["per_kind"]["name"]
-        results.setdefault("chat_like", {})[name] = {"presidio": row, "technical": technical["per_1000_messages"]}
+        results.setdefault("chat_like", {})[name] = {"presidio": row, "technical": technical}
         print(f"| {name} | {row['recall']:.3f} | {row['precision']:.3f} | "
-              f"{technical['per_1000_messages'].get('name', 0):.1f} |")
+              f"{technical['per_1000_messages'].get('name', 0):.1f} | "
+              f"{technical['names_that_are_not_people_per_1000']:.1f} | {technical['distinct_names_judged_people']} |")
     texts = []
     for rel in DEV_SOURCES:
         for s in read_gold(DATA / rel):
