@@ -157,3 +157,12 @@ def test_self_introductions_are_redacted_in_several_languages():
     redactor = Redactor()
     for text, language, expected in INTRODUCTIONS:
         assert redactor.redact([text], language=language).texts[0] == expected, (language, text)
+
+
+def test_a_missing_name_model_fails_before_any_work(tmp_path):
+    (tmp_path / "in.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "hi Anna"},
+                                                                {"role": "assistant", "content": "hello"}]}) + "\n")
+    result = CliRunner().invoke(cli, ["curate", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "r"),
+                                      "--set", f"pii.name_model={tmp_path / 'nowhere'}"])
+    assert result.exit_code == 2 and "no name tagger folder" in result.output
+    assert not (tmp_path / "r").exists()

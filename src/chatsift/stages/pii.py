@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -69,10 +70,15 @@ class PiiStage(BatchStage):
         self._redactor: Redactor | None = None
         self._ner = parse_models(config.ner) if config.backend == "builtin" else {}
         check_installed(self._ner)  # before any work, not in a worker
+        if config.name_model and not (Path(config.name_model) / "model.json").is_file():
+            raise ConfigError(f"pii.name_model: {config.name_model} is no name tagger folder (no model.json); "
+                              "write one with `chatsift pii train-names`")
 
     def describe(self) -> str:
         ner = ", ".join(f"{lang}: {package}" for lang, package in self._ner.items())
-        return (f"{self.config.backend} detector{f' with NER ({ner})' if ner else ''}; kinds: "
+        tagger = f"name tagger {self.config.name_model or 'bundled'}" if self.config.backend == "builtin" else ""
+        return (f"{self.config.backend} detector{f' ({tagger})' if tagger else ''}"
+                f"{f' with NER ({ner})' if ner else ''}; kinds: "
                 f"{', '.join(self.config.kinds)}; {self.config.time_budget_s:g} s budget per message")
 
     def setup(self) -> None:
