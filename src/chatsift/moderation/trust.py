@@ -45,11 +45,11 @@ def trust_lines(trust: dict | None) -> list[str]:
     for spec, report in trust.get("heldout", {}).items():
         b = report.get("binary") or {}
         if b:
-            lines.append(f"On {spec} (never trained on): flagged precision {b.get('precision')}, recall "
-                         f"{b.get('recall')}, F1 {b.get('f1')}.")
+            lines.append(f"On {spec.rsplit('/', 1)[-1]} (never trained on): flagged precision "
+                         f"{b.get('precision')}, recall {b.get('recall')}, F1 {b.get('f1')}.")
     if trust["heads"]:
         lines.append("Held-out precision / recall per category at the thresholds used: " + "; ".join(
             f"{h} {m['precision']:.2f} / {m['recall']:.2f}" for h, m in trust["heads"].items()) + ".")
     if trust.get("note"):
-        lines.append(f"Thresholds: {trust['note']}.")
+        lines.append(f"How the thresholds were set: {trust['note']}.")
     return lines
