@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -243,3 +244,17 @@ def test_a_streamed_answer_from_nowhere_is_one_clear_error(tmp_path):
     with pytest.raises(StreamBroken, match="cannot reach") as broken:
         _stream(client, "hello")
     assert broken.value.code == "unreachable"
+
+
+def test_credentials_in_an_endpoint_url_reach_no_line_manifest_or_ledger(tmp_path, server):
+    """``http://user:secret@host/v1:m``: the request still carries them, but the endpoint's name and label,
+    the ledger and a release manifest's config show ``***`` instead."""
+    url = server.url.replace("http://", "http://alice:hunter2-secret@")
+    endpoint = parse_endpoint(f"{url}:m")
+    assert endpoint.base_url == url  # what the request uses
+    assert "hunter2" not in endpoint.name and "hunter2" not in endpoint.label and "***@" in endpoint.label
+    client = LLMClient(endpoint, cache=ResponseCache(tmp_path), retry=FAST)
+    client.chat_many(chats(1))
+    assert "hunter2" not in json.dumps(client.ledger.to_dict())
+    config = load_config(overrides={"moderation.backend": "openai", "moderation.endpoint": f"openai:{url}#m"})
+    assert "hunter2" not in json.dumps(config.to_dict()) and "***@" in json.dumps(config.to_dict())

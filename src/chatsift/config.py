@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -233,7 +234,23 @@ class CurateConfig:
         data = dataclasses.asdict(self)
         if redact_secrets and data["user_id"]["secret"]:
             data["user_id"]["secret"] = "***"
+        if redact_secrets:
+            data = _without_url_credentials(data)
         return data
+
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>https?://)[^/@\s]+@")
+
+
+def _without_url_credentials(value: Any) -> Any:
+    """Every ``scheme://user:secret@host`` in the config (an endpoint spec) as ``scheme://***@host``."""
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub(r"\g<scheme>***@", value)
+    if isinstance(value, dict):
+        return {k: _without_url_credentials(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_url_credentials(v) for v in value]
+    return value
 
 
 def _coerce(value: Any, target: Any, key: str) -> Any:

@@ -40,6 +40,15 @@ def url_host(url: str) -> str:
     return rest.rsplit(":", 1)[0].lower() if rest.count(":") == 1 else rest.lower()
 
 
+def without_credentials(url: str) -> str:
+    """``http://user:secret@host/v1`` -> ``http://***@host/v1`` (the credentials never reach a file or a line)."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if not sep or "@" not in host:
+        return url
+    return f"{scheme}://***@{host.rsplit('@', 1)[1]}{slash}{path}"
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -76,9 +85,14 @@ class Endpoint:
     allow_plain_http_key: bool = False
 
     @property
+    def public_url(self) -> str:
+        """The base URL without the credentials it may carry (what logs, manifests and ledgers show)."""
+        return without_credentials(self.base_url)
+
+    @property
     def label(self) -> str:
-        where = f"{self.model} at {self.base_url}"
-        return where if self.name == self.base_url else f"{self.name} ({where})"
+        where = f"{self.model} at {self.public_url}"
+        return where if self.name in (self.base_url, self.public_url) else f"{self.name} ({where})"
 
     def api_key(self) -> str | None:
         if not self.api_key_env:
@@ -162,7 +176,8 @@ def parse_endpoint(spec: str, named: dict[str, Endpoint] | None = None, **overri
         endpoint = named[spec]
     elif spec.startswith(("http://", "https://")):
         url, model = split_url_model(spec)
-        endpoint = Endpoint(name=url, base_url=url, model=model, api_key_env=KEY_HOSTS.get(url_host(url)))
+        endpoint = Endpoint(name=without_credentials(url), base_url=url, model=model,
+                            api_key_env=KEY_HOSTS.get(url_host(url)))
     elif spec.partition(":")[2] in named:  # openai:NAME, llm:NAME ... name a configured endpoint too
         endpoint = named[spec.partition(":")[2]]
     else:

@@ -67,7 +67,7 @@ class OpenAIBackend:
         self.client = client
         self.batch_size = batch_size
         self.name = f"openai:{client.endpoint.model}"
-        self.identity = f"{self.name}|{client.endpoint.base_url}"
+        self.identity = f"{self.name}|{client.endpoint.public_url}"
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
         out = ModerationOutput.empty(len(texts))
@@ -94,7 +94,7 @@ class LLMGuardBackend:
         self.prompt = prompt
         self.build, self.parse = PROMPTS[prompt]
         self.name = f"llm:{client.endpoint.model}:{prompt}"
-        self.identity = f"{self.name}|{client.endpoint.base_url}"
+        self.identity = f"{self.name}|{client.endpoint.public_url}"
 
     def requests(self, texts: list[str]) -> list[list[dict]]:
         return [self.build(texts[i]) for i in non_empty(texts)]
