@@ -124,6 +124,10 @@ class FakeLLM:
                     server.requests.append((path, body))
                     server.authorizations.append(self.headers.get("Authorization"))
                     fault = server.faults[path].popleft() if server.faults[path] else None
+                if fault == "echo_auth":  # a broken server that quotes the request's credentials back
+                    echoed = f"invalid request; you sent Authorization: {self.headers.get('Authorization')}"
+                    self._send(400, json.dumps({"error": {"message": echoed}}).encode())
+                    return
                 if fault == "timeout":
                     time.sleep(server.slow_s)
                 elif fault == "truncated":

@@ -258,3 +258,28 @@ def test_credentials_in_an_endpoint_url_reach_no_line_manifest_or_ledger(tmp_pat
     assert "hunter2" not in json.dumps(client.ledger.to_dict())
     config = load_config(overrides={"moderation.backend": "openai", "moderation.endpoint": f"openai:{url}#m"})
     assert "hunter2" not in json.dumps(config.to_dict()) and "***@" in json.dumps(config.to_dict())
+
+
+def test_an_error_body_that_echoes_the_key_is_not_repeated(server, tmp_path, monkeypatch):
+    """A broken or hostile server quotes the Authorization header back in its error: the error line keeps
+    the server's words but not the key."""
+    import httpx
+
+    from chatsift.llm.client import _server_message
+
+    key = "sk-echoed-secret-value-123456"
+    monkeypatch.setenv("MY_KEY", key)
+    endpoint = parse_endpoint(f"{server.url}:m", {}, api_key_env="MY_KEY")
+    client = LLMClient(endpoint, cache=ResponseCache(tmp_path), retry=FAST)
+    server.inject("/chat/completions", "echo_auth")
+    try:
+        lines = [str(r) for r in client.chat_many(chats(1))]
+    except Exception as exc:  # whatever a user would see
+        lines = [str(exc)]
+    assert server.authorizations[-1] == f"Bearer {key}"  # sent, to loopback
+    assert lines and all(key not in line for line in lines)
+    request = httpx.Request("POST", server.url, headers={"Authorization": f"Bearer {key}"})
+    response = httpx.Response(400, json={"error": {"message": f"you sent Authorization: Bearer {key}"}},
+                              request=request)
+    message = _server_message(response)
+    assert key not in message and "***" in message and "you sent" in message

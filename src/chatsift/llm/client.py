@@ -22,6 +22,7 @@ import asyncio
 import concurrent.futures
 import email.utils
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -464,12 +465,26 @@ def _short(exc: Exception) -> str:
     return str(exc).splitlines()[0][:160] if str(exc) else ""
 
 
+_BEARER = re.compile(r"(?i)\b(bearer|basic|token|api[-_ ]?key)([\s:=\"']+)[^\s\"',;]{6,}")
+
+
 def _server_message(response: httpx.Response) -> str:
+    """What a server said in an error body, without the credentials a broken or hostile server echoes
+    back ("Bearer sk-...", the key itself): it reaches error lines, the chat store's events and /admin."""
+    from chatsift.privacy.scrub import redact_value
+
     try:
         data = response.json()
         message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
         text = str(message or data)
     except (ValueError, AttributeError):
         text = response.text
-    return " ".join(text.split())[:200]
+    try:
+        key = response.request.headers.get("authorization", "").partition(" ")[2]
+    except RuntimeError:  # a response built without its request
+        key = ""
+    if key:
+        text = text.replace(key, "***")
+    text = _BEARER.sub(r"\1\2***", " ".join(text.split())[:2000])
+    return redact_value(text)[0][:200]
 
