@@ -192,6 +192,16 @@ def test_dangling_symlinks_loops_hidden_and_csv_files_are_reported(tmp_path):
     for expected in ("hidden folder", "hidden file", "symlinked folder", "CSV is not an input format",
                      "dangling symlink", "symlink loop"):
         assert expected in text, expected
+    # A symlinked file pointing outside the input folder is not followed (another folder's data, or
+    # /etc/passwd, would otherwise land in the release or its quarantine excerpts).
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.jsonl").write_bytes(good(4))
+    (src / "escape.jsonl").symlink_to(outside / "secret.jsonl")
+    (src / "inside.jsonl").symlink_to(src / "real" / "b.jsonl")  # within the folder: read (once)
+    manifest = run_curate([src], tmp_path / "r3")
+    assert manifest["counts"]["released"] == 1
+    assert any("symlink to a file outside" in w for w in manifest["warnings"])
     only_csv = tmp_path / "csv"
     only_csv.mkdir()
     (only_csv / "t.csv").write_text("a,b\n1,2\n")

@@ -195,9 +195,24 @@ def _walk(root: Path) -> tuple[list[Path], list[str]]:
         for name in sorted(filenames):
             if name.startswith("."):
                 skipped.append(f"skipped hidden file {here / name} (pass it as an input to read it)")
+            elif _links_outside(here / name, root):
+                skipped.append(f"skipped {here / name}: a symlink to a file outside {root} (not followed, so "
+                               "another folder's data never joins a release unasked; pass the target as an input "
+                               "to read it)")
             else:
                 out.append(here / name)
     return out, skipped
+
+
+def _links_outside(path: Path, root: Path) -> bool:
+    """A symlink whose existing target lies outside ``root`` (a dangling one is quarantined instead)."""
+    if not path.is_symlink():
+        return False
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return not target.is_relative_to(root.resolve())
 
 
 def fetch_hf_dataset(url: str) -> Path:
