@@ -424,3 +424,20 @@ def test_moderate_resumes_shard_by_shard(tmp_path, shared_data):
     assert all(m is not None for m in read_release(out).column("openai_moderation").to_pylist())
     assert report.conversations == read_release(out).num_rows
 
+
+
+def test_a_recompute_that_tags_nothing_keeps_the_old_tags_and_fails(tmp_path):
+    """An endpoint whose every answer is unusable: the release keeps the tags it had, and the command
+    says so with exit status 2 instead of writing nulls over them."""
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"question number {i}"}, {"role": "assistant", "content": "an answer"}]}) + "\n"
+        for i in range(4)))
+    out = tmp_path / "rel"
+    run_curate([tmp_path / "in.jsonl"], out)
+    before = read_release(out).column("openai_moderation").to_pylist()
+    assert all(m is not None for m in before)
+    with FakeLLM(chat=lambda messages: "I cannot decide.") as server:
+        result = CliRunner().invoke(cli, ["moderate", str(out), "--moderator", f"llm:{server.url}:guard",
+                                          "--recompute", "--no-progress", "--set", "llm.cache_dir=" + str(tmp_path)])
+    assert result.exit_code == 2 and "every existing tag was kept" in result.output, result.output
+    assert read_release(out).column("openai_moderation").to_pylist() == before

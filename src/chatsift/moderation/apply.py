@@ -24,6 +24,8 @@ class Tagged:
     backend: list[str | None]  # per row: "source", the backend's name, or None (no tags)
     unparsed: list[int | None]  # per row: messages the backend gave no result for
     misaligned: np.ndarray  # rows whose source tags did not line up with the messages
+    answered: int = 0  # messages the backend gave a result for
+    kept_after_failure: int = 0  # rows whose old tags stayed because the backend failed on them
 
 
 def conversation_texts(conversations: pa.ListArray) -> tuple[list[str], np.ndarray]:
@@ -66,5 +68,12 @@ def tag(conversations: pa.Array | pa.ChunkedArray, moderation: pa.Array | pa.Chu
         column = pa.concat_arrays([column, computed]).take(pa.array(index))
         who[need] = backend.name
         unparsed[need] = missing
+    answered = int(n_msgs[need].sum() - unparsed[need].sum()) if len(need) else 0
+    # A recompute that failed on a conversation keeps the tags it had: a broken endpoint never erases them.
+    fallback = aligned & (unparsed > 0)
+    if fallback.any():
+        column = pc.if_else(pa.array(fallback), mod, column)
+        who[fallback] = "source"
+        unparsed[fallback] = 0
     return Tagged(column, who.tolist(), [None if w is None else int(u) for w, u in zip(who, unparsed)],
-                  has & ~aligned)
+                  has & ~aligned, answered, int(fallback.sum()))

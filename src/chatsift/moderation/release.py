@@ -38,6 +38,8 @@ class TagReport:
     by_backend: Counter = field(default_factory=Counter)
     unparsed_messages: int = 0
     flagged_conversations: int = 0
+    answered_messages: int = 0
+    kept_after_failure: int = 0  # conversations whose old tags stayed because the backend failed on them
 
 
 def release_shards(release: Path) -> list[Path]:
@@ -107,6 +109,8 @@ def tag_release(release: str | os.PathLike, backend: Backend, recompute: bool = 
             stats["by_backend"].update(w or "none" for w in result.backend)
             stats["unparsed"] += sum(u or 0 for u in result.unparsed)
             stats["flagged"] += flagged_conversations(result.moderation)
+            stats["answered"] = stats.get("answered", 0) + result.answered
+            stats["kept"] = stats.get("kept", 0) + result.kept_after_failure
             parts.append(part)
             if progress:
                 progress(part.num_rows)
@@ -119,6 +123,12 @@ def tag_release(release: str | os.PathLike, backend: Backend, recompute: bool = 
         report.by_backend.update(stats["by_backend"])
         report.unparsed_messages += stats["unparsed"]
         report.flagged_conversations += stats["flagged"]
+        report.answered_messages += stats.get("answered", 0)
+        report.kept_after_failure += stats.get("kept", 0)
+    if report.kept_after_failure and not report.answered_messages:
+        shutil.rmtree(state, ignore_errors=True)
+        raise ReleaseError(f"{backend.name} answered none of the messages: every existing tag was kept and nothing "
+                           "was re-tagged; check the endpoint and run the command again")
     _update_manifest(root, backend, recompute, report)
     shutil.rmtree(state, ignore_errors=True)  # finished: the next run starts afresh
     return report
