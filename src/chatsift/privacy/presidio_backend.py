@@ -15,7 +15,7 @@ from chatsift.privacy.spans import ScanTimeout, Span
 
 
 class PresidioNameFinder:
-    """PERSON entities from Presidio, as ``name`` spans; same interface as ``NameFinder``."""
+    """PERSON entities from Presidio, as ``name`` spans; same interface as ``name_tagger.LearnedNameFinder``."""
 
     def __init__(self, model: str = "en_core_web_sm", min_score: float = 0.5) -> None:
         try:
