@@ -113,3 +113,8 @@ def test_the_card_and_stats_say_how_far_local_tags_can_be_trusted(tmp_path):
     out = CliRunner().invoke(cli, ["stats", str(tmp_path / "r")])
     assert out.exit_code == 0, out.output
     assert "not by OpenAI's moderation API" in out.output and "paper, OpenAI API" in out.output
+    report = CliRunner().invoke(cli, ["report", str(tmp_path / "r"), "-o", str(tmp_path / "report.html"),
+                                      "--no-topics"])
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "report.html").read_text()
+    assert "not by OpenAI&#39;s moderation API" in html and "paper, OpenAI API" in html

@@ -23,6 +23,7 @@ from chatsift.analysis.report import svg
 from chatsift.analysis.stats import compute_stats, release_view
 from chatsift.analysis.textable import fmt
 from chatsift.analysis.topics.model import TopicSettings, build_topics, load_topics
+from chatsift.moderation.trust import trust_lines
 
 EXAMPLE_CHARS = 600
 
@@ -147,6 +148,7 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
         t1=t1, table1=[t1, *stats["paper_table1"]], dup=dup, mod=mod, topics=topic_data, examples=examples,
         charts={k: Markup(v) if v else None for k, v in charts.items()}, fmt=fmt, n=n,
         explorer_url=(explorer_url or "").rstrip("/") or None, board=board,
+        trust=trust_lines(mod.get("trust")),
     )
     out = Path(out)
     out.write_text(html, encoding="utf-8")
