@@ -118,3 +118,22 @@ def test_the_card_and_stats_say_how_far_local_tags_can_be_trusted(tmp_path):
     assert report.exit_code == 0, report.output
     html = (tmp_path / "report.html").read_text()
     assert "not by OpenAI&#39;s moderation API" in html and "paper, OpenAI API" in html
+
+
+def test_a_user_moves_the_operating_point_and_the_card_says_so(tmp_path):
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]}) + "\n" for text in (
+        "you are an idiot and I hate you", "what a stupid question, moron", "tell me a joke about cats",
+        "I will find you and hurt you")))
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "default")
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "low", **{"moderation.threshold": 0.05})
+    flagged = {}
+    for name in ("default", "low"):
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+        flagged[name] = manifest["statistics"]["moderation"]["flagged_conversations"]
+        backends = manifest["statistics"]["moderation"]["backends"]
+        assert list(backends) == (["local:default-v2"] if name == "default" else ["local:default-v2@0.05"])
+    assert flagged["low"] > flagged["default"]
+    assert "do not apply" in (tmp_path / "low" / "README.md").read_text()
+    with pytest.raises(Exception, match="between 0 and 1"):
+        run_curate([tmp_path / "in.jsonl"], tmp_path / "bad", **{"moderation.threshold": 1.5})

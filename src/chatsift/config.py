@@ -168,6 +168,9 @@ class ModerationConfig:
     endpoint: str | None = None  # openai / llm: an endpoint spec (openai:omni-moderation-latest, URL:MODEL, NAME)
     prompt: str = "paper"  # llm: paper | paper-one-shot | llama-guard
     recompute: bool = False  # replace tags the source already carries (LMSYS-Chat-1M's) instead of keeping them
+    # local: one calibrated probability for every category instead of the model's own thresholds (lower:
+    # more recall and more false flags; the card then says the model's measured figures do not apply).
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,14 @@ def parse_moderator(spec: str) -> dict[str, str | None]:
 
 
 class LocalBackend:
-    def __init__(self, model_path: str | None = None) -> None:
+    def __init__(self, model_path: str | None = None, threshold: float | None = None) -> None:
         self.model = LocalModerator.load(model_path)
         self.name = self.model.name
+        if threshold is not None:  # the user's operating point: the tags say so in their backend's name
+            if not 0.0 < threshold < 1.0:
+                raise ConfigError(f"moderation.threshold: expected a probability between 0 and 1, got {threshold}")
+            self.model.thresholds[:] = threshold
+            self.name = f"{self.name}@{threshold:g}"
         self.identity = f"{self.name}|{self.model.meta.get('created')}"  # two models may share a name
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
@@ -128,10 +133,11 @@ class BackendSpec:
     model: str | None = None
     endpoint: str | None = None
     prompt: str = "paper"
+    threshold: float | None = None  # local: one threshold for every head (see ModerationConfig)
 
     @classmethod
     def from_config(cls, config: ModerationConfig) -> BackendSpec:
-        return cls(config.backend, config.model, config.endpoint, config.prompt)
+        return cls(config.backend, config.model, config.endpoint, config.prompt, config.threshold)
 
     @classmethod
     def parse(cls, spec: str, prompt: str = "paper") -> BackendSpec:
@@ -143,7 +149,7 @@ def make_backend(spec: BackendSpec, llm: LLMConfig | None = None, progress: bool
     if spec.backend == "passthrough":
         return None
     if spec.backend == "local":
-        return LocalBackend(spec.model)
+        return LocalBackend(spec.model, spec.threshold)
     if spec.backend == "openai":
         return OpenAIBackend(make_client(spec.endpoint or f"openai:{OPENAI_DEFAULT_MODEL}", llm, progress=progress,
                                          ledger=ledger))

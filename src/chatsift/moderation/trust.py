@@ -32,8 +32,11 @@ def trust_figures(moderation_config: dict | None) -> dict | None:
         heldout[spec] = {"binary": report.get("binary"), "categories": {
             c: {"precision": m["precision"], "recall": m["recall"], "support": m["support"]}
             for c, m in categories.items()}}
-    return {"model": meta.get("name", folder.name), "heads": heads, "heldout": heldout,
-            "note": meta.get("threshold_note", "")}
+    note = meta.get("threshold_note", "")
+    if moderation_config.get("threshold") is not None:
+        note = (f"set to {moderation_config['threshold']:g} for every category by this release's config "
+                "(moderation.threshold), so the figures above, measured at the model's own thresholds, do not apply")
+    return {"model": meta.get("name", folder.name), "heads": heads, "heldout": heldout, "note": note}
 
 
 def trust_lines(trust: dict | None) -> list[str]:
