@@ -70,6 +70,8 @@ def _rand(n, alphabet=string.ascii_letters + string.digits, seed=0):
 @pytest.mark.parametrize("secret", [
     "sk-" + _rand(48),
     "sk-proj-" + _rand(64, string.ascii_letters + string.digits + "_-"),
+    "sk-proj-" + _rand(24),  # a short project key
+    "glpat-" + _rand(20, string.ascii_letters + string.digits + "_-"),  # GitLab personal access token
     "sk-ant-api03-" + _rand(95, string.ascii_letters + string.digits + "_-"),
     "AKIA" + _rand(16, string.ascii_uppercase + string.digits),
     "ghp_" + _rand(36),

@@ -20,11 +20,12 @@ from chatsift.privacy.structured import _OPTS, gend, gstart, is_example_domain
 _KEY_FORMATS = [
     ("anthropic", r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120}"),
     ("openai", r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"),
-    ("openai", r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}"),
+    ("openai", r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200}"),  # the prefix is the issuer's: short ones too
     ("openai", r"sk-[A-Za-z0-9]{48}"),
     ("aws_access_key", r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}"),
     ("github", r"gh[pousr]_[A-Za-z0-9]{36,255}"),
     ("github", r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}"),
+    ("gitlab", r"gl(?:pat|dt|ptt|rt|oas)-[A-Za-z0-9_-]{20,64}"),
     ("slack", r"xox[abposre]-[A-Za-z0-9-]{10,250}"),
     ("slack_webhook", r"https://hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}"),
     ("google_api_key", r"AIza[0-9A-Za-z_-]{35}"),
@@ -41,7 +42,8 @@ _KEY_FORMATS = [
 _KEYS = re2.compile(
     r"(?:^|[^A-Za-z0-9])(?P<v>" + "|".join(f"(?:{p})" for _, p in _KEY_FORMATS) + r")(?:$|[^A-Za-z0-9_-])", _OPTS
 )
-_KEY_TRIGGERS = ("sk-", "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "gh", "xox",
+_KEY_TRIGGERS = ("sk-", "glpat-", "gldt-", "glptt-", "glrt-", "gloas-",
+                 "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "gh", "xox",
                  "hooks.slack", "AIza", "ya29.", ":AA", "sk_", "rk_", "hf_", "SG.", "npm_", "SK", "eyJ", ".")
 _PEM = re2.compile(
     r"-----BEGIN (?P<t>(?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
