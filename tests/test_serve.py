@@ -7,6 +7,7 @@ proxy would; the upstream is the test suite's OpenAI-compatible server, streamin
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import random
 import re
@@ -414,41 +415,49 @@ def _start_server(config, port: int):
     pytest.fail("chatsift serve did not start in 60 s")
 
 
-def test_a_server_killed_mid_stream_stores_nothing_half_written_and_carries_on(db, tmp_path):
-    import signal
-
+@contextlib.contextmanager
+def _serve_process(tmp_path, settings: dict):
+    """`chatsift serve` as a real process on a free loopback port: (base URL, config, port, processes); every
+    process in the list (a test may restart the server into it) is killed at the end."""
     import yaml
     from conftest import free_port
+
+    config = tmp_path / "serve.yaml"
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    port = free_port()
+    procs = [_start_server(config, port)]
+    try:
+        yield f"http://127.0.0.1:{port}", config, port, procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_a_server_killed_mid_stream_stores_nothing_half_written_and_carries_on(db, tmp_path):
+    import signal
 
     def slow_answer(messages, model):
         if "long" in messages[-1]["content"]:
             return " ".join(f"word{i}" for i in range(60))
         return "A short answer."
 
-    with FakeLLM(chat_by_model=slow_answer, stream_delay_s=0.1) as upstream:
-        config = tmp_path / "serve.yaml"
-        config.write_text(yaml.safe_dump(settings_dict(db, upstream.url)), encoding="utf-8")
-        port = free_port()
-        proc = _start_server(config, port)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            user = User(base, "198.51.100.90")
-            user.accept()
-            assert user.send("chat", "a quick one")[1][-1]["saved"] is True
-            with user.http.stream("POST", "/api/send", json={"mode": "chat", "text": "a long one, please"},
-                                  headers={"X-CSRF-Token": user.csrf}) as response:
-                lines = response.iter_lines()
-                assert json.loads(next(lines))["model"] == "alpha"
-                assert "delta" in json.loads(next(lines))  # the answer is streaming
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=10)
-            proc = _start_server(config, port)
-            user = User(base, "198.51.100.90", same_browser=user)  # the same person, on a fresh page
-            assert user.page("/").status_code == 200  # consent is in the store, not in the dead process
-            assert user.send("chat", "after the restart")[1][-1]["saved"] is True
-        finally:
-            proc.kill()
-            proc.wait(timeout=10)
+    with FakeLLM(chat_by_model=slow_answer, stream_delay_s=0.1) as upstream, \
+            _serve_process(tmp_path, settings_dict(db, upstream.url)) as (base, config, port, procs):
+        user = User(base, "198.51.100.90")
+        user.accept()
+        assert user.send("chat", "a quick one")[1][-1]["saved"] is True
+        with user.http.stream("POST", "/api/send", json={"mode": "chat", "text": "a long one, please"},
+                              headers={"X-CSRF-Token": user.csrf}) as response:
+            lines = response.iter_lines()
+            assert json.loads(next(lines))["model"] == "alpha"
+            assert "delta" in json.loads(next(lines))  # the answer is streaming
+            procs[0].send_signal(signal.SIGKILL)
+            procs[0].wait(timeout=10)
+        procs.append(_start_server(config, port))
+        user = User(base, "198.51.100.90", same_browser=user)  # the same person, on a fresh page
+        assert user.page("/").status_code == 200  # consent is in the store, not in the dead process
+        assert user.send("chat", "after the restart")[1][-1]["saved"] is True
     out = tmp_path / "logs"
     CliRunner().invoke(cli, ["export", db, "-o", str(out)], catch_exceptions=False)
     records = [json.loads(line) for p in out.glob("*.json") for line in p.read_text().splitlines()]
@@ -536,16 +545,8 @@ def test_forwarded_for_from_an_untrusted_peer_is_no_new_user(db, tmp_path, upstr
     """Without a configured trusted proxy the socket peer is the only address: a client that sends
     X-Forwarded-For headers of its own (uvicorn trusts them from loopback by default) is still one user,
     held by one rate limit."""
-    import yaml
-    from conftest import free_port
-
-    config = tmp_path / "serve.yaml"
-    config.write_text(yaml.safe_dump(settings_dict(db, upstream.url, trusted_proxies=[],
-                                                   limits={"rate_per_minute": 2})), encoding="utf-8")
-    port = free_port()
-    proc = _start_server(config, port)
-    try:
-        base = f"http://127.0.0.1:{port}"
+    settings = settings_dict(db, upstream.url, trusted_proxies=[], limits={"rate_per_minute": 2})
+    with _serve_process(tmp_path, settings) as (base, _, _, _):
         first = User(base, "198.51.100.1")
         first.accept()
         assert [first.send("chat", f"hello {i}")[0] for i in range(2)] == [200, 200]
@@ -553,9 +554,6 @@ def test_forwarded_for_from_an_untrusted_peer_is_no_new_user(db, tmp_path, upstr
         spoofed.accept()
         status, body = spoofed.send("chat", "one more")
         assert status == 429, body
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def test_a_withdrawal_holds_for_every_tab_and_for_an_answer_still_streaming(db, tmp_path):

@@ -88,20 +88,13 @@ class Knowledge:
         key = latin_key(low)
         weight = self.given.get(key, 0)
         out = ["g0" if weight == 0 else "g1" if weight < 5 else "g2" if weight < 20 else "g3" if weight < 40 else "g4"]
-        if key in self.surnames:
-            out.append("sn")
-        if low in self.dictionary:
-            out.append("dict")
-        if low in self.english_common:
-            out.append("encommon")
+        out += [flag for flag, words, word in (("sn", self.surnames, key), ("dict", self.dictionary, low),
+                                               ("encommon", self.english_common, low)) if word in words]
         lists = language_lists(language) if language else None
-        if lists is not None:
-            if low in lists.function:
-                out.append("fn")
-            elif low in lists.words:
-                out.append("word")
-            elif low in lists.frequent:
-                out.append("freq")
+        if lists is not None:  # the most common band the word is in: function word, word, frequent
+            band = next((b for b, words in (("fn", lists.function), ("word", lists.words), ("freq", lists.frequent))
+                         if low in words), None)
+            out += [band] if band else []
         return tuple(out)
 
 
