@@ -85,10 +85,13 @@ def test_an_empty_release_exits_non_zero_with_the_reasons(tmp_path, shared_data)
     assert result.exit_code == 1
     assert "nothing was released; top quarantined reasons:" in result.output
     assert "error: no conversation was released" in result.output
-    assert (tmp_path / "rel" / "manifest.json").exists()  # the (empty) release and its quarantine are still written
+    # what says why is kept; nothing looks like a finished release (no card, no data, no "release:" line)
+    assert (tmp_path / "rel" / "manifest.json").exists() and (tmp_path / "rel" / "quarantine.jsonl").exists()
+    assert not (tmp_path / "rel" / "README.md").exists() and not (tmp_path / "rel" / "data").exists()
+    assert "release:" not in result.output and "card:" not in result.output and "quarantine.jsonl" in result.output
     again = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "rel2"), "--no-progress",
                                      "--allow-empty"])
-    assert again.exit_code == 0
+    assert again.exit_code == 0 and (tmp_path / "rel2" / "README.md").exists()
 
 
 def test_no_user_id_warning_for_a_release_without_user_id(tmp_path, caplog):
@@ -114,3 +117,29 @@ def test_distilling_the_static_embedder_prints_nothing(tmp_path, monkeypatch, ca
     StaticEmbedder(dims=32)
     out, err = capfd.readouterr()
     assert "LOAD REPORT" not in out + err and "Encoding tokens" not in out + err
+
+
+def test_formats_names_the_break_in_a_truncated_json_file(tmp_path):
+    whole = json.dumps([{"messages": [{"role": "user", "content": "hi"}]}] * 3)
+    (tmp_path / "cut.json").write_text(whole[:-30], encoding="utf-8")
+    result = CliRunner().invoke(cli, ["formats", str(tmp_path / "cut.json")])
+    assert result.exit_code == 0
+    assert "cut.json: record 1: invalid_json" in result.output and "Unterminated string" in result.output
+
+
+def test_table1_counts_no_unnamed_model_or_unknown_language(tmp_path):
+    from conftest import run_curate
+
+    from chatsift.analysis.stats import compute_stats
+
+    rows = [{"messages": [{"role": "user", "content": "Please summarise the attached report for me."},
+                          {"role": "assistant", "content": "Here is a short summary of the report."}], "model": m}
+            for m in ("gpt-4o", "", None)]
+    rows.append({"messages": [{"role": "user", "content": "1234 5678"}, {"role": "assistant", "content": "?"}],
+                 "model": "gpt-4o"})
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "r", **{"filters.min_user_chars": 0})
+    stats = compute_stats(tmp_path / "r")
+    languages = set(stats["languages_top"])
+    assert stats["table1"]["models"] == 1 and stats["models"] == {"gpt-4o": 2, "(none)": 2}
+    assert stats["table1"]["languages"] == len(languages - {"unknown", "Unknown", ""})

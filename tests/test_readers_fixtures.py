@@ -189,8 +189,8 @@ def test_derived_ids_are_stable_across_runs(tmp_path):
 
 def test_quarantine_names_file_line_and_reason(tmp_path):
     _write_lines(tmp_path / "c.jsonl", [{"messages": [{"role": "user", "content": "fine"}]},
-                                        {"messages": [{"role": "tool", "content": "{}"}]}])
+                                        {"messages": [{"role": "narrator", "content": "{}"}]}])
     run_curate([tmp_path / "c.jsonl"], tmp_path / "r")
     (entry,) = read_quarantine(tmp_path / "r")
-    assert entry["file"] == "c.jsonl" and entry["record"] == 2 and entry["reason"] == "unsupported_role"
-    assert "tool" in entry["detail"]
+    assert entry["file"] == "c.jsonl" and entry["record"] == 2 and entry["reason"] == "unknown_role"
+    assert "narrator" in entry["detail"]

@@ -231,7 +231,8 @@ def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, exe
             return CurateResult(remote_out, read_json(out / "manifest.json"), True)
         if (out / "manifest.json").exists() and not dry_run:
             if not overwrite:
-                raise ReleaseError(f"{out} already holds a finished release; pass --overwrite to replace it")
+                what = "a finished release" if (out / "data").exists() else "a run that released nothing"
+                raise ReleaseError(f"{out} already holds {what}; pass --overwrite to replace it")
             _clear_release(out)
             work.remove()
         if restart:

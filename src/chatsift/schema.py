@@ -52,6 +52,12 @@ LMSYS_COLUMNS: tuple[str, ...] = tuple(LMSYS_SCHEMA.names)
 
 PII_KINDS: tuple[str, ...] = ("secret", "url", "email", "iban", "credit_card", "ssn", "ip_address", "phone", "address",
                               "name")
+# What an agent conversation holds beside its user and assistant text: tool calls and their results, the
+# model's reasoning, attachments. ``after``: how many conversation messages come before the event.
+TOOL_EVENT_TYPE = pa.struct([("after", pa.int32()), ("kind", pa.string()), ("name", pa.string()),
+                             ("call_id", pa.string()), ("content", pa.string())])
+TOOL_EVENT_KINDS: tuple[str, ...] = ("call", "result", "reasoning", "attachment")
+
 PII_COUNTS_TYPE = pa.struct([(k, pa.int32()) for k in PII_KINDS])
 PII_SPANS_TYPE = pa.list_(
     pa.struct([("message", pa.int32()), ("start", pa.int32()), ("end", pa.int32()), ("kind", pa.string()),
@@ -81,13 +87,18 @@ EXTRA_COLUMNS: tuple[ExtraColumn, ...] = (
     ExtraColumn("source.format", pa.string(), "reader that produced the record"),
     ExtraColumn("source.file", pa.string(), "input file, relative to the input argument"),
     ExtraColumn("source.record", pa.int64(), "1-based line or row number in the input file"),
+    ExtraColumn("tools.events", pa.list_(TOOL_EVENT_TYPE),
+                "tool calls (kind 'call', arguments as text), tool results ('result'), reasoning ('reasoning') and "
+                "attachments ('attachment', file name and extracted text), in order; 'after' = conversation "
+                "messages before the event; redacted like the messages; null when the source has none"),
     ExtraColumn("normalize.issues", pa.list_(pa.string()), "what normalisation repaired"),
     ExtraColumn("quality.reasons", pa.list_(pa.string()), "filter reasons that apply to the record"),
     ExtraColumn("pii.counts", PII_COUNTS_TYPE, "replacements made by the PII stage, per kind"),
     ExtraColumn("pii.preexisting", PII_COUNTS_TYPE,
                 "placeholders (NAME_1, EMAIL_2, ...) already in the input, kept as they were, per kind"),
     ExtraColumn("pii.spans", PII_SPANS_TYPE,
-                "where replacements were made: message (-1 = system prompt), offsets in the original text, kind, "
+                "where replacements were made: message (-1 = system prompt, 0.. the conversation, then tools.events "
+                "contents in order), offsets in the original text, kind, "
                 "placeholder; never the values"),
     ExtraColumn("moderation.backend", pa.string(),
                 "who wrote openai_moderation: 'source' (kept from the input) or the backend and model"),

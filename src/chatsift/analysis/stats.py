@@ -83,7 +83,9 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
 
     has_users = "user_id" in cols
     base = con.execute(
-        "SELECT count(*), count(DISTINCT model), count(DISTINCT language), avg(turn)"
+        # A model or language that is not named (null, "", "unknown") is not one more model or language.
+        "SELECT count(*), count(DISTINCT nullif(model, '')), "
+        "count(DISTINCT CASE WHEN language NOT IN ('', 'unknown', 'Unknown') THEN language END), avg(turn)"
         + (", count(DISTINCT user_id)" if has_users else "") + " FROM t"
     ).fetchall()[0]
     users = base[4] if has_users and base[4] else _curate_time_users(release)
@@ -96,7 +98,7 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
     out["table1"] = table1
     out["paper_table1"] = PAPER_TABLE1
 
-    out["models"] = dict(con.execute("SELECT coalesce(model, '(none)'), count(*) c FROM t GROUP BY 1 "
+    out["models"] = dict(con.execute("SELECT coalesce(nullif(model, ''), '(none)'), count(*) c FROM t GROUP BY 1 "
                                      "ORDER BY c DESC, 1").fetchall())
     out["languages_top"] = dict(con.execute(f"SELECT language, count(*) c FROM t GROUP BY 1 ORDER BY c DESC, 1 "
                                             f"LIMIT {int(top_languages)}").fetchall())
@@ -107,6 +109,8 @@ def compute_stats(release: str | Path, tokenizer: str | Tokenizer = "approx", to
             "ORDER BY 1").fetchall() if isinstance(d, dt.date)}
     if "dedup.exact_size" in cols:
         out["duplicates"] = _duplicates(con)
+    if "tools.events" in cols:
+        out["tools"] = _tools(con)
     out["moderation"] = _moderation(con)
     if out["moderation"]["conversations_with_tags"]:
         out["moderation"].update(_table4(release))
@@ -182,6 +186,19 @@ def _duplicates(con: duckdb.DuckDBPyConnection) -> dict:
         "in_templates": row[5], "templates": row[6], "share_in_templates": round((row[5] or 0) / n, 4),
         "largest_exact_groups": [s for _, s in top],
     }
+
+
+def _tools(con: duckdb.DuckDBPyConnection) -> dict:
+    """Tool use (agent traces, chat-app exports): conversations with events, events per kind, top tools."""
+    con.execute('CREATE OR REPLACE TEMP VIEW ev AS SELECT conversation_id, unnest("tools.events", recursive := true) '
+                'FROM t WHERE "tools.events" IS NOT NULL')
+    with_events = con.execute("SELECT count(DISTINCT conversation_id) FROM ev").fetchone()[0]
+    kinds = dict(con.execute("SELECT kind, count(*) FROM ev GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
+    with_calls = con.execute("SELECT count(DISTINCT conversation_id) FROM ev WHERE kind = 'call'").fetchone()[0]
+    top = dict(con.execute("SELECT name, count(*) c FROM ev WHERE kind = 'call' AND name IS NOT NULL GROUP BY 1 "
+                           "ORDER BY c DESC, 1 LIMIT 10").fetchall())
+    return {"conversations_with_events": with_events, "conversations_with_tool_calls": with_calls,
+            "events": kinds, "top_tools": top}
 
 
 def _trust(release: Path) -> dict | None:

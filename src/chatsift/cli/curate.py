@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import click
 
 from chatsift.config import load_config
@@ -106,14 +109,19 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, s
 
         click.echo(Ledger.from_dict(result.manifest["llm"]).line())
         click.echo(f"ledger:  {root}/llm-ledger.json")
-    click.echo(f"release: {root}/data")
-    click.echo(f"card:    {root}/README.md")
+    empty_refused = c["released"] == 0 and c["input"] and not allow_empty
+    if empty_refused:
+        _unmark_release(result.out)
+        click.echo(f"why:     {root}/quarantine.jsonl, {root}/exclusions.parquet, {root}/manifest.json")
+    else:
+        click.echo(f"release: {root}/data")
+        click.echo(f"card:    {root}/README.md")
     warnings = result.manifest.get("warnings") or []
     for w in warnings[:20]:
         click.echo(f"warning: {w}", err=True)
     if len(warnings) > 20:
         click.echo(f"warning: … and {len(warnings) - 20:,} more, listed in {root}/manifest.json", err=True)
-    if c["released"] == 0 and c["input"] and not allow_empty:
+    if empty_refused:
         # An empty release is almost always a wrong input or format: say why, and fail scripts that go on.
         for kind in ("quarantined", "excluded"):
             top = sorted(c[kind].items(), key=lambda x: -x[1])[:3]
@@ -122,3 +130,20 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, s
                            + ", ".join(f"{reason} ({n:,})" for reason, n in top), err=True)
         click.echo("error: no conversation was released (--allow-empty to accept an empty release)", err=True)
         raise SystemExit(1)
+
+
+def _unmark_release(out: object) -> None:
+    """An empty release that was not asked for keeps what says why (manifest, quarantine, exclusions) but no
+    card and no data folder, so that it does not look like a finished release."""
+    if not isinstance(out, Path) or not out.is_dir():
+        return  # an object-store release: left as written
+    (out / "README.md").unlink(missing_ok=True)
+    data = out / "data"
+    if data.is_dir() and not any(p.suffix == ".parquet" and _parquet_rows(p) for p in data.iterdir()):
+        shutil.rmtree(data)
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows

@@ -7,7 +7,7 @@ import click
 from chatsift.config import CurateConfig
 from chatsift.io.inputs import plan_units, resolve_inputs
 from chatsift.io.readers.registry import READER_CLASSES, detect_format
-from chatsift.pipeline.plan import _sample
+from chatsift.pipeline.plan import _sample, first_problem
 
 
 @click.command("formats")
@@ -17,6 +17,10 @@ def formats_command(files: tuple[str, ...]) -> None:
     if not files:
         for cls in READER_CLASSES:
             click.echo(f"{cls.name}\n  {cls.description}\n  expects: {cls.expects}\n")
+        click.echo("Tool use: chatgpt_export, claude_export, openai_responses and openai_messages (tool_calls, tool "
+                   "messages) keep tool calls, tool results, reasoning and attachments in the tools.events column of "
+                   "--schema full (kind, name, call_id, content, and 'after': how many conversation messages come "
+                   "before); the conversation keeps the user and assistant text; the same redaction applies.\n")
         click.echo("Containers: JSON lines (.jsonl, .ndjson, .json with one object per line), JSON arrays (.json), "
                    "Parquet; .gz, .bz2, .zst and .lz4 compression. Folders are searched recursively.")
         return
@@ -27,7 +31,9 @@ def formats_command(files: tuple[str, ...]) -> None:
     for u in units:
         first.setdefault(u.file_index, u)
     for f in found:
-        name, message = detect_format(_sample(first[f.index], config.read.max_record_bytes), f.label)
-        click.echo(f"{f.label}: {name}" if name else message)
+        samples = _sample(first[f.index], config.read.max_record_bytes)
+        name, message = detect_format(samples, f.label)
+        problem = None if samples else first_problem(first[f.index], config.read.max_record_bytes)
+        click.echo(f"{f.label}: {name}" if name else f"{f.label}: {problem}" if problem else message)
     for w in warnings:
         click.echo(f"warning: {w}", err=True)

@@ -57,6 +57,13 @@ def render_stats(s: dict) -> str:
                       ["template groups", d["templates"]],
                       ["share in template groups", f"{100 * d['share_in_templates']:.1f}%"],
                       ["largest exact groups", ", ".join(f"{x:,}" for x in d["largest_exact_groups"][:5])]])]
+    tools = s.get("tools")
+    if tools and tools["conversations_with_events"]:
+        rows = [["conversations with tool calls", tools["conversations_with_tool_calls"]],
+                ["conversations with any tool event", tools["conversations_with_events"]]]
+        rows += [[f"events: {kind}", n] for kind, n in tools["events"].items()]
+        rows += [[f"tool: {name}", n] for name, n in tools["top_tools"].items()]
+        parts += ["", "Tool use (tools.events)", table(["measure", "value"], rows)]
     return "\n".join(parts)
 
 

@@ -15,7 +15,7 @@ import orjson
 
 from chatsift import __version__
 from chatsift.config import CurateConfig
-from chatsift.io.containers import iter_records
+from chatsift.io.containers import DamagedInput, iter_records
 from chatsift.io.inputs import InputFile, Unit, plan_units, resolve_inputs
 from chatsift.io.readers.registry import detect_format, get_reader
 from chatsift.privacy.scrub import redact_excerpt
@@ -46,6 +46,17 @@ class RunPlan:
 def _sample(unit: Unit, max_record_bytes: int) -> list[object]:
     return [r.obj for r in itertools.islice(iter_records(unit, max_record_bytes), SNIFF_RECORDS * 2)
             if r.error is None][:SNIFF_RECORDS]
+
+
+def first_problem(unit: Unit, max_record_bytes: int) -> str | None:
+    """Why the first records of ``unit`` do not read (its first unreadable record), for a file with no sample."""
+    try:
+        for r in itertools.islice(iter_records(unit, max_record_bytes), SNIFF_RECORDS * 2):
+            if r.error is not None:
+                return f"record {r.number}: {r.error}: {r.detail}"
+    except DamagedInput as exc:
+        return f"record {exc.number}: {exc.detail}"
+    return None
 
 
 def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) -> RunPlan:

@@ -146,13 +146,18 @@ class Auditor:
             names = set(pf.schema_arrow.names)
             extra = [c for c in ("system_prompt", *self.METADATA) if c in names]
             code_column = ["language_code"] if "language_code" in names else []
-            for batch in pf.iter_batches(batch_size=2000, columns=["conversation", *extra, *code_column]):
+            tools = ["tools.events"] if "tools.events" in names else []
+            for batch in pf.iter_batches(batch_size=2000, columns=["conversation", *extra, *code_column, *tools]):
                 data = batch.to_pydict()
-                for conv, language in zip(data["conversation"], self._codes(data)):
+                events = data["tools.events"] if tools else [None] * batch.num_rows
+                for conv, language, conv_events in zip(data["conversation"], self._codes(data), events):
                     report.conversations += 1
                     for msg in conv or []:
                         report.messages += 1
                         self._scan(report, msg["content"] or "", "messages", language=language)
+                    for event in conv_events or []:
+                        report.other_texts += 1
+                        self._scan(report, event["content"] or "", "tools.events", language=language)
                 for column in extra:
                     seen: set[str] = set()
                     for value in data[column]:

@@ -14,12 +14,13 @@ import pyarrow as pa
 
 from chatsift.config import NormalizeConfig
 from chatsift.pipeline.stage import BatchStage, set_column
-from chatsift.schema import CONVERSATION_TYPE
+from chatsift.schema import CONVERSATION_TYPE, TOOL_EVENT_TYPE
 
 
 def normalize_messages(messages: list[dict], system: str | None, form: str | None, merge: bool,
-                       issues: list[str]) -> tuple[list[dict], str | None]:
-    """The canonical form of one conversation; appends what it changed to ``issues``."""
+                       issues: list[str], positions: list[int] | None = None) -> tuple[list[dict], str | None]:
+    """The canonical form of one conversation; appends what it changed to ``issues``, and to ``positions``
+    (when given) how many canonical messages there are after each input message."""
 
     def note(issue: str) -> None:
         if issue not in issues:
@@ -39,12 +40,13 @@ def normalize_messages(messages: list[dict], system: str | None, form: str | Non
             if content:
                 system_parts.append(content)
             note("system_moved")
-            continue
-        if merge and out and out[-1]["role"] == role and content is not None and out[-1]["content"] is not None:
+        elif merge and out and out[-1]["role"] == role and content is not None and out[-1]["content"] is not None:
             out[-1] = {"content": out[-1]["content"] + "\n\n" + content, "role": role}
             note(f"merged_consecutive_{role}")
-            continue
-        out.append({"content": content, "role": role})
+        else:
+            out.append({"content": content, "role": role})
+        if positions is not None:
+            positions.append(len(out))
     if out and out[0]["role"] == "assistant":
         note("starts_with_assistant")
     if any(m["content"] is not None and not m["content"].strip() for m in out):
@@ -57,8 +59,8 @@ def normalize_messages(messages: list[dict], system: str | None, form: str | Non
 
 class NormalizeStage(BatchStage):
     name = "normalize"
-    inputs = ("conversation", "system_prompt", "normalize.issues")
-    outputs = ("conversation", "system_prompt", "turn", "normalize.issues")
+    inputs = ("conversation", "system_prompt", "normalize.issues", "tools.events")
+    outputs = ("conversation", "system_prompt", "turn", "normalize.issues", "tools.events")
 
     def __init__(self, config: NormalizeConfig) -> None:
         self.config = config
@@ -72,10 +74,15 @@ class NormalizeStage(BatchStage):
         convs = batch.column("conversation").to_pylist()
         systems = batch.column("system_prompt").to_pylist()
         issues_col = batch.column("normalize.issues").to_pylist()
+        events_col = batch.column("tools.events").to_pylist()
         new_convs, new_systems, turns, new_issues = [], [], [], []
-        for messages, system, issues in zip(convs, systems, issues_col):
+        for k, (messages, system, issues, events) in enumerate(zip(convs, systems, issues_col, events_col)):
             issues = list(issues or [])
-            msgs, system = normalize_messages(messages or [], system, self.form, self.config.merge_consecutive, issues)
+            positions: list[int] = []
+            msgs, system = normalize_messages(messages or [], system, self.form, self.config.merge_consecutive, issues,
+                                              positions)
+            if events:  # an event after N input messages comes after what those N became
+                events_col[k] = [dict(e, after=positions[e["after"] - 1] if e["after"] > 0 else 0) for e in events]
             new_convs.append(msgs)
             new_systems.append(system)
             turns.append(len(msgs) // 2)
@@ -83,4 +90,6 @@ class NormalizeStage(BatchStage):
         batch = set_column(batch, "conversation", pa.array(new_convs, CONVERSATION_TYPE))
         batch = set_column(batch, "system_prompt", pa.array(new_systems, pa.string()))
         batch = set_column(batch, "turn", pa.array(turns, pa.int64()))
+        if any(events_col):
+            batch = set_column(batch, "tools.events", pa.array(events_col, pa.list_(TOOL_EVENT_TYPE)))
         return set_column(batch, "normalize.issues", pa.array(new_issues, pa.list_(pa.string())))

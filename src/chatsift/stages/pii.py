@@ -28,7 +28,7 @@ from chatsift.pipeline.stage import BatchStage, set_column
 from chatsift.privacy.redactor import Redactor
 from chatsift.privacy.scrub import redact_value
 from chatsift.privacy.spans import KINDS
-from chatsift.schema import CONVERSATION_TYPE, PII_COUNTS_TYPE, PII_SPANS_TYPE
+from chatsift.schema import CONVERSATION_TYPE, PII_COUNTS_TYPE, PII_SPANS_TYPE, TOOL_EVENT_TYPE
 
 
 def make_redactor(config: PiiConfig) -> Redactor:
@@ -58,8 +58,9 @@ class PiiStage(BatchStage):
     name = "pii"
     worker_resources = ("_redactor",)
     metadata = ("conversation_id", "model", "language", "source.file")
-    inputs = ("conversation", "system_prompt", "redacted", "quality.reasons", "language_code", *metadata)
-    outputs = ("conversation", "system_prompt", "redacted", "pii.counts", "pii.preexisting", "pii.spans",
+    inputs = ("conversation", "system_prompt", "tools.events", "redacted", "quality.reasons", "language_code",
+              *metadata)
+    outputs = ("conversation", "system_prompt", "tools.events", "redacted", "pii.counts", "pii.preexisting", "pii.spans",
                "quality.reasons", *metadata)
 
     def __init__(self, config: PiiConfig, id_secret: bytes = b"chatsift") -> None:
@@ -90,20 +91,27 @@ class PiiStage(BatchStage):
         redact = self._redactor.redact  # type: ignore[union-attr]
         convs = batch.column("conversation").to_pylist()
         systems = batch.column("system_prompt").to_pylist()
+        events_col = batch.column("tools.events").to_pylist()
         already = batch.column("redacted").to_pylist()
         reasons_col = batch.column("quality.reasons").to_pylist()
         codes = batch.column("language_code").to_pylist()
         prefetch = getattr(self._redactor.names, "prefetch", None)  # a spaCy model reads the batch at once
         if prefetch is not None:
-            prefetch((text, code) for messages, system, code in zip(convs, systems, codes)
-                     for text in [system, *(m["content"] for m in messages or [])])
+            prefetch((text, code) for messages, system, events, code in zip(convs, systems, events_col, codes)
+                     for text in [system, *(m["content"] for m in messages or []),
+                                  *(e["content"] for e in events or [])])
         out_convs, out_systems, out_redacted, counts, spans, reasons, preexisting = [], [], [], [], [], [], []
-        for messages, system, was, why, code in zip(convs, systems, already, reasons_col, codes):
+        for k, (messages, system, events, was, why, code) in enumerate(
+                zip(convs, systems, events_col, already, reasons_col, codes)):
             messages = messages or []
-            result = redact([system, *(m["content"] for m in messages)], language=code)
+            # One call for the whole conversation, tool events included: a name keeps its number across them.
+            result = redact([system, *(m["content"] for m in messages), *(e["content"] for e in events or [])],
+                            language=code)
             texts = result.texts
             out_systems.append(texts[0])
             out_convs.append([{"content": t, "role": m["role"]} for t, m in zip(texts[1:], messages)])
+            if events:
+                events_col[k] = [dict(e, content=t) for e, t in zip(events, texts[1 + len(messages):])]
             out_redacted.append(bool(was) or result.changed)
             counts.append(result.counts)
             preexisting.append(result.preexisting)
@@ -118,6 +126,8 @@ class PiiStage(BatchStage):
                                          self._id_secret if column == "conversation_id" else None)
         batch = set_column(batch, "conversation", pa.array(out_convs, CONVERSATION_TYPE))
         batch = set_column(batch, "system_prompt", pa.array(out_systems, pa.string()))
+        if any(events_col):
+            batch = set_column(batch, "tools.events", pa.array(events_col, pa.list_(TOOL_EVENT_TYPE)))
         batch = set_column(batch, "redacted", pa.array(out_redacted, pa.bool_()))
         batch = set_column(batch, "pii.counts", pa.array(counts, PII_COUNTS_TYPE))
         batch = set_column(batch, "pii.preexisting", pa.array(preexisting, PII_COUNTS_TYPE))

@@ -5,16 +5,21 @@ from __future__ import annotations
 from chatsift.errors import InputError
 from chatsift.io.readers.base import Reader
 from chatsift.io.readers.benchmarks import ArenaHardReader, MTBenchReader
+from chatsift.io.readers.chat_exports import ChatGPTExportReader, ClaudeExportReader
 from chatsift.io.readers.fastchat_logs import FastChatLogReader
 from chatsift.io.readers.hh import AnthropicHHReader
 from chatsift.io.readers.lmsys import LmsysReader
 from chatsift.io.readers.oasst import OasstTreeReader
 from chatsift.io.readers.openai_messages import OpenAIMessagesReader
+from chatsift.io.readers.openai_responses import OpenAIResponsesReader
 from chatsift.io.readers.sharegpt import ShareGPTReader
 from chatsift.io.readers.wildchat import WildChatReader
 
 READER_CLASSES: tuple[type[Reader], ...] = (
     FastChatLogReader,
+    ChatGPTExportReader,
+    ClaudeExportReader,
+    OpenAIResponsesReader,
     WildChatReader,
     LmsysReader,
     OasstTreeReader,
