@@ -210,3 +210,45 @@ def test_responses_api_items_with_function_calls_and_reasoning(tmp_path):
         (0, "attachment", "input_image"), (1, "call", "book"), (1, "result", "book"), (1, "reasoning", None)]
     (entry,) = read_quarantine(tmp_path / "r")
     assert entry["reason"] == "unknown_item" and "telepathy_call" in entry["detail"]
+
+
+def test_field_map_reads_nested_fields_and_checks_paths_before_work(tmp_path):
+    from click.testing import CliRunner
+
+    from chatsift.cli.main import cli
+
+    records = [{"payload": {"turns": [{"role": "user", "content": f"Question {i} about tides?"},
+                                      {"role": "assistant", "content": "Tides follow the moon."}]},
+                "metadata": {"model": "gpt-4-0613", "timestamp": "2024-05-01T12:00:00Z", "cid": f"conv-{i}"}}
+               for i in range(3)]
+    src = tmp_path / "dump.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    maps = ["--map", "messages=payload.turns", "--map", "model=metadata.model", "--map", "id=metadata.cid",
+            "--map", "timestamp=metadata.timestamp"]
+    dry = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "r"), "--dry-run", *maps])
+    assert dry.exit_code == 0, dry.output
+    assert "messages=payload.turns" in dry.output and "model=metadata.model" in dry.output
+    done = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "r"), "--no-progress",
+                                    "--schema", "full", "--keep-private", *maps])
+    assert done.exit_code == 0, done.output
+    rows = read_release(tmp_path / "r").to_pylist()
+    assert [r["model"] for r in rows] == ["gpt-4-0613"] * 3
+    assert sorted(r["conversation_id"] for r in rows) == ["conv-0", "conv-1", "conv-2"]
+    assert rows[0]["tstamp"] == 1_714_564_800.0
+    assert rows[0]["source.format"] == "openai_messages"
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["config"]["read"]["map"] == ["messages=payload.turns", "model=metadata.model", "id=metadata.cid",
+                                                 "timestamp=metadata.timestamp"]
+    # a misspelt path stops the run before any work, in one line
+    typo = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "t"), "--no-progress",
+                                    *maps[:2], "--map", "model=metadata.modle"])
+    assert typo.exit_code == 2 and "read.map: model=metadata.modle is in none of the sampled records" in typo.output
+    assert not (tmp_path / "t").exists()
+    bad = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "t"), "--map", "colour=x.y"])
+    assert bad.exit_code == 2 and "unknown target 'colour'" in bad.output
+    # the same in YAML, as a mapping
+    (tmp_path / "c.yaml").write_text("read:\n  map:\n    messages: payload.turns\n    user: metadata.cid\n")
+    yaml_run = CliRunner().invoke(cli, ["curate", str(src), "--out", str(tmp_path / "y"), "--no-progress",
+                                        "--config", str(tmp_path / "c.yaml"), "--schema", "full", "--keep-private"])
+    assert yaml_run.exit_code == 0, yaml_run.output
+    assert len({r["user_id"] for r in read_release(tmp_path / "y").to_pylist()}) == 3

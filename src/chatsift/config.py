@@ -41,6 +41,9 @@ class ReadConfig:
     # A chat store input (sqlite:///chat.db, postgresql://...): only records at or after this time
     # (ISO date/time or Unix seconds), for incremental releases.
     since: str | None = None
+    # Where fields live in records of an unusual shape: "TARGET=dotted.path" items (id, model, user,
+    # timestamp, language, system, messages); see io/field_map.py. --map on the command line.
+    map: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,8 @@ def _coerce(value: Any, target: Any, key: str) -> Any:
         except (TypeError, ValueError):
             raise ConfigError(f"{key}: expected a number, got {value!r}") from None
     if isinstance(target, tuple):
+        if isinstance(value, dict):  # read.map as a YAML mapping: {model: metadata.model}
+            value = [f"{k}={v}" for k, v in value.items()]
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
@@ -361,6 +366,9 @@ def load_config(path: str | os.PathLike | None = None, overrides: dict[str, Any]
 
 def validate(config: CurateConfig) -> None:
     """Check values that types alone do not catch; raise ``ConfigError`` naming the key."""
+    from chatsift.io.field_map import parse_map
+
+    parse_map(config.read.map)
     if config.release.schema not in {"lmsys", "full"}:
         raise ConfigError(f"release.schema: expected 'lmsys' or 'full', got {config.release.schema!r}")
     if config.select.exact not in {"keep_all", "one_per_group"}:

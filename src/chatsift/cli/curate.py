@@ -51,6 +51,9 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--workers", type=int, help="Worker processes (default: one per core; with Ray: CPUs of a local Ray).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), help="Run locally (default) or on Ray Data.")
 @click.option("--ray-address", help="Join a Ray cluster: 'auto' or ray://host:port (default: start a local Ray).")
+@click.option("--map", "maps", multiple=True, metavar="TARGET=PATH",
+              help="Where a field lives in your records, as a dotted path: id, model, user, timestamp, language, "
+                   "system or messages, e.g. --map model=metadata.model --map messages=data.turns (read.map).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Any config value, e.g. --set sample.n=100.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config and plan, then exit.")
 @click.option("--overwrite", is_flag=True, help="Replace a finished release in --out.")
@@ -61,7 +64,7 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, sample, seed, exact_dedup, near_cap,
                    blocked_words, no_pii, ner, moderator, moderation_prompt, recompute_moderation, workers, executor,
                    ray_address, sets, dry_run, overwrite, restart,
-                   keep_work, no_progress, allow_empty) -> None:
+                   keep_work, no_progress, allow_empty, maps) -> None:
     """Curate INPUTS (files, folders, hf://owner/name, s3://... URLs, chat stores of `chatsift serve`:
     sqlite:///chat.db or postgresql://...) into a release in --out (a folder or URL).
 
@@ -90,6 +93,8 @@ def curate_command(inputs, out, config_path, fmt, schema, keep_private, since, s
         overrides["moderation.prompt"] = moderation_prompt
     if recompute_moderation:
         overrides["moderation.recompute"] = True
+    if maps:
+        overrides["read.map"] = tuple(maps)
     overrides.update(parse_sets(sets))
     config = load_config(config_path, overrides)
     result = curate(list(inputs), out, config, overwrite=overwrite, restart=restart, dry_run=dry_run)

@@ -15,7 +15,9 @@ import orjson
 
 from chatsift import __version__
 from chatsift.config import CurateConfig
+from chatsift.errors import AdaptError
 from chatsift.io.containers import DamagedInput, iter_records
+from chatsift.io.field_map import before_reader, check_paths, parse_map
 from chatsift.io.inputs import InputFile, Unit, plan_units, resolve_inputs
 from chatsift.io.readers.registry import detect_format, get_reader
 from chatsift.privacy.scrub import redact_excerpt
@@ -59,6 +61,13 @@ def first_problem(unit: Unit, max_record_bytes: int) -> str | None:
     return None
 
 
+def _mapped(record: object, mapping: dict) -> object:
+    try:
+        return before_reader(record, mapping)
+    except AdaptError:
+        return record
+
+
 def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) -> RunPlan:
     files, warnings = resolve_inputs(inputs)
     units, checksums = plan_units(files, config.engine.chunk_bytes)
@@ -67,11 +76,17 @@ def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) 
     first_unit = {}
     for u in units:
         first_unit.setdefault(u.file_index, u)
+    mapping = parse_map(config.read.map)
+    sampled: list[object] = []
     for f in files:
-        if config.read.format != "auto":
+        auto = config.read.format == "auto"
+        samples = _sample(first_unit[f.index], config.read.max_record_bytes) if auto or mapping else []
+        sampled.extend(samples)
+        if not auto:
             formats[f.index] = get_reader(config.read.format).name
             continue
-        samples = _sample(first_unit[f.index], config.read.max_record_bytes)
+        if mapping:  # detect the format of the records as the reader will see them
+            samples = [_mapped(s, mapping) for s in samples]
         if not samples:
             formats[f.index] = None
             if f.container == "unreadable":
@@ -86,6 +101,8 @@ def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) 
         if name is None:
             problems[f.index] = message
             warnings.append(message + " Its records are quarantined.")
+    if mapping:
+        check_paths(mapping, sampled)
     # Warnings quote file names and parser messages, which can carry input: redacted once, here, for
     # every place that shows them (stderr, manifest, card).
     plan = RunPlan(config, files, formats, problems, units, checksums, [redact_excerpt(w) for w in warnings])

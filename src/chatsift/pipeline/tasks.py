@@ -27,6 +27,7 @@ from chatsift.io.containers import iter_records
 from chatsift.io.inputs import Unit
 from chatsift.io.quarantine import QuarantineEntry, make_entry
 from chatsift.io.readers.base import RecordContext, VoteEvent
+from chatsift.io.field_map import after_reader, before_reader, parse_map
 from chatsift.io.readers.registry import get_reader
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.reduce import (
@@ -147,6 +148,7 @@ class UnitReader:
         self.unit = unit
         self.config = config
         self.reader = get_reader(fmt) if fmt else None
+        self.field_map = parse_map(config.read.map)
         self.format_problem = format_problem or "format could not be detected"
         self.quarantine: list[QuarantineEntry] = []
         self.read_exclusions: list[dict] = []
@@ -175,7 +177,13 @@ class UnitReader:
                 continue
             ctx = RecordContext(unit.label, raw.number, read_cfg, unit.path)
             try:
-                produced = list(self.reader.adapt(raw.obj, ctx))
+                if self.field_map:
+                    produced = list(self.reader.adapt(before_reader(raw.obj, self.field_map), ctx))
+                    for p in produced:
+                        if isinstance(p, dict):
+                            after_reader(p, raw.obj, self.field_map)
+                else:
+                    produced = list(self.reader.adapt(raw.obj, ctx))
             except AdaptError as exc:
                 self._quarantine(raw.number, exc.reason, exc.detail, original)
                 continue
