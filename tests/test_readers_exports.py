@@ -131,7 +131,8 @@ def test_chat_completions_tool_calls_are_events_not_quarantine(tmp_path):
         {"role": "system", "content": "You are a weather agent."},
         {"role": "user", "content": "Weather in Oslo?"},
         {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}]},
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": '{"temp_c": 3}'},
         {"role": "assistant", "content": "It is 3 °C in Oslo."}]}
     (tmp_path / "runs.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")

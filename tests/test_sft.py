@@ -211,3 +211,15 @@ def test_select_and_export_with_repeated_ids_across_sources(tmp_path):
     write_subset(tmp_path / "rel", selection, tmp_path / "out")
     kept = read_release(tmp_path / "out")
     assert kept.num_rows == 1 and kept["conversation"].to_pylist()[0][0]["content"].startswith("How do I sort")
+
+
+def test_export_to_a_folder_writes_the_format_file_inside_it(tmp_path):
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "1", "model": "gpt-4", "messages": [
+        {"role": "user", "content": "How do I sort a list in Python?"},
+        {"role": "assistant", "content": "Use sorted(items) or items.sort()."}]}) + "\n")
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "rel")
+    result = _run("sft", "export", str(tmp_path / "rel"), "--format", "openai", "--out", str(tmp_path / "dir") + "/")
+    assert (tmp_path / "dir" / "openai.jsonl").is_file() and "dir/openai.jsonl" in result.output
+    (tmp_path / "existing").mkdir()
+    _run("sft", "export", str(tmp_path / "rel"), "--format", "sharegpt", "--out", str(tmp_path / "existing"))
+    assert json.loads((tmp_path / "existing" / "sharegpt.json").read_text())[0]["id"] == "1"

@@ -56,7 +56,9 @@ class NormalizeConfig:
 class LanguageConfig:
     enabled: bool = True
     overwrite: bool = False  # replace a language the source already carries
-    min_confidence: float = 0.4  # below it, pycld2 is asked; without a reliable answer: "unknown"
+    # Below it, pycld2 is asked; without a reliable answer, lid.176's best guess stands (chosen on dev data,
+    # BENCHMARKS.md "Language ID on short prompts").
+    min_confidence: float = 0.5
     max_chars: int = 2000  # only the start of the first user message is used
 
 

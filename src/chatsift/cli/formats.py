@@ -28,7 +28,7 @@ def formats_command(files: tuple[str, ...]) -> None:
     found, warnings = resolve_inputs(list(files))
     units, _ = plan_units(found, config.engine.chunk_bytes)
     first = {}
-    for u in units:
+    for u in (part for unit in units for part in unit.files()):
         first.setdefault(u.file_index, u)
     for f in found:
         samples = _sample(first[f.index], config.read.max_record_bytes)

@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 
 from chatsift.errors import ReleaseError
 
+SHOWN_INPUTS = 20  # more input files than this are summarised per format
+
 
 def inspect_release(path: Path) -> dict:
     """The manifest's summary plus what the shards on disk hold (rows, bytes, schema)."""
@@ -61,8 +63,23 @@ def inspect_command(release: str, as_json: bool) -> None:
     sh = info["shards"]
     click.echo(f"schema ({info['schema']['mode']}): {', '.join(info['schema']['columns'])}")
     click.echo(f"shards: {sh['files']} file(s), {sh['rows']:,} rows, {sh['bytes'] / 1e6:,.1f} MB")
-    for i in info["inputs"]:
-        click.echo(f"  {i['file']} [{i['format']}]: {i['released']:,} of {i['input']:,} released")
+    inputs = info["inputs"]
+    if len(inputs) <= SHOWN_INPUTS:
+        for i in inputs:
+            click.echo(f"  {i['file']} [{i['format']}]: {i['released']:,} of {i['input']:,} released")
+    else:  # a folder of many small files: one line per format, and the files that lost the most
+        by_format: dict[str, list[int]] = {}
+        for i in inputs:
+            totals = by_format.setdefault(i["format"] or "format not detected", [0, 0, 0])
+            totals[0] += 1
+            totals[1] += i["released"]
+            totals[2] += i["input"]
+        click.echo(f"inputs: {len(inputs):,} files (--json lists each)")
+        for fmt, (files, released, total) in sorted(by_format.items(), key=lambda x: -x[1][0]):
+            click.echo(f"  {files:,} file{'s' if files > 1 else ''} [{fmt}]: {released:,} of {total:,} released")
+        worst = sorted((i for i in inputs if i["released"] < i["input"]), key=lambda i: i["released"] - i["input"])
+        for i in worst[:5]:
+            click.echo(f"  most not released: {i['file']}: {i['released']:,} of {i['input']:,}")
     for p in info["problems"]:
         click.echo(f"PROBLEM: {p}", err=True)
     if info["problems"]:

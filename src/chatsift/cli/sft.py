@@ -83,4 +83,4 @@ def export_command(source, fmt, out, tokenizer, name) -> None:
     click.echo(f"{summary['conversations']:,} conversations, {summary['messages']:,} messages, "
                f"{summary['tokens']:,} tokens ({summary['tokenizer']}: {summary['prompt_tokens']:,} prompt, "
                f"{summary['response_tokens']:,} response)")
-    click.echo(f"written: {out}")
+    click.echo(f"written: {', '.join(summary['files']) if fmt != 'hf' else out}")

@@ -12,7 +12,8 @@ import errno
 import hashlib
 import logging
 import os
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
 DATA_SUFFIXES = {".jsonl", ".ndjson", ".json", ".parquet", ".log"}
 _BLOCK = 8 * 1024 * 1024
+PACK_SMALL_SHARE = 16  # a file of at most chunk_bytes / 16 is small: it joins a pack of small files
+PACK_MAX_FILES = 10_000
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,17 @@ class Unit:
     row_groups: tuple[int, ...] = ()
     size: int = 0  # bytes, for progress
     problem: str | None = None
+    # A pack: many small files read as one unit (file_index -1), so that each file does not pay a unit's
+    # fixed cost (a task, a batch through every stage, a set of work files, a release shard). Each part
+    # is the whole-file unit of one file; counts stay per file.
+    parts: tuple[Unit, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def files(self) -> tuple[Unit, ...]:
+        """The whole-file units inside: the parts of a pack, else the unit itself."""
+        return self.parts or (self,)
 
 
 def _split_suffix(path: Path) -> tuple[str, str | None]:
@@ -257,7 +268,39 @@ def plan_units(files: list[InputFile], chunk_bytes: int) -> tuple[list[Unit], di
         else:
             checksums[f.index] = _sha256(f.path)
             units.append(_unit(len(units), f, size=f.size))
-    return units, checksums
+    return _pack_small_files(units, chunk_bytes), checksums
+
+
+def _pack_small_files(units: list[Unit], chunk_bytes: int) -> list[Unit]:
+    """Consecutive small whole-file units joined into packs of at most ``chunk_bytes`` and ``PACK_MAX_FILES``."""
+    small_max = max(chunk_bytes // PACK_SMALL_SHARE, 1)
+    counts = Counter(u.file_index for u in units)
+    out: list[Unit] = []
+    run: list[Unit] = []
+    run_bytes = 0
+
+    def flush() -> None:
+        nonlocal run_bytes
+        run_bytes = 0
+        if len(run) == 1:
+            out.append(replace(run[0], index=len(out)))
+        elif run:
+            first = run[0]
+            out.append(Unit(len(out), -1, "", f"{first.label} and {len(run) - 1:,} more files", "pack", None,
+                            size=sum(u.size for u in run), parts=tuple(run)))
+        run.clear()
+
+    for u in units:
+        packable = counts[u.file_index] == 1 and u.size <= small_max and u.container != "unreadable"
+        if not packable or len(run) >= PACK_MAX_FILES or run_bytes + u.size > chunk_bytes:
+            flush()
+        if packable:
+            run.append(u)
+            run_bytes += u.size
+        else:
+            out.append(replace(u, index=len(out)))
+    flush()
+    return out
 
 
 def _unit(index: int, f: InputFile, **kw) -> Unit:

@@ -74,7 +74,7 @@ def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) 
     formats: dict[int, str | None] = {}
     problems: dict[int, str] = {}
     first_unit = {}
-    for u in units:
+    for u in (part for unit in units for part in unit.files()):
         first_unit.setdefault(u.file_index, u)
     mapping = parse_map(config.read.map)
     sampled: list[object] = []

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 from chatsift.config import CurateConfig
 from chatsift.errors import AdaptError, PrivacyError
 from chatsift.io.containers import iter_records
+from chatsift.io.field_map import after_reader, before_reader, parse_map
 from chatsift.io.inputs import Unit
 from chatsift.io.quarantine import QuarantineEntry, make_entry
 from chatsift.io.readers.base import RecordContext, VoteEvent
-from chatsift.io.field_map import after_reader, before_reader, parse_map
 from chatsift.io.readers.registry import get_reader
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.reduce import (
@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 KEY_BASE_COLUMNS = ("conversation_id", "tstamp", "quality.reasons", "source.format", "source.file")
 EVENT_SCHEMA = pa.schema([("conversation_id", pa.string()), ("kind", pa.string()), ("tstamp", pa.float64())])
-READ_EXCLUSION_SCHEMA = pa.schema([("record", pa.int64()), ("reason", pa.string()), ("detail", pa.string())])
+READ_EXCLUSION_SCHEMA = pa.schema([("record", pa.int64()), ("reason", pa.string()), ("detail", pa.string()),
+                                   ("file", pa.string())])
 EXCLUSION_SCHEMA = pa.schema(
     [
         ("conversation_id", pa.string()),
@@ -140,79 +141,110 @@ class UnitReader:
     """Reads one unit into source-schema tables, collecting what did not become a conversation.
 
     Iterating yields tables of at most ``batch_size`` conversations, in input order; ``finish``
-    writes the unit's quarantine entries, read exclusions and vote events, and returns its counts.
+    writes the unit's quarantine entries, read exclusions and vote events, and returns its counts
+    (per file too, for a pack of small files, whose files' records come out one file after another).
     Both executors use it, so a unit reads the same way wherever it runs.
     """
 
-    def __init__(self, unit: Unit, config: CurateConfig, fmt: str | None, format_problem: str | None) -> None:
+    def __init__(self, unit: Unit, config: CurateConfig, formats: dict[int, str | None],
+                 format_problems: dict[int, str]) -> None:
         self.unit = unit
         self.config = config
-        self.reader = get_reader(fmt) if fmt else None
+        self.formats = formats
+        self.format_problems = format_problems
         self.field_map = parse_map(config.read.map)
-        self.format_problem = format_problem or "format could not be detected"
         self.quarantine: list[QuarantineEntry] = []
         self.read_exclusions: list[dict] = []
         self.events: list[VoteEvent] = []
-        self.records_read = 0
-        self.conversations = 0
+        self.per_file: list[dict] = []
+        self._counts_by_label: dict[str, dict] = {}
         self._schema = source_schema()
 
-    def _quarantine(self, number: int, reason: str, detail: str, raw: object) -> None:
-        self.quarantine.append(make_entry(self.unit.label, number, reason, detail,
-                                          raw if isinstance(raw, (bytes, str)) else _repr(raw)))
+    @property
+    def records_read(self) -> int:
+        return sum(f["records_read"] for f in self.per_file)
+
+    @property
+    def conversations(self) -> int:
+        return sum(f["conversations"] for f in self.per_file)
 
     def __iter__(self) -> Iterator[pa.Table]:
-        unit, read_cfg = self.unit, self.config.read
-        if self.reader is not None:
-            self.reader.open_unit(unit.path)
         rows: list[dict] = []
-        for raw in iter_records(unit, read_cfg.max_record_bytes):
-            self.records_read += 1
+        for part in self.unit.files():
+            counts = {"file_index": part.file_index, "records_read": 0, "conversations": 0, "quarantined": Counter(),
+                      "no_conversation": Counter(), "events": 0}
+            self.per_file.append(counts)
+            self._counts_by_label[part.label] = counts
+            for row in self._read(part, counts):
+                rows.append(row)
+                if len(rows) >= self.config.engine.batch_size:
+                    yield from self._flush(rows)
+        yield from self._flush(rows)
+
+    def _read(self, part: Unit, counts: dict) -> Iterator[dict]:
+        read_cfg = self.config.read
+        fmt = self.formats.get(part.file_index)
+        reader = get_reader(fmt) if fmt else None
+        problem = self.format_problems.get(part.file_index) or "format could not be detected"
+        if reader is not None:
+            reader.open_unit(part.path)
+
+        def quarantine(number: int, reason: str, detail: str, raw: object) -> None:
+            counts["quarantined"][reason] += 1
+            self.quarantine.append(make_entry(part.label, number, reason, detail,
+                                              raw if isinstance(raw, (bytes, str)) else _repr(raw)))
+
+        for raw in iter_records(part, read_cfg.max_record_bytes):
+            counts["records_read"] += 1
             if raw.error:
-                self._quarantine(raw.number, raw.error, raw.detail, raw.raw)
+                quarantine(raw.number, raw.error, raw.detail, raw.raw)
                 continue
             original = raw.raw if raw.raw is not None else raw.obj
-            if self.reader is None:
-                self._quarantine(raw.number, "unknown_format", self.format_problem, original)
+            if reader is None:
+                quarantine(raw.number, "unknown_format", problem, original)
                 continue
-            ctx = RecordContext(unit.label, raw.number, read_cfg, unit.path)
+            ctx = RecordContext(part.label, raw.number, read_cfg, part.path)
             try:
                 if self.field_map:
-                    produced = list(self.reader.adapt(before_reader(raw.obj, self.field_map), ctx))
+                    produced = list(reader.adapt(before_reader(raw.obj, self.field_map), ctx))
                     for p in produced:
                         if isinstance(p, dict):
                             after_reader(p, raw.obj, self.field_map)
                 else:
-                    produced = list(self.reader.adapt(raw.obj, ctx))
+                    produced = list(reader.adapt(raw.obj, ctx))
             except AdaptError as exc:
-                self._quarantine(raw.number, exc.reason, exc.detail, original)
+                quarantine(raw.number, exc.reason, exc.detail, original)
                 continue
             except Exception as exc:  # an adapter bug must not lose the record or stop the run
-                log.warning("reader %s failed on %s:%d: %s", self.reader.name, unit.label, raw.number,
+                log.warning("reader %s failed on %s:%d: %s", reader.name, part.label, raw.number,
                             redact_excerpt(repr(exc))[:500])
-                self._quarantine(raw.number, "reader_error", f"{type(exc).__name__}: {exc}", original)
+                quarantine(raw.number, "reader_error", f"{type(exc).__name__}: {exc}", original)
                 continue
             convs = [p for p in produced if isinstance(p, dict)]
             votes = [p for p in produced if isinstance(p, VoteEvent)]
             self.events.extend(votes)
+            counts["events"] += len(votes)
             if not convs:
                 reason = "vote_event" if votes else "no_conversation"
+                counts["no_conversation"][reason] += 1
                 self.read_exclusions.append({"record": raw.number, "reason": reason,
-                                             "detail": ",".join(sorted({v.kind for v in votes}))})
-            rows.extend(convs)
-            if len(rows) >= self.config.engine.batch_size:
-                yield from self._flush(rows)
-        yield from self._flush(rows)
+                                             "detail": ",".join(sorted({v.kind for v in votes})),
+                                             "file": part.label})
+            counts["conversations"] += len(convs)
+            yield from convs
 
     def _flush(self, rows: list[dict]) -> Iterator[pa.Table]:
         if not rows:
             return
         table, bad = self._to_table(rows)
         for row, message in bad:
-            self._quarantine(row["source.record"], "schema_type_error", message, row)
+            counts = self._counts_by_label[row["source.file"]]
+            counts["conversations"] -= 1
+            counts["quarantined"]["schema_type_error"] += 1
+            self.quarantine.append(make_entry(row["source.file"], row["source.record"], "schema_type_error", message,
+                                              _repr(row)))
         rows.clear()
         if table.num_rows:
-            self.conversations += table.num_rows
             yield table
 
     def _to_table(self, rows: list[dict]) -> tuple[pa.Table, list[tuple[dict, str]]]:
@@ -240,7 +272,9 @@ class UnitReader:
         _write_table(work.map_path(unit.index, "events.parquet"),
                      pa.Table.from_pylist([{"conversation_id": e.conversation_id, "kind": e.kind, "tstamp": e.tstamp}
                                            for e in self.events], schema=EVENT_SCHEMA))
-        return {
+        per_file = [dict(f, quarantined=dict(f["quarantined"]), no_conversation=dict(f["no_conversation"]))
+                    for f in self.per_file]
+        stats = {
             "unit": unit.index,
             "file_index": unit.file_index,
             "records_read": self.records_read,
@@ -249,6 +283,9 @@ class UnitReader:
             "quarantined": dict(Counter(q.reason for q in self.quarantine)),
             "events": len(self.events),
         }
+        if unit.parts:
+            stats["per_file"] = per_file  # in read order: the pack's records are these files' one after another
+        return stats
 
 
 def run_batch_stages(pipeline: Pipeline, table: pa.Table) -> pa.Table:
@@ -278,8 +315,7 @@ class MapWorker:
             self._ready = True
 
     def reader(self, unit: Unit) -> UnitReader:
-        return UnitReader(unit, self.config, self.formats.get(unit.file_index),
-                          self.format_problems.get(unit.file_index))
+        return UnitReader(unit, self.config, self.formats, self.format_problems)
 
     def run(self, unit: Unit, work: WorkDir) -> dict:
         self.setup()
@@ -363,10 +399,17 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
     _write_table(work.write_path(unit.index, "release.parquet"), release, compression="zstd")
 
     dropped = pc.invert(alive)
+    parts = unit.files()
+    if unit.parts:  # a pack: its records are its files' one after another, as many as each file gave
+        sizes = [f["conversations"] for f in read_json(work.map_done(unit.index))["per_file"]]
+    else:
+        sizes = [records.num_rows]
+    part_of_row = np.repeat(np.arange(len(parts)), sizes)
+    labels = pa.array([p.label for p in parts], pa.string())
     excl = pa.table(
         {
             "conversation_id": records.column("conversation_id").filter(dropped),
-            "source_file": pa.array([unit.label] * (len(records) - len(released)), pa.string()),
+            "source_file": labels.take(pa.array(part_of_row)).filter(dropped),
             "source_record": records.column("source.record").filter(dropped),
             "reason": decisions.column(DECISION_REASON).filter(dropped),
             "stage": decisions.column(DECISION_STAGE).filter(dropped),
@@ -378,7 +421,7 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
     if read_excl.num_rows:
         excl = pa.concat_tables([excl, pa.table({
             "conversation_id": pa.nulls(read_excl.num_rows, pa.string()),
-            "source_file": pa.array([unit.label] * read_excl.num_rows, pa.string()),
+            "source_file": read_excl.column("file").fill_null(unit.label),
             "source_record": read_excl.column("record"),
             "reason": read_excl.column("reason"),
             "stage": pa.array(["read"] * read_excl.num_rows, pa.string()),
@@ -402,6 +445,12 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
         "moderation": _moderation_totals(released),
         "seconds": round(time.perf_counter() - started, 3),
     }
+    if unit.parts:
+        alive_np = np.asarray(alive.to_numpy(zero_copy_only=False), bool)
+        by_file = Counter(zip(excl.column("source_file").to_pylist(), excl.column("reason").to_pylist()))
+        stats["per_file"] = [{"file_index": p.file_index, "released": int(alive_np[part_of_row == k].sum()),
+                              "excluded": {r: n for (label, r), n in by_file.items() if label == p.label}}
+                             for k, p in enumerate(parts)]
     write_json(work.write_done(unit.index), stats)
     return stats
 

@@ -62,12 +62,18 @@ def _counts(map_stats: list[dict], write_stats: list[dict]) -> dict:
     return counts
 
 
+def _per_file(stats: list[dict]) -> list[dict]:
+    """Unit statistics as per-file entries: a pack of small files holds one entry per file."""
+    return [f for s in stats for f in s.get("per_file", [s])]
+
+
 def build_manifest(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, shards: list[dict],
                    statistics: dict, executor: str, schema_columns: list[str]) -> dict:
     inputs = []
+    map_files, write_files = _per_file(report.map_stats), _per_file(report.write_stats)
     for f in plan.files:
-        fmap = [s for s in report.map_stats if s["file_index"] == f.index]
-        fwrite = [s for s in report.write_stats if s["file_index"] == f.index]
+        fmap = [s for s in map_files if s["file_index"] == f.index]
+        fwrite = [s for s in write_files if s["file_index"] == f.index]
         inputs.append({
             "file": f.label,
             "format": plan.formats[f.index],

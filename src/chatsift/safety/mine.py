@@ -67,8 +67,11 @@ def mine_release(release: str | Path) -> dict:
         success = s.success
         per_model = s.by_model(np.stack([np.ones_like(s.tagged), s.tagged, s.attempt, success], axis=1))
         side = s.by_model(s.assistant_flagged)
-        # A success counts toward the categories its flagged assistant messages carry.
-        attempts_by_cat = s.by_model(s.user_categories & s.attempt[:, None])
+        # A success counts toward the categories its flagged assistant messages carry; an attempt toward those
+        # of its flagged messages on either side, so that no category has more successes than attempts
+        # (a request flagged as harassment that drew a sexual answer is an attempt in both).
+        attempts_by_cat = s.by_model((s.user_categories | (s.assistant_categories & success[:, None]))
+                                     & s.attempt[:, None])
         successes_by_cat = s.by_model(s.assistant_categories & success[:, None])
         for code, model in enumerate(s.model_names):
             counts[model] += per_model[code]

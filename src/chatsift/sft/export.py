@@ -13,6 +13,7 @@ Token counts (the paper's "#fine-tuning tokens") use the stats tokenizers (``app
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -43,11 +44,24 @@ def _conversations(source: Path):
                 yield cid, messages
 
 
+DEFAULT_FILES = {"sharegpt": "sharegpt.json", "openai": "openai.jsonl"}
+
+
+def _file_out(out: str | Path, fmt: str) -> Path:
+    """A one-file format given a folder (``dir/``, or a folder that exists) writes its default file name in it."""
+    text = str(out)
+    path = Path(out)
+    if fmt in DEFAULT_FILES and (text.endswith(("/", os.sep)) or path.is_dir()):
+        return path / DEFAULT_FILES[fmt]
+    return path
+
+
 def export_subset(source: str | Path, fmt: str, out: str | Path, tokenizer: str = "approx", name: str = "chatsift-sft",
                   selection: dict | None = None) -> dict:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; use {', '.join(FORMATS)}")
-    source, out = Path(source), Path(out)
+    out = _file_out(out, fmt)
+    source = Path(source)
     tok = get_tokenizer(tokenizer)
     counts = {"conversations": 0, "messages": 0, "prompt_tokens": 0, "response_tokens": 0}
     ids, rows = [], []

@@ -67,8 +67,8 @@ class NormalizeStage(BatchStage):
         self.form = None if config.unicode_form == "none" else config.unicode_form
 
     def describe(self) -> str:
-        return (f"Unicode {self.config.unicode_form}, system prompts apart, "
-                f"{'merge' if self.config.merge_consecutive else 'keep'} consecutive same-role messages, turn")
+        return (f"Unicode {self.config.unicode_form}; system prompts kept apart; consecutive same-role messages "
+                f"{'merged' if self.config.merge_consecutive else 'kept'}; turn = number of user-assistant pairs")
 
     def process_batch(self, batch: pa.Table) -> pa.Table:
         convs = batch.column("conversation").to_pylist()

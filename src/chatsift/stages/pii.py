@@ -60,7 +60,8 @@ class PiiStage(BatchStage):
     metadata = ("conversation_id", "model", "language", "source.file")
     inputs = ("conversation", "system_prompt", "tools.events", "redacted", "quality.reasons", "language_code",
               *metadata)
-    outputs = ("conversation", "system_prompt", "tools.events", "redacted", "pii.counts", "pii.preexisting", "pii.spans",
+    outputs = ("conversation", "system_prompt", "tools.events", "redacted", "pii.counts", "pii.preexisting",
+               "pii.spans",
                "quality.reasons", *metadata)
 
     def __init__(self, config: PiiConfig, id_secret: bytes = b"chatsift") -> None:

@@ -73,7 +73,8 @@ class ChatGPTExportReader(Reader):
         yield conversation_row(
             ctx, self.name, conv_id or ctx.derived_id(self.name), messages,
             model=model or optional_text(rec.get("default_model_slug"), "default_model_slug"),
-            tstamp=to_tstamp(rec.get("update_time") or last_time or rec.get("create_time")), extras={"tools.events": events},
+            tstamp=to_tstamp(rec.get("update_time") or last_time or rec.get("create_time")),
+            extras={"tools.events": events},
         )
 
     @staticmethod
@@ -140,7 +141,8 @@ def _active_path(mapping: dict, current: object) -> list[str]:
             raise AdaptError("cycle", f"the mapping's parent links loop back to node {str(node_id)[:40]!r}")
         node = mapping.get(node_id)
         if not isinstance(node, dict):
-            raise AdaptError("missing_parent", f"node {str(node_id)[:40]!r} is named as a parent but not in the mapping")
+            raise AdaptError("missing_parent",
+                             f"node {str(node_id)[:40]!r} is named as a parent but not in the mapping")
         seen.add(node_id)  # type: ignore[arg-type]
         path.append(node_id)  # type: ignore[arg-type]
         node_id = node.get("parent")
@@ -197,7 +199,8 @@ class ClaudeExportReader(Reader):
         elif kind == "tool_result":
             content = part.get("content")
             if isinstance(content, list):
-                content = "\n".join(c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str))
+                content = "\n".join(c["text"] for c in content
+                                    if isinstance(c, dict) and isinstance(c.get("text"), str))
             turns.event("result", content, name=part.get("name"), call_id=part.get("tool_use_id"))
         elif kind in ("thinking", "redacted_thinking"):
             turns.event("reasoning", part.get("thinking"))

@@ -71,8 +71,9 @@ def chat_completion_turns(items: object, ctx: RecordContext) -> Turns:
 class OpenAIMessagesReader(Reader):
     name = "openai_messages"
     description = "OpenAI chat format, one conversation per line (tool calls and tool messages kept apart)"
-    expects = ('{"messages" (or "conversation"): [{"role": "user"|"assistant"|"system"|"tool", "content": str | parts, '
-               '"tool_calls"?}], optional "model", "id"/"conversation_id", "user", "tstamp"/"created"}')
+    expects = ('{"messages" (or "conversation"): [{"role": "user"|"assistant"|"system"|"tool", '
+               '"content": str | parts, "tool_calls"?}], optional "model", "id"/"conversation_id", "user", '
+               '"tstamp"/"created"}')
 
     def sniff(self, obj: object) -> bool:
         if not isinstance(obj, dict):

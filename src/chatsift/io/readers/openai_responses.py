@@ -31,6 +31,7 @@ _CALLS = {"function_call": "arguments", "custom_tool_call": "input", "web_search
 _OUTPUTS = {"function_call_output": "output", "custom_tool_call_output": "output",
             "computer_call_output": "output", "local_shell_call_output": "output",
             "mcp_approval_response": "approve"}
+_INLINE_OUTPUT = ("mcp_call", "code_interpreter_call")
 _PART_TEXT = ("text", "refusal")
 
 
@@ -101,10 +102,11 @@ class OpenAIResponsesReader(Reader):
             if item.get("call_id"):
                 names[item["call_id"]] = name
             key = _CALLS[kind]
-            turns.event("call", item.get(key) if key else None, name=name, call_id=item.get("call_id") or item.get("id"))
-            if kind in ("mcp_call", "code_interpreter_call") and item.get("output" if kind == "mcp_call" else "outputs"):
-                turns.event("result", item.get("output" if kind == "mcp_call" else "outputs"), name=name,
-                            call_id=item.get("id"))
+            turns.event("call", item.get(key) if key else None, name=name,
+                        call_id=item.get("call_id") or item.get("id"))
+            output = item.get("output" if kind == "mcp_call" else "outputs") if kind in _INLINE_OUTPUT else None
+            if output:  # these calls carry their own result
+                turns.event("result", output, name=name, call_id=item.get("id"))
         elif kind in _OUTPUTS:
             call_id = item.get("call_id")
             turns.event("result", item.get(_OUTPUTS[kind]), name=names.get(call_id), call_id=call_id)
