@@ -253,3 +253,79 @@ def test_field_map_reads_nested_fields_and_checks_paths_before_work(tmp_path):
                                         "--config", str(tmp_path / "c.yaml"), "--schema", "full", "--keep-private"])
     assert yaml_run.exit_code == 0, yaml_run.output
     assert len({r["user_id"] for r in read_release(tmp_path / "y").to_pylist()}) == 3
+
+
+def _kv(attrs: dict) -> list[dict]:
+    """Attributes as OTLP/JSON writes them: a key-value list of typed values."""
+    def value(v):
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        return {"stringValue": v if isinstance(v, str) else json.dumps(v)}
+    return [{"key": k, "value": value(v)} for k, v in attrs.items()]
+
+
+def _otlp(spans: list[dict]) -> dict:
+    return {"resourceSpans": [{"resource": {"attributes": _kv({"service.name": "weather-agent"})},
+                               "scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.openai_v2"},
+                                               "spans": spans}]}]}
+
+
+def test_otel_genai_spans_become_the_latest_snapshot_of_each_conversation(tmp_path):
+    question = {"role": "user", "parts": [{"type": "text", "content": "What's the weather in Paris?"}]}
+    call = {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather",
+                                            "arguments": {"city": "Paris"}}]}
+    result = {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "14 °C"}]}
+    answer = {"role": "assistant", "parts": [{"type": "text", "content": "It is 14 °C in Paris."}],
+              "finish_reason": "stop"}
+    common = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "gen_ai.conversation.id": "conv-1",
+              "enduser.id": "alice", "gen_ai.system_instructions": [{"type": "text", "content": "Be terse."}]}
+    first = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "a1", "name": "chat gpt-4o",
+             "startTimeUnixNano": "1730000000000000000", "endTimeUnixNano": "1730000001000000000",
+             "attributes": _kv({**common, "gen_ai.input.messages": [question],
+                                "gen_ai.output.messages": [{**call, "finish_reason": "tool_calls"}]})}
+    tool_span = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "a2", "parentSpanId": "gone",
+                 "name": "execute_tool get_weather", "endTimeUnixNano": "1730000001500000000",
+                 "attributes": _kv({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather"})}
+    second = {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "a3", "name": "chat gpt-4o",
+              "endTimeUnixNano": "1730000002000000000",
+              "attributes": _kv({**common, "gen_ai.response.model": "gpt-4o-2024-08-06",
+                                 "gen_ai.input.messages": [question, call, result],
+                                 "gen_ai.output.messages": [answer]})}
+    events_style = {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b1", "name": "chat claude",
+                    "endTimeUnixNano": "1730000005000000000",
+                    "attributes": _kv({"gen_ai.request.model": "claude-sonnet-4", "session.id": "s-2"}),
+                    "events": [{"name": "gen_ai.user.message", "attributes": _kv({"content": "Name a prime."})},
+                               {"name": "gen_ai.choice",
+                                "attributes": _kv({"message": {"role": "assistant", "content": "Seven."}})}]}
+    flat = {"name": "openai.chat", "context": {"trace_id": "0x4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "0x1"},
+            "end_time": "2024-11-01T10:00:00Z",
+            "attributes": {"gen_ai.request.model": "gpt-4o-mini", "gen_ai.prompt.0.role": "user",
+                           "gen_ai.prompt.0.content": "Say hi.", "gen_ai.completion.0.role": "assistant",
+                           "gen_ai.completion.0.content": "Hi."}}
+    http_only = _otlp([{"traceId": "ff", "spanId": "c1", "name": "GET /health",
+                        "attributes": _kv({"http.method": "GET"})}])
+    broken = _otlp([{"traceId": "ee", "spanId": "d1", "name": "chat",
+                     "attributes": _kv({"gen_ai.input.messages": "{not json"})}])
+    path = tmp_path / "traces.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in
+                              [_otlp([first, tool_span]), _otlp([second, events_style]), flat, http_only, broken])
+                    + "\n", encoding="utf-8")
+    manifest = run_curate([path], tmp_path / "r", **FULL)
+    assert_reconciles(manifest)
+    rows = {r["conversation_id"]: r for r in read_release(tmp_path / "r").to_pylist()}
+    assert set(rows) == {"conv-1", "s-2", "0x4bf92f3577b34da6a3ce929d0e0e4736"}
+    conv = rows["conv-1"]  # the later LLM call's snapshot: the whole conversation
+    assert conv["source.format"] == "otel_genai" and conv["model"] == "gpt-4o-2024-08-06"
+    assert conv["system_prompt"] == "Be terse."
+    assert conv["conversation"] == [{"content": "What's the weather in Paris?", "role": "user"},
+                                    {"content": "It is 14 °C in Paris.", "role": "assistant"}]
+    assert [(e["after"], e["kind"], e["name"], e["call_id"]) for e in conv["tools.events"]] == [
+        (1, "call", "get_weather", "call_1"), (1, "result", None, "call_1")]
+    assert conv["tstamp"] == 1_730_000_002.0 and conv["user_id"] and conv["user_id"] != "alice"
+    assert rows["s-2"]["conversation"][1]["content"] == "Seven." and rows["s-2"]["model"] == "claude-sonnet-4"
+    assert rows["0x4bf92f3577b34da6a3ce929d0e0e4736"]["conversation"][0]["content"] == "Say hi."
+    # the first LLM call is an earlier snapshot of conv-1; the health-check export holds no LLM call
+    assert manifest["counts"]["excluded"] == {"snapshot_superseded": 1, "no_conversation": 1}
+    assert {q["reason"] for q in read_quarantine(tmp_path / "r")} == {"bad_json_attribute"}

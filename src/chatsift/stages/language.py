@@ -124,7 +124,7 @@ class LanguageDetector:
             sample.isascii() or all(ch < "\u0250" for ch in sample if ch.isalpha()))
         if latin:
             sample = _NOISE.sub(" ", sample.lower()).strip() or sample
-        predictions = self._model.predict(sample + "\n", 10 if latin else 1, 0.0, "replace")
+        predictions = self._model.predict(sample + "\n", 5 if latin else 1, 0.0, "replace")
         if latin:
             weighed = []
             for p, label in predictions:

@@ -6,7 +6,8 @@ paper, records with an extraction-level problem (``bad_format``, ``network_error
 before snapshots are compared, so an earlier clean snapshot survives a later broken one.
 
 An id names the same conversation only within its scope (``snapshot.scope``): FastChat logs span
-files (a conversation's snapshots land in the logs of several days), other formats do not, so two
+files (a conversation's snapshots land in the logs of several days), and so do OpenTelemetry
+traces (the LLM calls of one conversation id), other formats do not, so two
 unrelated files that happen to share ids keep both conversations, with their ids exactly as given;
 the release's manifest counts such collisions.
 """
@@ -43,7 +44,7 @@ def exclude_by_reasons(ctx: ReduceContext, reasons: tuple[str, ...], stage: str)
 class SnapshotDedup(GlobalStage):
     name = "snapshot_dedup"
     key_columns = ("conversation_id", "tstamp", "quality.reasons", "source.format", "source.file")
-    GLOBAL_FORMATS = frozenset({"fastchat_logs"})
+    GLOBAL_FORMATS = frozenset({"fastchat_logs", "otel_genai"})  # ids that span files (daily logs, trace exports)
     outputs = VOTE_COLUMNS
 
     def __init__(self, pre_reasons: tuple[str, ...], enabled: bool = True, scope: str = "auto") -> None:

@@ -12,6 +12,7 @@ from chatsift.io.readers.lmsys import LmsysReader
 from chatsift.io.readers.oasst import OasstTreeReader
 from chatsift.io.readers.openai_messages import OpenAIMessagesReader
 from chatsift.io.readers.openai_responses import OpenAIResponsesReader
+from chatsift.io.readers.otel_genai import OtelGenAIReader
 from chatsift.io.readers.sharegpt import ShareGPTReader
 from chatsift.io.readers.wildchat import WildChatReader
 
@@ -20,6 +21,7 @@ READER_CLASSES: tuple[type[Reader], ...] = (
     ChatGPTExportReader,
     ClaudeExportReader,
     OpenAIResponsesReader,
+    OtelGenAIReader,
     WildChatReader,
     LmsysReader,
     OasstTreeReader,
