@@ -17,10 +17,13 @@ def formats_command(files: tuple[str, ...]) -> None:
     if not files:
         for cls in READER_CLASSES:
             click.echo(f"{cls.name}\n  {cls.description}\n  expects: {cls.expects}\n")
-        click.echo("Tool use: chatgpt_export, claude_export, openai_responses and openai_messages (tool_calls, tool "
-                   "messages) keep tool calls, tool results, reasoning and attachments in the tools.events column of "
-                   "--schema full (kind, name, call_id, content, and 'after': how many conversation messages come "
-                   "before); the conversation keeps the user and assistant text; the same redaction applies.\n")
+        click.echo("Tool use: chatgpt_export, claude_export, openai_responses, otel_genai and openai_messages "
+                   "(tool_calls, tool messages) keep tool calls, tool results, reasoning and attachments in the "
+                   "tools.events column of --schema full (kind, name, call_id, content, and 'after': how many "
+                   "conversation messages come before); the conversation keeps the user and assistant text; the "
+                   "same redaction applies.\n")
+        click.echo("Field mapping: --map TARGET=dotted.path (id, model, user, timestamp, language, system, messages) "
+                   "for records of another shape, e.g. --map model=metadata.model --map messages=payload.turns.\n")
         click.echo("Containers: JSON lines (.jsonl, .ndjson, .json with one object per line), JSON arrays (.json), "
                    "Parquet; .gz, .bz2, .zst and .lz4 compression. Folders are searched recursively.")
         return
