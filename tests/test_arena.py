@@ -152,3 +152,29 @@ def test_bad_comparisons_get_clear_messages(tmp_path):
     wrong.write_text("a,b\n1,2\n")
     result = CliRunner().invoke(cli, ["leaderboard", "--votes", str(wrong)])
     assert result.exit_code == 2 and "needs columns model_a, model_b, winner" in result.output
+
+
+def test_style_control_counts_a_strong_verdict_as_often_as_arena_hard_does():
+    """Arena-Hard writes a strong verdict as three battle rows and standardises the style features over
+    those rows; a weight of 3 must give the same ratings and coefficients as the three copies."""
+    import numpy as np
+
+    from chatsift.arena.battles import Battles
+    from chatsift.arena.style import fit_style_controlled
+
+    rng = np.random.default_rng(7)
+    models = ["base", "m1", "m2", "m3"]
+    rows, weights, tokens_a, tokens_b = [], [], [], []
+    for _ in range(400):
+        a, b = rng.choice(4, 2, replace=False)
+        ta, tb = rng.integers(50, 2000, 2)
+        win = 1.0 / (1.0 + np.exp(-(a - b) * 0.4 - (ta - tb) / 800))
+        rows.append((models[a], models[b], float(rng.random() < win)))
+        weights.append(3.0 if rng.random() < 0.4 else 1.0)  # strong verdicts
+        tokens_a.append(ta)
+        tokens_b.append(tb)
+    battles = Battles.from_rows(rows, weights)
+    battles.style = {"tokens": (np.array(tokens_a, float), np.array(tokens_b, float))}
+    weighted, coef_w = fit_style_controlled(battles, "length", anchor=0)
+    expanded, coef_e = fit_style_controlled(battles.expanded(), "length", anchor=0)
+    assert np.allclose(weighted, expanded, atol=1e-6) and abs(coef_w["tokens"] - coef_e["tokens"]) < 1e-9

@@ -110,6 +110,7 @@ def test_hard_chain_end_to_end(bench_release, tmp_path):
         judged_file = bench / "model_judgment/judge-1/strong.jsonl"
         judged = [json.loads(line) for line in judged_file.read_text().splitlines()]
         assert [g["score"] for g in judged[0]["games"]] == ["B>>A", "A>>B"]  # the position swap
+        _check_both_generations(bench)
 
         requests = len(server.requests)
         _run(["bench", "judge", str(bench), "--judge", f"{server.url}:judge-1", "--baseline", "baseline",
@@ -132,6 +133,9 @@ def test_hard_chain_end_to_end(bench_release, tmp_path):
                     "--judge-prompts", str(SHARED_DATA / "fastchat-llm-judge/judge_prompts.jsonl"),
                     "--prompt", "single-math-v1", "--no-progress"])
         assert "40 judgments of 2 model(s); unparsed 0" in out
+        grades = [json.loads(line) for line in (bench / "model_judgment/grader/strong.jsonl").read_text().splitlines()]
+        # FastChat's llm_judge/show_result.py reads model, score and turn; judge is [judge model, prompt name]
+        assert {g["turn"] for g in grades} == {1} and grades[0]["judge"] == ["grader", "single-math-v1"]
         out = _run(["leaderboard", str(bench / "model_judgment/grader"), "--rounds", "50"])
         assert re.search(r"1\s+strong\s+9\.00", out) and re.search(r"2\s+weak\s+2\.00", out)
 
@@ -177,3 +181,38 @@ def test_bench_bad_input(bench_release, tmp_path):
     result = runner.invoke(cli, ["hard", "select", str(bench_release / "release"), "-o", str(tmp_path / "b2"),
                                  "--scores", str(empty)])
     assert result.exit_code == 2 and "run `chatsift hard score` first" in result.output
+
+
+def _check_both_generations(bench):
+    """The keys each generation of Arena-Hard-Auto's loaders and show_result.py read (re-implemented as a
+    schema check; the tools themselves are not installable offline): v0.1 reads answers by
+    ``question_id`` with ``choices[0].turns[].content`` and ``conv_metadata``, judgments by ``question_id``,
+    ``model`` and ``games[].score``; v2.0 reads answers by ``uid`` with ``messages[-1].content.answer`` and
+    ``metadata`` (``token_len``, ``header_count``, ``list_count``, ``bold_count``), judgments by ``uid``,
+    ``category``, ``model``, ``judge`` and ``games[].score``."""
+    questions = {json.loads(line)["uid"] for line in (bench / "question.jsonl").read_text().splitlines()}
+    for path in (bench / "model_answer").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            a = json.loads(line)
+            assert a["question_id"] in questions and a["uid"] in questions  # both loaders find it
+            assert isinstance(a["choices"][0]["turns"][0]["content"], str)  # v0.1
+            assert set(a["conv_metadata"]) >= {"token_len", "header_count", "list_count", "bold_count"}
+            assert a["model"] == a["model_id"] and a["ans_id"] == a["answer_id"]  # v2.0
+            assert a["messages"][-1]["role"] == "assistant" and isinstance(a["messages"][-1]["content"]["answer"], str)
+            assert a["messages"][0]["role"] == "user" and a["metadata"] == a["conv_metadata"]
+    for path in (bench / "model_judgment").glob("*/*.jsonl"):
+        for line in path.read_text().splitlines():
+            j = json.loads(line)
+            assert j["question_id"] in questions and j["uid"] in questions and j["category"]
+            assert j["model"] and j["judge"] and len(j["games"]) == 2
+            assert all("score" in g for g in j["games"])
+
+
+def test_mt_bench_question_ids_are_written_back_as_integers():
+    from chatsift.bench.layout import read_questions
+    from chatsift.bench.prompts import load_prompt_file
+
+    questions = read_questions(SHARED_DATA / "fastchat-llm-judge/mt_bench/question.jsonl")
+    assert questions[0].qid == "81" and questions[0].out_id == 81  # FastChat's show_result joins on the integer
+    prompts = load_prompt_file(SHARED_DATA / "fastchat-llm-judge/judge_prompts.jsonl")
+    assert prompts["single-v1-multi-turn"].multi_turn and not prompts["single-v1"].multi_turn

@@ -75,7 +75,10 @@ def rank_battles(battles: Battles, report: ReadReport, *, baseline: str | None =
                             for m in _multipliers(len(pairs), rounds, seed)])
         lower, upper = np.percentile(samples, 2.5, axis=0), np.percentile(samples, 97.5, axis=0)
         wr_lo = wr_hi = None
-        if anchor is not None:
+        if anchor is not None and convention == "arena-hard":  # each bound against the baseline's same bound
+            wr_lo = 100 * win_probability(lower, lower[anchor])
+            wr_hi = 100 * win_probability(upper, upper[anchor])
+        elif anchor is not None:
             rates = 100 * win_probability(samples, samples[:, [anchor]])
             wr_lo, wr_hi = np.percentile(rates, 2.5, axis=0), np.percentile(rates, 97.5, axis=0)
     else:
@@ -103,7 +106,7 @@ def rank_battles(battles: Battles, report: ReadReport, *, baseline: str | None =
                                 np.array([r.rating_lower for r in rows]), np.array([r.rating_upper for r in rows]),
                                 reference)
     method = "bradley-terry" + (f" ({control} control)" if control else "")
-    return Leaderboard(rows, method, baseline, "percentile" if control else convention, rounds, seed, control,
+    return Leaderboard(rows, method, baseline, convention, rounds, seed, control,
                        fit.exact, quality, report.line(), dict(report.skipped), coefficients)
 
 

@@ -33,7 +33,8 @@ def answer_style(text: str, tokens: int | None = None) -> dict[str, int]:
             "bold": len(_BOLD.findall(text))}
 
 
-def _design(battles: Battles, features: tuple[str, ...], anchor: int) -> tuple[np.ndarray, list[int]]:
+def _design(battles: Battles, features: tuple[str, ...], anchor: int,
+            weight: np.ndarray) -> tuple[np.ndarray, list[int]]:
     missing = [f for f in features if f not in battles.style]
     if missing:
         raise RankingError(f"style control needs {', '.join(missing)} for both answers of every battle "
@@ -50,8 +51,11 @@ def _design(battles: Battles, features: tuple[str, ...], anchor: int) -> tuple[n
     for k, name in enumerate(features):
         fa, fb = (np.asarray(v, dtype=np.float64) for v in battles.style[name])
         diff = (fa - fb) / (fa + fb + 1.0)
-        std = diff.std()
-        x[:, len(cols) + k] = (diff - diff.mean()) / std if std > 0 else 0.0
+        # Standardised over the rows the regression sees: a battle counts as often as its weight (Arena-Hard
+        # writes a strong verdict as three rows), so mean and spread are weighted the same way.
+        mean = np.average(diff, weights=weight)
+        std = np.sqrt(np.average((diff - mean) ** 2, weights=weight))
+        x[:, len(cols) + k] = (diff - mean) / std if std > 0 else 0.0
     return x, cols
 
 
@@ -74,8 +78,8 @@ def fit_style_controlled(battles: Battles, control: str, anchor: int | None = No
     features = STYLE_FEATURES[control]
     battles = battles.without_self_battles()
     ref = 0 if anchor is None else anchor
-    x, cols = _design(battles, features, ref)
     w = battles.weight if multiplier is None else battles.weight * multiplier
+    x, cols = _design(battles, features, ref, w)
     beta = _logistic(x, battles.score, w)
     theta = np.zeros(len(battles.models))
     theta[cols] = beta[:len(cols)]

@@ -27,6 +27,13 @@ class AnswerReport:
     failed: int = 0
 
 
+def token_count(text: str) -> int:
+    """The answer's length as style control counts it (``arena.style``: whitespace-separated words).
+    Arena-Hard counts tiktoken tokens, whose encodings are downloaded at run time; a word count is what can
+    be had offline, and it is what ``conv_metadata.token_len`` holds too, so the two always agree."""
+    return answer_style(text)["tokens"]
+
+
 def conv_metadata(turns: list[str]) -> dict:
     """Arena-Hard's style counts over all turns of an answer (style control reads them)."""
     total = {"tokens": 0, "headers": 0, "lists": 0, "bold": 0}
@@ -78,10 +85,16 @@ def answer_questions(bench, questions: list[Question], client: LLMClient, name: 
             report.failed += 1
             continue
         meta = conv_metadata(turns)
-        records.append({"question_id": q.qid, "answer_id": uuid.uuid4().hex, "model_id": model,
-                        "choices": [{"index": 0, "turns": [{"content": t, "token_len": len(t.split())}
+        answer_id = uuid.uuid4().hex
+        messages = []
+        for question, text in zip(q.turns, turns):
+            messages += [{"role": "user", "content": question}, {"role": "assistant", "content": {"answer": text}}]
+        records.append({"question_id": q.out_id, "answer_id": answer_id, "model_id": model,  # v0.1 and FastChat
+                        "choices": [{"index": 0, "turns": [{"content": t, "token_len": token_count(t)}
                                                            for t in turns]}],
-                        "tstamp": time.time(), "conv_metadata": meta})
+                        "tstamp": time.time(), "conv_metadata": meta,
+                        "uid": q.qid, "ans_id": answer_id, "model": model, "messages": messages,  # v2.0
+                        "metadata": meta})
     append_jsonl(path, records)
     report.written = len(records)
     return report

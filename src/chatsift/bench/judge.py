@@ -92,12 +92,12 @@ def judge_pairwise(bench: str | Path, questions: list[Question], client: LLMClie
             _, base_as_b = _conversation(q.turns, base, "Assistant B")
             for a, b in ((base_text, own_text), (own_as_a, base_as_b)):
                 messages.append(prompt.render(question=question, answer_a=a, answer_b=b))
-            games.append(q.qid)
+            games.append(q)
         results = client.chat_many(messages, temperature=0.0, max_tokens=max_tokens, desc=f"judge {model}")
         texts = [chat_text(r.response) if r.response is not None else None for r in results]
         texts = _finish(client, messages, texts, parse_verdict)
         records = []
-        for n, qid in enumerate(games):
+        for n, q in enumerate(games):
             pair = []
             for g in (2 * n, 2 * n + 1):
                 verdict = parse_verdict(texts[g])
@@ -106,7 +106,8 @@ def judge_pairwise(bench: str | Path, questions: list[Question], client: LLMClie
                 report.unparsed += texts[g] is not None and verdict is None
                 pair.append({"user_prompt": messages[g][-1]["content"], "judgment": texts[g], "score": verdict,
                              **({"error": results[g].error} if results[g].error else {})})
-            records.append({"question_id": qid, "model": model, "judge": judge, "baseline": baseline, "games": pair})
+            records.append({"question_id": q.out_id, "uid": q.qid, "category": q.category or "hard_prompt",
+                            "model": model, "judge": judge, "baseline": baseline, "games": pair})
         _write(report.folder / f"{safe_name(model)}.jsonl", records)
     return report
 
@@ -144,17 +145,18 @@ def judge_single(bench: str | Path, questions: list[Question], client: LLMClient
             for i, r in enumerate(ref or [], 1):
                 fields[f"ref_answer_{i}"] = r
             messages.append(prompt.render(**fields))
-            todo.append(q.qid)
+            todo.append(q)
         results = client.chat_many(messages, temperature=0.0, max_tokens=max_tokens, desc=f"grade {model}")
         records = []
-        for qid, m, result in zip(todo, messages, results):
+        turn = 2 if prompt.multi_turn else 1  # FastChat files a multi-turn grade under turn 2
+        for q, m, result in zip(todo, messages, results):
             text = chat_text(result.response) if result.response is not None else None
             score = parse_rating(text)
             report.games += 1
             report.failed += text is None
             report.unparsed += text is not None and score is None
-            records.append({"question_id": qid, "model": model, "judge": judge, "prompt": prompt.name,
-                            "user_prompt": m[-1]["content"], "judgment": text, "score": score, "turn": 1,
+            records.append({"question_id": q.out_id, "model": model, "judge": [judge, prompt.name],
+                            "user_prompt": m[-1]["content"], "judgment": text, "score": score, "turn": turn,
                             **({"error": result.error} if result.error else {})})
         _write(report.folder / f"{safe_name(model)}.jsonl", records)
     return report

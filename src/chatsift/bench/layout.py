@@ -1,9 +1,13 @@
-"""Arena-Hard-Auto's folder layout, read tolerantly and written exactly.
+"""Arena-Hard-Auto's folder layout, read tolerantly and written for both generations of its tools.
 
 ``BENCH/question.jsonl``, ``BENCH/model_answer/<model>.jsonl``, ``BENCH/reference_answer/<model>.jsonl``
 and ``BENCH/model_judgment/<judge>/<model>.jsonl``. Questions are read in every published shape
 (Arena-Hard v0.1 ``turns: [{content}]``, v2 ``uid``/``prompt``, MT-bench ``turns: [str]``); answers in
 FastChat's (``choices[0].turns`` as strings) and Arena-Hard's (``{content, token_len}``) shapes.
+Records are written with the keys of both generations: v0.1's (``question_id``, ``answer_id``,
+``model_id``, ``choices``, ``conv_metadata``) that FastChat and Arena-Hard v0.1 read, and v2.0's
+(``uid``, ``ans_id``, ``model``, ``messages`` with ``content: {answer}``, ``metadata``; judgments with
+``uid`` and ``category``); each tool ignores the other's keys.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ class Question:
     turns: list[str]
     category: str = ""
     cluster: str = ""
+    raw_id: object = None  # the id as the file gives it (MT-bench's are integers), written back as given
+
+    @property
+    def out_id(self) -> object:
+        return self.qid if self.raw_id is None else self.raw_id
 
 
 def safe_name(name: str) -> str:
@@ -73,7 +82,7 @@ def read_questions(bench: str | Path) -> list[Question]:
             raise ConfigError(f"{path}:{number}: question {qid} has an empty or non-text turn")
         ids[str(qid)] += 1
         questions.append(Question(str(qid), texts, str(rec.get("category", "")),
-                                  str(rec.get("cluster", rec.get("subcategory", "")))))
+                                  str(rec.get("cluster", rec.get("subcategory", ""))), raw_id=qid))
     duplicated = [q for q, n in ids.items() if n > 1]
     if duplicated:
         raise ConfigError(f"{path}: duplicate question ids ({', '.join(duplicated[:5])}"

@@ -53,6 +53,11 @@ class JudgePrompt:
     template: str
     needs_reference: bool = False
 
+    @property
+    def multi_turn(self) -> bool:
+        """A prompt that grades the second turn (FastChat's ``single-v1-multi-turn``): its grades are turn 2."""
+        return self.name.endswith("multi-turn") or "{question_2}" in self.template
+
     def render(self, **fields: str) -> list[dict]:
         try:
             text = self.template.format_map(fields)
