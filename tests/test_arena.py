@@ -178,3 +178,41 @@ def test_style_control_counts_a_strong_verdict_as_often_as_arena_hard_does():
     weighted, coef_w = fit_style_controlled(battles, "length", anchor=0)
     expanded, coef_e = fit_style_controlled(battles.expanded(), "length", anchor=0)
     assert np.allclose(weighted, expanded, atol=1e-6) and abs(coef_w["tokens"] - coef_e["tokens"]) < 1e-9
+
+
+def test_chatbot_arena_battle_dumps_curate_as_conversations_and_rank_as_votes(tmp_path):
+    from conftest import assert_reconciles, read_release, run_curate
+
+    def side(question, answer):
+        return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+    battles = [
+        {"question_id": "q1", "model_a": "vicuna-13b", "model_b": "alpaca-13b", "winner": "model_a",
+         "judge": "arena_user_1",
+         "conversation_a": side("Why is the sky blue?", "Rayleigh scattering of sunlight."),
+         "conversation_b": side("Why is the sky blue?", "Because it is."), "turn": 1, "anony": True,
+         "language": "English", "tstamp": 1682351591.1, "openai_moderation": {"flagged": False}},
+        {"question_id": "q2", "model_a": "alpaca-13b", "model_b": "vicuna-13b", "winner": "model_b",
+         "judge": "arena_user_2",
+         "conversation_a": side("Name a prime.", "Nine."), "conversation_b": side("Name a prime.", "Seven."),
+         "turn": 1, "anony": True, "language": "English", "tstamp": 1682351600.0},
+        {"question_id": "q3", "model_a": "vicuna-13b", "model_b": "koala-13b", "winner": "tie (bothbad)",
+         "judge": "arena_user_1", "conversation_a": side("2+2?", "5"), "conversation_b": side("2+2?", "22"),
+         "turn": 1, "anony": False, "language": "English", "tstamp": 1682351700.0},
+        {"question_id": "q4", "model_a": "koala-13b", "model_b": "alpaca-13b", "winner": "model_a", "turn": 1,
+         "anony": True, "tstamp": 1682351800.0},  # a vote row without conversations (clean_battle's shape)
+    ]
+    path = tmp_path / "clean_battle_20230501.json"
+    path.write_text(json.dumps(battles, indent=1), encoding="utf-8")  # one JSON array, as FastChat writes it
+    manifest = run_curate([path], tmp_path / "r", **{"release.schema": "full", "filters.min_user_chars": 0})
+    assert_reconciles(manifest)
+    rows = {r["conversation_id"]: r for r in read_release(tmp_path / "r").to_pylist()}
+    assert set(rows) == {"q1-a", "q1-b", "q2-a", "q2-b", "q3-a", "q3-b"}
+    assert rows["q1-a"]["model"] == "vicuna-13b" and rows["q1-a"]["votes.win"] == 1
+    assert rows["q1-b"]["votes.loss"] == 1
+    assert rows["q2-b"]["votes.win"] == 1 and rows["q3-a"]["votes.tie"] == 1 == rows["q3-b"]["votes.tie"]
+    assert manifest["counts"]["excluded"].get("vote_event") == 1  # q4: votes only
+    result = CliRunner().invoke(cli, ["leaderboard", "--votes", str(path), "--rounds", "20"])
+    assert result.exit_code == 0, result.output
+    assert "read 4 records from 1 file(s), 4 comparisons" in result.output
+    assert result.output.splitlines()[-2].split()[1] == "alpaca-13b"  # lost every battle: last

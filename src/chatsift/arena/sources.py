@@ -57,8 +57,24 @@ def judgment_files(paths: list[str | Path]) -> list[Path]:
 
 
 def iter_jsonl(path: Path, report: ReadReport) -> Iterator[dict]:
+    """The records of a JSON-lines file, or of a JSON array file (FastChat's ``clean_battle_*.json``, the
+    public Chatbot Arena battle dumps)."""
     report.files += 1
     with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()
+        fh.seek(0)
+        if head.startswith(b"["):
+            try:
+                records = orjson.loads(fh.read().removeprefix(b"\xef\xbb\xbf"))
+            except orjson.JSONDecodeError as exc:
+                raise RankingError(f"{path}: a JSON array that does not parse ({exc})") from None
+            for record in records:
+                report.records += 1
+                if isinstance(record, dict):
+                    yield record
+                else:
+                    report.skipped["not a JSON object"] += 1
+            return
         for line in fh:
             if not line.strip():
                 continue

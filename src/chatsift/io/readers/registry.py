@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatsift.errors import InputError
+from chatsift.io.readers.arena_battles import ArenaBattleReader
 from chatsift.io.readers.base import Reader
 from chatsift.io.readers.benchmarks import ArenaHardReader, MTBenchReader
 from chatsift.io.readers.chat_exports import ChatGPTExportReader, ClaudeExportReader
@@ -22,6 +23,7 @@ READER_CLASSES: tuple[type[Reader], ...] = (
     ClaudeExportReader,
     OpenAIResponsesReader,
     OtelGenAIReader,
+    ArenaBattleReader,
     WildChatReader,
     LmsysReader,
     OasstTreeReader,
