@@ -128,6 +128,19 @@ def test_card_has_counts_and_table1_basics(release):
     assert "| conversation_id |" in card
 
 
+def test_card_declares_the_features_the_hub_shows(release, tmp_path):
+    import yaml
+    from datasets import load_dataset
+    from datasets.features import Features
+
+    card = (release / "README.md").read_text()
+    header = yaml.safe_load(card.split("---\n")[1])
+    declared = Features._from_yaml_list(header["dataset_info"]["features"])
+    loaded = load_dataset("parquet", data_files=str(release / "data" / "*.parquet"), split="train",
+                          cache_dir=str(tmp_path / "hf-cache")).features
+    assert declared == loaded  # the block says exactly what the shards hold
+
+
 def test_exclusions_hold_every_removed_record(release):
     manifest = json.loads((release / "manifest.json").read_text())
     excl = pq.read_table(release / "exclusions.parquet")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from chatsift.schema import EXTRAS_BY_NAME, LMSYS_COLUMNS
+import json
+
+import pyarrow as pa
+
+from chatsift.schema import EXTRAS_BY_NAME, LMSYS_COLUMNS, LMSYS_SCHEMA
 
 _CORE_DOCS = {
     "conversation_id": "conversation id (32 hex characters where the source had none)",
@@ -76,12 +80,39 @@ def front_matter(path: str = "data/train-*", extra: tuple[str, ...] = ()) -> lis
             *extra, "---"]
 
 
+def dataset_features(columns: list[str]) -> list[str]:
+    """The Hub's ``dataset_info.features`` block for the release's columns (so the Hub shows the schema)."""
+    types = {f.name: f.type for f in LMSYS_SCHEMA} | {name: c.type for name, c in EXTRAS_BY_NAME.items()}
+    lines = ["dataset_info:", "  features:"]
+    for name in columns:
+        lines += _feature(name, types[name], "  ")
+    return lines
+
+
+def _feature(name: str, arrow_type: pa.DataType, indent: str) -> list[str]:
+    head = f"{indent}- name: {json.dumps(name)}"
+    inner = indent + "  "
+    if pa.types.is_list(arrow_type):
+        value = arrow_type.value_type
+        if pa.types.is_struct(value):
+            return [head, f"{inner}list:", *(line for f in value for line in _feature(f.name, f.type, inner))]
+        return [head, f"{inner}sequence: {_dtype(value)}"]
+    if pa.types.is_struct(arrow_type):
+        return [head, f"{inner}struct:", *(line for f in arrow_type for line in _feature(f.name, f.type, inner))]
+    return [head, f"{inner}dtype: {_dtype(arrow_type)}"]
+
+
+def _dtype(arrow_type: pa.DataType) -> str:
+    return {"double": "float64", "float": "float32", "large_string": "large_string"}.get(str(arrow_type),
+                                                                                        str(arrow_type))
+
+
 def render_card(manifest: dict) -> str:
     c = manifest["counts"]
     s = manifest["statistics"]
     cfg = manifest["config"]
     lines = [
-        *front_matter(),
+        *front_matter(extra=tuple(dataset_features(manifest["schema"]["columns"]))),
         "",
         f"# {manifest['name']}",
         "",
