@@ -524,6 +524,8 @@ def test_serve_terms_chat_battle_vote_reveal_and_leaderboard(browser, chat_serve
     first = board()
     assert first == {"alpha": 1, "beta": 1}
     assert browser.find_elements("css selector", "#board tbody tr .model")[0].text == "alpha"
+    # one battle gives a rating but no interval: the page says so rather than print (1681.3, 1681.3)
+    assert {e.text for e in browser.find_elements("css selector", "#board tbody tr .interval")} == {"too few battles"}
     browser.get(base + "/arena")  # the voted battle stays on screen until "New round"
     assert not browser.find_element("id", "send").is_enabled()
     browser.find_element("id", "clear").click()

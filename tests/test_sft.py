@@ -223,3 +223,24 @@ def test_export_to_a_folder_writes_the_format_file_inside_it(tmp_path):
     (tmp_path / "existing").mkdir()
     _run("sft", "export", str(tmp_path / "rel"), "--format", "sharegpt", "--out", str(tmp_path / "existing"))
     assert json.loads((tmp_path / "existing" / "sharegpt.json").read_text())[0]["id"] == "1"
+
+
+def test_default_selection_works_on_a_release_in_the_lmsys_schema(tmp_path):
+    def conv(cid, question, answer):
+        return {"id": cid, "model": "gpt-4", "messages": [{"role": "user", "content": question},
+                                                           {"role": "assistant", "content": answer}]}
+
+    rows = [conv("1", "How do I sort a list in Python?", "Use sorted()."),
+            conv("2", "how do I sort a list in python", "Call list.sort()."),  # the same user turn, normalised
+            conv("3", "What is a closure?", "A function with its environment."),
+            conv("4", "What is a closure?", "A nested function.")]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "lmsys")
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "full", **{"release.schema": "full"})
+    plain = select_subset(tmp_path / "lmsys", SftRules("highquality"))
+    full = select_subset(tmp_path / "full", SftRules("highquality"))
+    # no dedup.exact_group column in the LMSYS schema: the same groups are computed from the user turns
+    assert plain.ids == full.ids == ["1", "3"]
+    assert plain.reasons == full.reasons
+    result = _run("sft", "select", str(tmp_path / "lmsys"), "--out", str(tmp_path / "hq"))
+    assert "exact duplicate of a selected conversation 2" in result.output

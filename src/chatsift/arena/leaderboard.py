@@ -17,13 +17,19 @@ from chatsift.arena.ratings import average_win_rate, bradley_terry, counting, on
 from chatsift.arena.sources import Grades, ReadReport
 from chatsift.arena.style import fit_style_controlled
 
+# A model with fewer comparisons than this gets its rating but no interval ("too few battles"): a bootstrap
+# over a handful of battles gives bounds that look precise and are not (one vote gave "1681.3 (1681.3,
+# 1681.3)"). Weighted comparisons count (a strong verdict is 3).
+MIN_BATTLES_FOR_INTERVAL = 10
+TOO_FEW = "too few battles"
+
 
 @dataclass
 class Row:
     model: str
     rating: float  # Bradley–Terry on the Elo scale
-    rating_lower: float
-    rating_upper: float
+    rating_lower: float | None  # None: fewer battles than MIN_BATTLES_FOR_INTERVAL
+    rating_upper: float | None
     battles: float  # comparisons, counting weights
     win_rate: float | None = None  # percent against the baseline, from the ratings
     win_rate_lower: float | None = None
@@ -47,6 +53,8 @@ class Leaderboard:
     read: str
     skipped: dict[str, int]
     style_coefficients: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    min_battles_for_interval: int = MIN_BATTLES_FOR_INTERVAL
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -102,12 +110,26 @@ def rank_battles(battles: Battles, report: ReadReport, *, baseline: str | None =
                 row.win_rate_lower = row.win_rate_upper = 50.0
         rows.append(row)
     rows.sort(key=lambda r: (-r.rating, r.model))
-    quality = benchmark_quality([r.model for r in rows], np.array([r.rating for r in rows]),
-                                np.array([r.rating_lower for r in rows]), np.array([r.rating_upper for r in rows]),
-                                reference)
+    notes = []
+    if not fit.exact:
+        notes.append("some model won or lost every comparison, so its rating is only a bound (a small ridge kept "
+                     "it finite)")
+    if convention == "arena-hard" and any(not r.rating_lower <= r.rating <= r.rating_upper for r in rows):
+        notes.append("with the arena-hard convention an interval can leave out its own rating, as on Arena-Hard's "
+                     "leaderboards: the bounds are percentiles of rounds pinned at the baseline, not around the fit")
+    few = [r for r in rows if r.battles < MIN_BATTLES_FOR_INTERVAL]
+    for r in few:
+        r.rating_lower = r.rating_upper = r.win_rate_lower = r.win_rate_upper = None
+    if few:
+        notes.append(f"{len(few)} model(s) with fewer than {MIN_BATTLES_FOR_INTERVAL} battles: rating shown, no "
+                     f"interval ({TOO_FEW})")
+    shown = [r for r in rows if r.rating_lower is not None]
+    quality = benchmark_quality([r.model for r in shown], np.array([r.rating for r in shown]),
+                                np.array([r.rating_lower for r in shown]), np.array([r.rating_upper for r in shown]),
+                                reference) if len(shown) >= 2 else None
     method = "bradley-terry" + (f" ({control} control)" if control else "")
     return Leaderboard(rows, method, baseline, convention, rounds, seed, control,
-                       fit.exact, quality, report.line(), dict(report.skipped), coefficients)
+                       fit.exact, quality, report.line(), dict(report.skipped), coefficients, notes)
 
 
 def _multipliers(n: int, rounds: int, seed: int):

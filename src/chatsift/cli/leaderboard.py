@@ -14,11 +14,11 @@ def _fmt(value, digits: int = 1) -> str:
 
 
 def render(lb) -> str:
+    from chatsift.arena.leaderboard import TOO_FEW
+
     lines = [f"{lb.method}; {lb.convention} bootstrap, {lb.rounds} rounds (seed {lb.seed})"
              + (f"; baseline {lb.baseline}" if lb.baseline else "") + f"; {lb.read}"]
-    if not lb.exact:
-        lines.append("note: some model won or lost every comparison, so its rating is only a bound "
-                     "(a small ridge kept it finite)")
+    lines += [f"note: {n}" for n in lb.notes]
     if lb.method == "mean grade":
         rows = [[i + 1, r.model, f"{r.rating:.2f}", f"({r.rating_lower:.2f}, {r.rating_upper:.2f})", int(r.battles)]
                 for i, r in enumerate(lb.rows)]
@@ -30,9 +30,12 @@ def render(lb) -> str:
         headers += ["battles", "online Elo", "avg win rate"]
         rows = []
         for i, r in enumerate(lb.rows):
-            row = [i + 1, r.model, _fmt(r.rating), f"({_fmt(r.rating_lower)}, {_fmt(r.rating_upper)})"]
+            few = r.rating_lower is None
+            interval = TOO_FEW if few else f"({_fmt(r.rating_lower)}, {_fmt(r.rating_upper)})"
+            row = [i + 1, r.model, _fmt(r.rating), interval]
             if lb.baseline:
-                row += [_fmt(r.win_rate, 2), f"({_fmt(r.win_rate_lower, 2)}, {_fmt(r.win_rate_upper, 2)})"]
+                row += [_fmt(r.win_rate, 2),
+                        TOO_FEW if few else f"({_fmt(r.win_rate_lower, 2)}, {_fmt(r.win_rate_upper, 2)})"]
             row += [_fmt(r.battles, 0), _fmt(r.online_elo), _fmt(r.average_win_rate, 3)]
             rows.append(row)
         lines.append(table(headers, rows))

@@ -106,6 +106,19 @@ def _facts(release: Path, cols: set[str]) -> pa.Table:
     return con.sql(sql).to_arrow_table()
 
 
+def _exact_keys(release: Path) -> list[int | None]:
+    """The curate stage's exact-duplicate key (the hash of the normalised user turns) per conversation."""
+    from chatsift.stages.dedup.signatures import hash64, tokens
+
+    keys: list[int | None] = []
+    for shard in release_shards(release):
+        for batch in pq.ParquetFile(shard).iter_batches(columns=["conversation"]):
+            for messages in batch.column(0).to_pylist():
+                user_toks = [tokens(m["content"]) for m in messages or [] if m["role"] == "user" and m["content"]]
+                keys.append(hash64("\x1f".join(" ".join(t) for t in user_toks)) if any(user_toks) else None)
+    return keys
+
+
 def select_subset(release: str | Path, rules: SftRules, decontaminator: Decontaminator | None = None) -> SftSelection:
     release = Path(release)
     if rules.subset not in SUBSETS:
@@ -115,8 +128,6 @@ def select_subset(release: str | Path, rules: SftRules, decontaminator: Decontam
         _need(cols, "votes.up", "--subset upvote")
     if rules.max_jailbreak_score is not None:
         _need(cols, "safety.jailbreak_score", "--max-jailbreak-score")
-    if rules.exact_dedup:
-        _need(cols, "dedup.exact_group", "exact dedup (--no-exact-dedup to skip it)")
     if rules.near_cap is not None:
         _need(cols, "dedup.near_cluster", "--near-cap")
     facts = _facts(release, cols)
@@ -160,7 +171,8 @@ def select_subset(release: str | Path, rules: SftRules, decontaminator: Decontam
     drop((answers == 0) | (facts["min_answer"].to_numpy() < max(1, rules.min_response_chars)),
          f"an answer shorter than {max(1, rules.min_response_chars)} characters")
     if rules.exact_dedup:
-        groups = facts["exact_group"].to_pylist()
+        # A release in the LMSYS schema has no dedup.exact_group: the same key is computed from its user turns.
+        groups = facts["exact_group"].to_pylist() if "dedup.exact_group" in cols else _exact_keys(release)
         seen: set = set()
         dup = np.zeros(n, bool)
         for i in np.flatnonzero(keep):

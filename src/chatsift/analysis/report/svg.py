@@ -192,9 +192,12 @@ def scatter(points: list[tuple[float, float, int]], labels: dict[int, str], widt
 
 def whiskers(items: list[tuple[str, float, float, float]], width: int = 640, bar_height: int = 16,
              value_fmt: str = "{:,.1f}", title: str = "") -> str:
-    """Ranked bars with 95% interval whiskers: (label, value, lower, upper), best first as given."""
+    """Ranked bars with 95% interval whiskers: (label, value, lower, upper), best first as given; a bound
+    of None (too few battles for an interval) draws the bar without whiskers and says so."""
     if not items:
         return '<p class="empty">no data</p>'
+    few = {i for i, (_, _, low, up) in enumerate(items) if low is None or up is None}
+    items = [(k, v, v if low is None else low, v if up is None else up) for k, v, low, up in items]
     label_w = max(60.0, max(text_width(clip(str(k))) for k, *_ in items) + 10)
     width = max(width, label_w + 250)
     lo = min(min(v, low) for _, v, low, _ in items)
@@ -213,11 +216,12 @@ def whiskers(items: list[tuple[str, float, float, float]], width: int = 640, bar
         mid = y + bar_height / 2
         text = escape(clip(str(label)))
         shown = escape(value_fmt.format(value))
-        interval = f"{escape(value_fmt.format(low))} to {escape(value_fmt.format(up))}"
+        interval = ("too few battles for an interval" if i in few else
+                    f"95% CI {escape(value_fmt.format(low))} to {escape(value_fmt.format(up))}")
         rows.append(
             f'<text x="{label_w - 6:.1f}" y="{y + bar_height - 4}" text-anchor="end" class="lbl">{text}</text>'
             f'<rect x="{label_w}" y="{y}" width="{px(value) - label_w:.1f}" height="{bar_height}" fill="{color(0)}" '
-            f'rx="2" opacity="0.75"><title>{text}: {shown} (95% CI {interval})</title></rect>'
+            f'rx="2" opacity="0.75"><title>{text}: {shown} ({interval})</title></rect>'
             f'<line x1="{px(low):.1f}" x2="{px(up):.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="#222" '
             f'stroke-width="1.5"/>'
             f'<line x1="{px(low):.1f}" x2="{px(low):.1f}" y1="{y + 3}" y2="{y + bar_height - 3}" stroke="#222"/>'
