@@ -44,11 +44,12 @@ def main() -> None:
     for n in args.n:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            lines = list(islice(corpus.open(encoding="utf-8"), n))
-            (tmp / "one.jsonl").write_text("".join(lines), encoding="utf-8")
+            with corpus.open("rb") as fh:  # bytes: the corpus holds some broken lines on purpose
+                lines = list(islice(fh, n))
+            (tmp / "one.jsonl").write_bytes(b"".join(lines))
             (tmp / "files").mkdir()
             for i, line in enumerate(lines):
-                (tmp / "files" / f"conv{i:06d}.json").write_text(line, encoding="utf-8")
+                (tmp / "files" / f"conv{i:06d}.json").write_bytes(line)
             times: dict[str, list[float]] = {"one file": [], "folder": []}
             for _ in range(args.repeats):
                 for name, source in (("one file", tmp / "one.jsonl"), ("folder", tmp / "files")):
