@@ -173,6 +173,15 @@ def test_topics_cli(real_release):
     assert "written:" in result.output
     meta = json.loads((real_release / "topics" / "clusters.json").read_text())["meta"]
     assert len(meta["parents"]) == 2
+    # what topics wrote into the finished release is listed in its manifest, with checksums
+    import hashlib
+
+    derived = json.loads((real_release / "manifest.json").read_text())["derived"]["topics"]
+    assert set(derived["files"]) == {"topics/assignments.parquet", "topics/map.parquet", "topics/clusters.json"}
+    digest = hashlib.sha256((real_release / "topics" / "clusters.json").read_bytes()).hexdigest()
+    assert derived["files"]["topics/clusters.json"] == digest and derived["settings"]["k"] == 5
+    shown = CliRunner().invoke(cli, ["inspect", str(real_release)])
+    assert "written later: topics/ (3 files" in shown.output
 
 
 def test_topics_endpoint_errors_are_clear(real_release):

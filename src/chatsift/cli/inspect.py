@@ -35,6 +35,8 @@ def inspect_release(path: Path) -> dict:
         "shards": {"files": len(shards), "rows": rows, "bytes": sum(s.stat().st_size for s in shards)},
         "inputs": [{"file": i["file"], "format": i["format"], "input": i["counts"]["input"],
                     "released": i["counts"]["released"]} for i in manifest["inputs"]],
+        "derived": {name: {"written": d["written"], "files": len(d["files"])}
+                    for name, d in (manifest.get("derived") or {}).items()},
         "problems": problems,
     }
 
@@ -80,6 +82,8 @@ def inspect_command(release: str, as_json: bool) -> None:
         worst = sorted((i for i in inputs if i["released"] < i["input"]), key=lambda i: i["released"] - i["input"])
         for i in worst[:5]:
             click.echo(f"  most not released: {i['file']}: {i['released']:,} of {i['input']:,}")
+    for name, d in info["derived"].items():
+        click.echo(f"written later: {name}/ ({d['files']} files, {d['written']}; listed in manifest.json)")
     for p in info["problems"]:
         click.echo(f"PROBLEM: {p}", err=True)
     if info["problems"]:

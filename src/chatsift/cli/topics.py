@@ -34,7 +34,8 @@ from chatsift.cli.llm_options import finish_ledger, llm_options
 @llm_options
 def topics_command(release, sample, language, k, seed, embedder, labeler, label_language, dry_run, parents,
                    min_users, keep_duplicates, as_json, llm) -> None:
-    """Cluster the user prompts of RELEASE into topics (writes RELEASE/topics/)."""
+    """Cluster the user prompts of RELEASE into topics (writes RELEASE/topics/ and lists its files in the
+    release's manifest.json under "derived")."""
     from chatsift.analysis.topics.model import TopicSettings, build_topics
     from chatsift.llm import Ledger
 
@@ -60,3 +61,7 @@ def topics_command(release, sample, language, k, seed, embedder, labeler, label_
                    "offline terms", err=True)
     click.echo(f"written: {release}/topics/ (assignments.parquet with the map's x, y; clusters.json, map.parquet)")
     finish_ledger(ledger, Path(release) / "topics")
+    if ledger.entries:  # the ledger joined the topics folder: the manifest lists it too
+        from chatsift.analysis.topics.model import record_derived
+
+        record_derived(Path(release), "topics", Path(release) / "topics", result.meta)

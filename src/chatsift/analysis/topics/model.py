@@ -212,6 +212,28 @@ def _write(release: Path, result: TopicResult, vectors: np.ndarray, labels: np.n
                    folder / "map.parquet")
     (folder / "clusters.json").write_text(json.dumps({"meta": result.meta, "clusters": result.clusters}, indent=2,
                                                      ensure_ascii=False), encoding="utf-8")
+    record_derived(release, "topics", folder, result.meta)
+
+
+def record_derived(release: Path, name: str, folder: Path, meta: dict) -> None:
+    """Note in the release's manifest what was written into the release folder after it was finished (its
+    files with their checksums, when, and how), so that a release never changes without its manifest
+    saying so."""
+    import datetime as dt
+    import hashlib
+
+    from chatsift.pipeline.workdir import write_json
+
+    manifest_path = release / "manifest.json"
+    if not manifest_path.is_file():
+        return
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files = {p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(folder.glob("*")) if p.is_file()}
+    manifest.setdefault("derived", {})[name] = {
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "settings": meta.get("settings"), "embedder": meta.get("embedder"), "files": files}
+    write_json(manifest_path, manifest)
 
 
 def load_topics(release: str | Path) -> dict | None:
