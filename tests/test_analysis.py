@@ -144,6 +144,22 @@ def test_topics_on_real_data(real_release):
     # Deterministic with the seed.
     again = build_topics(real_release, TopicSettings(k=8, min_users=3), write=False)
     assert [c["label"] for c in again.clusters] == [c["label"] for c in result.clusters]
+    # The report's examples: each is a prompt of its topic, shown as that prompt, each conversation once.
+    from chatsift.analysis.report.render import _examples
+
+    examples = _examples(real_release, {"clusters": result.clusters}, per_topic=3)
+    assigned = {(cid, m): c for cid, m, c in zip(result.assignments.column("conversation_id").to_pylist(),
+                                                 result.assignments.column("message").to_pylist(),
+                                                 result.assignments.column("cluster").to_pylist())}
+    conversations = dict(zip(*pq.read_table(real_release / "data", columns=["conversation_id", "conversation"])
+                             .to_pydict().values()))
+    shown = [ex["id"] for exs in examples.values() for ex in exs]
+    assert len(shown) == len(set(shown)) >= 2 * len(examples)
+    for cluster, exs in examples.items():
+        for ex in exs:
+            assert assigned[(ex["id"], ex["message"])] == cluster
+            prompt = conversations[ex["id"]][ex["message"]]
+            assert prompt["role"] == "user" and ex["messages"][0]["content"].rstrip(" …") in prompt["content"]
 
 
 def test_topic_privacy_threshold(real_release):

@@ -29,30 +29,35 @@ EXAMPLE_CHARS = 600
 
 
 def _examples(release: Path, topics: dict, per_topic: int = 2) -> dict[int, list[dict]]:
+    """Per topic, prompts that fell into it, each shown as that prompt with the answer after it, and each
+    conversation at most once in the whole report (a conversation whose prompts fell into several topics
+    is an example of one of them only)."""
     assignments = pq.read_table(release / "topics" / "assignments.parquet")
-    chosen: dict[int, list[str]] = {}
+    chosen: dict[int, list[tuple[str, int]]] = {}
+    used: set[str] = set()
     private = {c["cluster"] for c in topics["clusters"] if c["private"]}
-    ids, clusters = assignments.column("conversation_id").to_pylist(), assignments.column("cluster").to_pylist()
-    for cid, cluster in zip(ids, clusters):
-        if cluster in private:
+    for cid, message, cluster in zip(assignments.column("conversation_id").to_pylist(),
+                                     assignments.column("message").to_pylist(),
+                                     assignments.column("cluster").to_pylist()):
+        picks = chosen.setdefault(cluster, [])
+        if cluster in private or len(picks) >= per_topic or cid in used:
             continue
-        ids = chosen.setdefault(cluster, [])
-        if len(ids) < per_topic and cid not in ids:
-            ids.append(cid)
-    wanted = sorted({i for ids in chosen.values() for i in ids})
-    if not wanted:
+        picks.append((cid, int(message)))
+        used.add(cid)
+    if not used:
         return {}
     con = duckdb.connect()
     release_view(con, release)
     rows = con.execute("SELECT conversation_id, conversation FROM t WHERE list_contains($ids, conversation_id)",
-                       {"ids": wanted}).fetchall()
+                       {"ids": sorted(used)}).fetchall()
     by_id = {cid: conv for cid, conv in rows}
     out: dict[int, list[dict]] = {}
-    for cluster, ids in chosen.items():
-        for cid in ids:
+    for cluster, picks in chosen.items():
+        for cid, message in picks:
             conv = by_id.get(cid) or []
-            messages = [{"role": m["role"], "content": _clip(m["content"] or "")} for m in conv[:2]]
-            out.setdefault(cluster, []).append({"id": cid, "messages": messages})
+            shown = conv[message : message + 2]  # the prompt the topic holds, and the answer to it
+            messages = [{"role": m["role"], "content": _clip(m["content"] or "")} for m in shown]
+            out.setdefault(cluster, []).append({"id": cid, "message": message, "messages": messages})
     return out
 
 
