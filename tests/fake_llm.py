@@ -11,6 +11,10 @@ A chat request with ``"stream": true`` is answered with server-sent events, a wo
 for ``slow_s``), ``"stream_drop"`` (two chunks, then the connection closes), ``"stream_garbage"``
 (a chunk that is not JSON) and ``"stream_empty"`` (``[DONE]`` before any word, as llama.cpp's server
 answers a request it interrupts); ``"ignore_stream"`` answers with one JSON body instead.
+
+Hostile endpoints: ``"endless_body"`` (200, then bytes without end until the client hangs up),
+``"drip"`` (200, then one byte every 0.2 s, for ever), ``"huge_body"`` (a valid answer of 20 MB),
+``"stream_endless"`` (words without end) and ``"stream_number"`` (a chunk whose content is a number).
 """
 
 from __future__ import annotations
@@ -128,6 +132,24 @@ class FakeLLM:
                     echoed = f"invalid request; you sent Authorization: {self.headers.get('Authorization')}"
                     self._send(400, json.dumps({"error": {"message": echoed}}).encode())
                     return
+                if fault in {"endless_body", "drip"}:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()  # no length: the body ends when the connection closes
+                    self.close_connection = True
+                    try:
+                        while True:
+                            self.wfile.write(b" " * (65536 if fault == "endless_body" else 1))
+                            self.wfile.flush()
+                            if fault == "drip":
+                                time.sleep(0.2)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the client hung up: what it should do
+                if fault == "huge_body":
+                    answer = self._answer(path, body)
+                    answer["choices"][0]["message"]["content"] = "x" * 20_000_000
+                    self._send(200, json.dumps(answer).encode())
+                    return
                 if fault == "timeout":
                     time.sleep(server.slow_s)
                 elif fault == "truncated":
@@ -160,6 +182,8 @@ class FakeLLM:
                 text = answer["choices"][0]["message"]["content"]
                 words = [w + " " for w in text.split(" ")]
                 words[-1] = words[-1][:-1]
+                if fault == "stream_endless":
+                    words = (f"w{i} " for i in range(10**9))
                 try:
                     for i, word in enumerate(words):
                         if fault == "stream_empty":
@@ -172,6 +196,8 @@ class FakeLLM:
                             self.wfile.write(b"data: {not json at all\n\n")
                             self.wfile.flush()
                             return
+                        if fault == "stream_number" and i == 1:
+                            word = 7
                         chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": answer["model"],
                                  "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
                         self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")

@@ -283,3 +283,50 @@ def test_an_error_body_that_echoes_the_key_is_not_repeated(server, tmp_path, mon
                               request=request)
     message = _server_message(response)
     assert key not in message and "***" in message and "you sent" in message
+
+
+def test_hostile_endpoints_cannot_hold_memory_or_time(server, tmp_path):
+    """An endless body, a body that drips a byte at a time, a 20 MB body: each call is cut off (by size or
+    by the whole answer's deadline), retried, and the run stops with one clear error; memory stays small."""
+    import resource
+
+    two = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02)
+    client = client_for(server, tmp_path, retry=two)
+    client.endpoint = parse_endpoint(f"{server.url}:fake-model", timeout_s=0.5, deadline_s=1.0,
+                                     max_response_bytes=1_000_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for fault in ("endless_body", "huge_body"):
+        server.inject(CHAT, fault, fault)
+        with pytest.raises(LLMError, match="an answer over 1,000,000 bytes"):
+            client.chat_many(chats(1))
+    started = time.monotonic()
+    server.inject(CHAT, "drip", "drip")  # a byte every 0.2 s never trips the 0.5 s read timeout
+    with pytest.raises(LLMError, match="no whole answer within 1 s"):
+        client.chat_many(chats(1))
+    assert time.monotonic() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing held whole
+    assert client.chat_many(chats(1))[0].response  # and the next call is fine
+
+
+def test_hostile_streams_are_cut_off(server, tmp_path):
+    client = client_for(server, tmp_path)
+    client.endpoint = parse_endpoint(f"{server.url}:fake-model", timeout_s=0.5, deadline_s=5.0,
+                                     max_response_bytes=2_000)
+    server.inject(CHAT, "stream_endless")
+    with pytest.raises(StreamBroken) as broken:
+        _stream(client, "go on")
+    assert broken.value.code == "too_large"
+    server.inject(CHAT, "stream_number")  # a number where the text goes is an error, not an empty answer
+    with pytest.raises(StreamBroken) as broken:
+        _stream(client, "a b c")
+    assert broken.value.code == "malformed"
+
+
+def test_a_cost_budget_counts_requests_in_flight(server, tmp_path):
+    client = client_for(server, tmp_path, budget=Budget(max_cost_usd=0.05), max_concurrency=16)
+    client.endpoint = parse_endpoint(f"{server.url}:fake-model", timeout_s=0.5, max_concurrency=16,
+                                     price_per_mtok_in=1000.0, price_per_mtok_out=1000.0)
+    with pytest.raises(BudgetExceeded, match=r"\$0.05"):
+        client.chat_many(chats(64), max_tokens=10)
+    spent = client.ledger.entry(client.endpoint.name).cost_usd
+    assert 0 < spent <= 0.05  # 16 concurrent requests did not overshoot it

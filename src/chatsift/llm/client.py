@@ -40,6 +40,7 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 FATAL_STATUSES = {401: "refused the API key", 403: "refused the request (forbidden)",
                   404: "has no such model or path"}
 CHAT, MODERATIONS, EMBEDDINGS = "/chat/completions", "/moderations", "/embeddings"
+STREAM_MAX_RETRY_WAIT_S = 5.0  # the longest pause before retrying a live answer (someone is waiting for it)
 
 
 class LLMError(ChatsiftError):
@@ -126,6 +127,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
+class _TooLarge(Exception):
+    """An answer larger than the endpoint's ``max_response_bytes``."""
+
+
 class _EmptyAnswer(Exception):
     """A stream that finished without a word (llama.cpp's server does this to a request it interrupts)."""
 
@@ -156,6 +161,8 @@ class LLMClient:
         self._transport = transport
         self._key = endpoint.api_key()  # a missing required key fails here, before any work
         self._inflight = 0
+        self._inflight_tokens = 0
+        self._inflight_cost = 0.0
         self._stream_http: httpx.AsyncClient | None = None
 
     # ------------------------------------------------------------ requests
@@ -236,16 +243,21 @@ class LLMClient:
         entry = self.ledger.entry(self.endpoint.name)
         tokens = estimate_tokens(body)
         expected_out = int(body.get("max_tokens") or 0)
+        reserved_tokens, reserved_cost = tokens + expected_out, self.endpoint.cost(tokens, expected_out)
         try:  # requests in flight count against the budget too, so concurrency cannot overshoot it
-            self.budget.check(entry, tokens + expected_out, self.endpoint.cost(tokens, expected_out),
-                              pending_calls=self._inflight)
+            self.budget.check(entry, reserved_tokens, reserved_cost, pending_calls=self._inflight,
+                              pending_tokens=self._inflight_tokens, pending_cost=self._inflight_cost)
         except BudgetExceeded as exc:
             raise _Fatal(exc) from None
         self._inflight += 1
+        self._inflight_tokens += reserved_tokens
+        self._inflight_cost += reserved_cost
         try:
             return await self._attempts(http, limiter, path, body, entry, tokens)
         finally:
             self._inflight -= 1
+            self._inflight_tokens -= reserved_tokens
+            self._inflight_cost -= reserved_cost
 
     async def _attempts(self, http: httpx.AsyncClient, limiter: RateLimiter, path: str, body: dict, entry,
                         tokens: int) -> CallResult:
@@ -256,8 +268,11 @@ class LLMClient:
             await limiter.acquire(tokens)
             wait: float | None = None
             try:
-                response = await http.post(path, content=orjson.dumps(body),
-                                           headers={"Content-Type": "application/json"})
+                response = await asyncio.wait_for(self._post(http, path, body), self.endpoint.deadline_s)
+            except _TooLarge:
+                problem = f"an answer over {self.endpoint.max_response_bytes:,} bytes (cut off)"
+            except TimeoutError:
+                problem = f"no whole answer within {self.endpoint.deadline_s:g} s"
             except httpx.ConnectError as exc:
                 connect_failures += 1
                 if connect_failures >= self.retry.connect_attempts:
@@ -298,6 +313,20 @@ class LLMClient:
                                     else backoff * random.uniform(0.5, 1.5))
         entry.failures += 1
         raise _Fatal(LLMError(f"{where} kept failing: {problem} after {self.retry.max_attempts} attempts"))
+
+    async def _post(self, http: httpx.AsyncClient, path: str, body: dict) -> httpx.Response:
+        """The response, read as it arrives and cut off at ``max_response_bytes`` (an endless or huge body is
+        never held whole)."""
+        async with http.stream("POST", path, content=orjson.dumps(body),
+                               headers={"Content-Type": "application/json"}) as response:
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.endpoint.max_response_bytes:
+                    raise _TooLarge
+                chunks.append(chunk)
+            return httpx.Response(response.status_code, headers=response.headers, content=b"".join(chunks),
+                                  request=response.request)
 
     def _account(self, entry, body: dict, data: dict) -> None:
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
@@ -345,6 +374,7 @@ class LLMClient:
         entry = self.ledger.entry(self.endpoint.name)
         http, where, problem = self._streaming_http(), self.endpoint.label, ""
         sent: list[str] = []
+        deadline = time.monotonic() + self.endpoint.deadline_s
         for attempt in range(self.retry.max_attempts):
             wait: float | None = None
             try:
@@ -352,7 +382,7 @@ class LLMClient:
                                        headers={"Content-Type": "application/json"}) as response:
                     status = response.status_code
                     if status == 200:
-                        async for delta in self._deltas(response, sent):
+                        async for delta in self._deltas(response, sent, deadline):
                             yield delta
                         entry.calls += 1
                         entry.prompt_tokens += estimate_tokens(body)
@@ -384,15 +414,22 @@ class LLMClient:
                 break
             entry.retries += 1
             backoff = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** attempt)
-            await asyncio.sleep(min(wait, self.retry.max_retry_after_s) if wait is not None
-                                else backoff * random.uniform(0.5, 1.5))
+            pause = min(wait, self.retry.max_retry_after_s) if wait is not None else backoff * random.uniform(0.5, 1.5)
+            # A live user is waiting: retries stop at the stream's own budget, whatever Retry-After asks for.
+            pause = min(pause, STREAM_MAX_RETRY_WAIT_S)
+            if time.monotonic() + pause > deadline:
+                break
+            await asyncio.sleep(pause)
         entry.failures += 1
         code = ("unreachable" if problem.startswith("cannot reach") else "empty" if "without an answer" in problem
                 else "upstream")
         raise StreamBroken(f"{problem} (after {attempt + 1} attempt(s))", code)
 
-    async def _deltas(self, response: httpx.Response, sent: list[str]) -> AsyncIterator[str]:
+    async def _deltas(self, response: httpx.Response, sent: list[str], deadline: float) -> AsyncIterator[str]:
+        """The text deltas of a stream; cut off (``StreamBroken``) past the deadline or the size cap, and on a
+        chunk whose content is not text."""
         where = self.endpoint.label
+        size = 0
         if "text/event-stream" not in response.headers.get("content-type", ""):
             try:
                 data = orjson.loads(await response.aread())
@@ -417,10 +454,19 @@ class LLMClient:
                     raise StreamBroken(f"{where} reported an error mid-stream: {str(chunk['error'])[:200]}",
                                        "upstream")
                 choice = chunk["choices"][0] if chunk.get("choices") else {}
-                delta = (choice.get("delta") or {}).get("content") or ""
+                delta = (choice.get("delta") or {}).get("content")
+                if delta is not None and not isinstance(delta, str):
+                    raise TypeError(type(delta).__name__)
             except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, IndexError):
                 raise StreamBroken(f"{where} sent a malformed stream chunk", "malformed") from None
+            if time.monotonic() > deadline:
+                raise StreamBroken(f"{where} took longer than {self.endpoint.deadline_s:g} s for one answer",
+                                   "timeout")
             if delta:
+                size += len(delta)
+                if size > self.endpoint.max_response_bytes:
+                    raise StreamBroken(f"{where} sent an answer over {self.endpoint.max_response_bytes:,} "
+                                       "characters", "too_large")
                 sent.append(delta)
                 yield delta
         raise StreamBroken(f"{where} closed the stream before it finished", "dropped")

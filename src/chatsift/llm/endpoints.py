@@ -69,6 +69,9 @@ class Endpoint:
         price_per_mtok_in, price_per_mtok_out: US dollars per million prompt / completion tokens.
         allow_plain_http_key: send the key over plain HTTP to a host off this machine (off by default:
             anyone on the path would read it).
+        timeout_s: the longest wait for a byte; deadline_s: the longest a whole answer may take (a server
+            that drips a byte at a time never passes ``timeout_s`` alone); max_response_bytes: the largest
+            answer read (an endless body is cut there, not held in memory).
     """
 
     name: str
@@ -82,6 +85,8 @@ class Endpoint:
     price_per_mtok_in: float = 0.0
     price_per_mtok_out: float = 0.0
     timeout_s: float = 60.0
+    deadline_s: float = 600.0
+    max_response_bytes: int = 16 * 1024 * 1024
     allow_plain_http_key: bool = False
 
     @property

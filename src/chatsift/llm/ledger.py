@@ -22,12 +22,15 @@ class Budget:
     max_tokens: int | None = None
     max_cost_usd: float | None = None
 
-    def check(self, entry: LedgerEntry, next_tokens: int = 0, next_cost: float = 0.0, pending_calls: int = 0) -> None:
+    def check(self, entry: LedgerEntry, next_tokens: int = 0, next_cost: float = 0.0, pending_calls: int = 0,
+              pending_tokens: int = 0, pending_cost: float = 0.0) -> None:
+        """``pending_*``: what the requests in flight may still cost (their prompt and ``max_tokens``), so
+        that concurrent requests cannot overshoot the cap between them."""
         if self.max_calls is not None and entry.calls + pending_calls + 1 > self.max_calls:
             raise BudgetExceeded(f"the budget of {self.max_calls:,} calls is spent")
-        if self.max_tokens is not None and entry.tokens + next_tokens > self.max_tokens:
+        if self.max_tokens is not None and entry.tokens + pending_tokens + next_tokens > self.max_tokens:
             raise BudgetExceeded(f"the budget of {self.max_tokens:,} tokens is spent ({entry.tokens:,} used)")
-        if self.max_cost_usd is not None and entry.cost_usd + next_cost > self.max_cost_usd:
+        if self.max_cost_usd is not None and entry.cost_usd + pending_cost + next_cost > self.max_cost_usd:
             raise BudgetExceeded(f"the budget of ${self.max_cost_usd:,.2f} is spent (${entry.cost_usd:,.4f} used)")
 
 
