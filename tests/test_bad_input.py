@@ -331,3 +331,35 @@ def test_shared_ids_in_unrelated_files_are_kept_and_counted(tmp_path):
     assert sorted(read_release(tmp_path / "r")["conversation_id"].to_pylist()) == ["1", "1", "2", "2"]
     manifest = run_curate([tmp_path / "a.jsonl", tmp_path / "b.jsonl"], tmp_path / "g", **{"snapshot.scope": "global"})
     assert manifest["counts"]["released"] == 2 and manifest["statistics"]["id_collisions"] == 0
+
+
+def test_an_inflating_line_is_cut_off_as_it_streams(tmp_path, monkeypatch):
+    """A small gzip whose one line inflates to 64 MB: the line is counted as it streams past (never
+    gathered), quarantined as too large, and the records after it are read."""
+    import gzip
+    import resource
+
+    good = json.dumps({"messages": [{"role": "user", "content": "after the big one"}]}).encode()
+    with gzip.open(tmp_path / "bomb.jsonl.gz", "wb", compresslevel=9) as fh:
+        fh.write(b'{"messages": [{"role": "user", "content": "')
+        for _ in range(64):
+            fh.write(b"a" * (1 << 20))
+        fh.write(b'"}]}\n' + good + b"\n")
+    assert (tmp_path / "bomb.jsonl.gz").stat().st_size < 200_000
+    (tmp_path / "warm.jsonl").write_bytes(good + b"\n")
+    run_curate([tmp_path / "warm.jsonl"], tmp_path / "warm")  # the stages' models loaded before measuring
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    manifest = run_curate([tmp_path / "bomb.jsonl.gz"], tmp_path / "r",
+                          **{"read.max_record_bytes": 1_000_000, "filters.min_user_chars": 0})
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 60_000  # KiB
+    assert manifest["counts"]["quarantined"] == {"record_too_large": 1} and manifest["counts"]["released"] == 1
+    (entry,) = read_quarantine(tmp_path / "r")
+    size = len(b'{"messages": [{"role": "user", "content": "') + 64 * (1 << 20) + len(b'"}]}')
+    assert entry["record"] == 1 and f"{size:,} bytes" in entry["detail"]  # counted whole, never held
+
+    from chatsift.io import containers
+
+    monkeypatch.setattr(containers, "MAX_JSON_FILE_BYTES", 10_000)
+    (tmp_path / "big.json").write_text(json.dumps([json.loads(good)] * 500), encoding="utf-8")
+    manifest = run_curate([tmp_path / "big.json"], tmp_path / "r2", **{"filters.min_user_chars": 0})
+    assert manifest["counts"]["quarantined"] == {"file_too_large": 1}

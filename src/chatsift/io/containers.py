@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from chatsift.io.inputs import Unit
 
 _READ_BLOCK = 4 * 1024 * 1024
+MAX_JSON_FILE_BYTES = 1024**3  # a JSON document is parsed whole: larger ones must come as JSON lines
 _LONG_DIGITS = re.compile(rb"\d{20}")
 UTF8_BOM = b"\xef\xbb\xbf"
 # Decompressed reads are smaller, so that a stream that breaks off still yields the lines before the damage.
@@ -72,8 +73,19 @@ def _damage(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
-def iter_lines(unit: Unit) -> Iterator[tuple[int, bytes]]:
-    """Lines of a JSON-lines unit with their 1-based numbers (newline stripped, blank lines skipped)."""
+@dataclass(slots=True)
+class Oversized:
+    """A line longer than the limit: its size and first bytes, never the whole of it."""
+
+    size: int
+    head: bytes
+
+
+def iter_lines(unit: Unit, max_line_bytes: int | None = None) -> Iterator[tuple[int, bytes | Oversized]]:
+    """Lines of a JSON-lines unit with their 1-based numbers (newline stripped, blank lines skipped).
+
+    A line longer than ``max_line_bytes`` is not gathered: it is counted as it streams past and comes out
+    as ``Oversized`` (so a 1 GiB line, or a small gzip that inflates to one, costs no memory)."""
     number = unit.first_record
     try:
         if unit.compression:
@@ -86,7 +98,9 @@ def iter_lines(unit: Unit) -> Iterator[tuple[int, bytes]]:
     except (OSError, pa.ArrowException) as exc:
         raise DamagedInput(number, f"cannot open the file: {_damage(exc)}") from None
     try:
-        pending = b""
+        pending: list[bytes] = []  # the start of the line that goes on into the next block
+        pending_size = 0
+        skipped: Oversized | None = None  # a line past the limit: only its size is kept
         first_block = True
         while remaining != 0:
             size = _COMPRESSED_READ_BLOCK if remaining < 0 else min(_READ_BLOCK, remaining)
@@ -103,14 +117,36 @@ def iter_lines(unit: Unit) -> Iterator[tuple[int, bytes]]:
             if first_block and unit.start == 0:
                 block = block.removeprefix(UTF8_BOM)  # a BOM is not part of the first record
             first_block = False
-            lines = (pending + block).split(b"\n")
-            pending = lines.pop()
+            lines = block.split(b"\n")
+            tail = lines.pop()
             for line in lines:
-                if line.strip():
-                    yield number, line
+                if skipped is not None:
+                    skipped.size += len(line)
+                    yield number, skipped
+                    skipped = None
+                else:
+                    if pending:
+                        line = b"".join([*pending, line])
+                        pending, pending_size = [], 0
+                    if max_line_bytes is not None and len(line) > max_line_bytes:
+                        yield number, Oversized(len(line), line[:200])
+                    elif line.strip():
+                        yield number, line
                 number += 1
-        if pending.strip():
-            yield number, pending
+            if skipped is not None:
+                skipped.size += len(tail)
+            elif tail:
+                pending.append(tail)
+                pending_size += len(tail)
+                if max_line_bytes is not None and pending_size > max_line_bytes:
+                    skipped = Oversized(pending_size, b"".join(pending)[:200])
+                    pending, pending_size = [], 0
+        if skipped is not None:
+            yield number, skipped
+        elif pending and b"".join(pending).strip():
+            last = b"".join(pending)
+            yield number, (Oversized(len(last), last[:200])
+                           if max_line_bytes is not None and len(last) > max_line_bytes else last)
     finally:
         stream.close()
 
@@ -142,10 +178,10 @@ def _records(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
 
 
 def _iter_jsonl(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
-    for number, line in iter_lines(unit):
-        if len(line) > max_record_bytes:
-            yield RawRecord(number, raw=line, error="record_too_large",
-                            detail=f"{len(line):,} bytes; the limit is read.max_record_bytes={max_record_bytes:,}")
+    for number, line in iter_lines(unit, max_record_bytes):
+        if isinstance(line, Oversized):
+            yield RawRecord(number, raw=line.head, error="record_too_large",
+                            detail=f"{line.size:,} bytes; the limit is read.max_record_bytes={max_record_bytes:,}")
             continue
         try:
             obj = parse_json_line(line)
@@ -160,12 +196,20 @@ def _iter_jsonl(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
 
 def _iter_json_array(unit: Unit, max_record_bytes: int) -> Iterator[RawRecord]:
     try:
-        if unit.compression:
-            with pa.input_stream(unit.path, compression=unit.compression) as stream:
-                data = stream.read()
-        else:
-            with open(unit.path, "rb") as fh:
-                data = fh.read()
+        stream = (pa.input_stream(unit.path, compression=unit.compression) if unit.compression
+                  else open(unit.path, "rb"))  # noqa: SIM115 - closed below
+        with stream:
+            # Read in blocks up to the cap: a small gzip that inflates to gigabytes stops at the cap.
+            blocks, size = [], 0
+            while block := stream.read(_READ_BLOCK):
+                size += len(block)
+                if size > MAX_JSON_FILE_BYTES:
+                    yield RawRecord(1, raw=blocks[0][:200] if blocks else block[:200], error="file_too_large",
+                                    detail=f"a JSON (not JSON-lines) file over {MAX_JSON_FILE_BYTES:,} bytes "
+                                           "(decompressed) is not read whole; write it as JSON lines")
+                    return
+                blocks.append(block)
+            data = b"".join(blocks)
     except (OSError, EOFError, pa.ArrowException) as exc:
         raise DamagedInput(1, f"the JSON file cannot be read whole: {_damage(exc)}") from None
     data = data.removeprefix(UTF8_BOM)
