@@ -96,6 +96,28 @@ def test_private_keys_passwords_and_credentialed_urls(redactor):
     assert kinds(redactor, "an invalid eyJhbGciOi.eyJzdWIiOiIx.abcdefghijk token") == []
 
 
+@pytest.mark.parametrize("text, value", [
+    ("password: MyTestPass99x", "MyTestPass99x"),  # "test" and "pass" inside a real password prove nothing
+    ("DB_PASSWORD=Gr8$Summer2024", "Gr8$Summer2024"),
+    ("admin password: admin123", "admin123"),
+    ("SECRET_KEY = 'Secret-4-prod!'", "Secret-4-prod!"),
+])
+def test_weak_real_passwords_are_not_taken_for_placeholders(redactor, text, value):
+    assert kinds(redactor, text) == [("secret", value)]
+
+
+@pytest.mark.parametrize("url", ["postgres://app:S3cr3tPw!@localhost:5432/db", "redis://:Hk29sLq0@cache.internal:6379",
+                                 "mysql://root:Tr0ub4dor&3@10.0.0.7/app"])
+def test_credentials_on_local_and_internal_hosts_are_secrets(redactor, url):
+    assert kinds(redactor, f"connect with {url} please") == [("url", url)]
+
+
+@pytest.mark.parametrize("text", ['token: "${GITHUB_TOKEN}"', "password = %DB_PASS%", "api_key=<your key>",
+                                  "password: changeme", "postgres://user:pass@localhost/db", "pwd = password"])
+def test_stand_ins_stay(redactor, text):
+    assert kinds(redactor, text) == []
+
+
 def test_names_numbered_per_conversation(redactor):
     result = redactor.redact([
         "Hi, I'm Marta Kowalczyk and my colleague is Jonas Lindqvist.",

@@ -64,7 +64,7 @@ _PASSWORD_PROSE = re2.compile(
     _OPTS,
 )
 _CRED_URL = re2.compile(
-    r"(?P<v>[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s/:@\"'<>]{1,128}:[^\s/@\"'<>]{1,128}@[^\s/\"'<>]{1,255}[^\s\"'<>]*)",
+    r"(?P<v>[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s/:@\"'<>]{0,128}:[^\s/@\"'<>]{1,128}@[^\s/\"'<>]{1,255}[^\s\"'<>]*)",
     _OPTS,
 )
 _TOKEN_URL = re2.compile(
@@ -72,20 +72,33 @@ _TOKEN_URL = re2.compile(
     r"signature|auth|session|sessionid|client_secret|x-amz-signature|x-amz-credential)=[^\s&\"'<>]{8,}[^\s\"'<>]*)",
     _OPTS,
 )
-PLACEHOLDER_HINTS = ("your", "xxx", "***", "...", "<", ">", "{", "}", "$", "%", "example", "placeholder", "changeme",
-                     "secret_here", "key_here", "token_here", "password_here", "insert", "replace", "dummy", "sample",
-                     "getenv", "environ", "process.env", "config.", "settings.", "os.", "input(", "none", "null",
-                     "true", "false", "undefined", "string", "required", "str", "self.", "args.", "request.", "(",
-                     "`", "secret", "password", "passw", "123456", "qwerty", "letmein", "admin", "test")
+# What makes a value a stand-in rather than a secret. A weak real password ("MyTestPass99x", "admin123",
+# "Gr8$Summer2024") is still a password: words such as "test" or "admin" inside a value prove nothing,
+# so only whole stand-ins, template words and code count.
+PLACEHOLDER_VALUES = frozenset({
+    "password", "passwd", "pass", "secret", "token", "apikey", "api_key", "key", "none", "null", "nil", "true",
+    "false", "undefined", "string", "str", "required", "test", "admin", "root", "123456", "qwerty", "letmein",
+    "changeme", "default", "empty", "hidden", "redacted", "todo", "tbd",
+})
+TEMPLATE_WORDS = frozenset({"your", "here", "example", "placeholder", "xxx", "xxxx", "insert", "replace", "dummy",
+                            "sample", "changeme", "redacted", "fake"})
+CODE_MARKERS = ("${", "{{", "<", ">", "getenv", "environ", "process.env", "config.", "settings.", "os.", "input(",
+                "self.", "args.", "request.", "(", "`", "***", "...", "%s")
+_WORD = re2.compile(r"[a-z]+")
 
 
 def is_placeholder(value: str) -> bool:
-    v = value.lower().strip("\"'").rstrip(".,;:!?")
+    raw = value.lower().strip("\"'")
+    v = raw.rstrip(".,;:!?")
     if len(set(v)) <= 2 or (v.isdigit() and len(v) < 8):
         return True
+    if v.startswith(("$", "%")) or v in PLACEHOLDER_VALUES:
+        return True  # a variable ($DB_PASS, %PASSWORD%) or a stand-in word
     if v.replace("_", "").isalpha() and v == v.lower() and ("_" in v or len(v) < 12):
-        return True  # an identifier such as my_password or a plain word
-    return any(h in v for h in PLACEHOLDER_HINTS)
+        return True  # an identifier such as my_password or a plain word (code: password = pwd)
+    if any(m in raw for m in CODE_MARKERS):
+        return True
+    return any(w in TEMPLATE_WORDS for w in _WORD.findall(v))
 
 
 def _jwt_ok(token: str) -> bool:
@@ -123,9 +136,10 @@ def find_secrets(text: str, kinds: frozenset[str]) -> Iterator[Span]:
     if "url" in kinds and "://" in text:
         for m in _CRED_URL.finditer(text):
             value = m.group("v")
-            host = value.split("@", 1)[1].split("/", 1)[0].split(":", 1)[0]
             password = value.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
-            if not is_example_domain(host) and host != "localhost" and not is_placeholder(password):
+            # A password works wherever its host is, localhost and *.internal included: only a stand-in
+            # password (user:pass@..., ${DB_PASS}) is left.
+            if not is_placeholder(password):
                 yield Span(gstart(m, "v"), gend(m, "v"), "url", value)
         if "=" in text:
             for m in _TOKEN_URL.finditer(text):
