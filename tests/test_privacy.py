@@ -281,3 +281,22 @@ def test_a_missing_ner_model_fails_before_any_work(tmp_path):
     result = CliRunner().invoke(cli, ["curate", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "r"),
                                       "--ner", "english"])
     assert result.exit_code == 2 and "LANG=PACKAGE" in result.output
+
+
+def test_a_file_name_with_an_email_and_a_token_is_written_nowhere(tmp_path):
+    import pyarrow.parquet as pq
+
+    token = "ghp_" + "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF3hJ6"
+    name = f"export-jane.roe@fastmail.fm-{token}.jsonl"
+    lines = [json.dumps({"messages": [{"role": "user", "content": "How do tides work, in short?"},
+                                      {"role": "assistant", "content": "The moon's pull on the oceans."}]}),
+             "{not json", json.dumps({"messages": []})]
+    (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_curate([tmp_path / name], tmp_path / "r", **{"release.schema": "full"})
+    written = [(tmp_path / "r" / f).read_text(encoding="utf-8") for f in ("manifest.json", "README.md",
+                                                                           "quarantine.jsonl")]
+    written.append(json.dumps(pq.read_table(tmp_path / "r" / "exclusions.parquet").to_pylist()))
+    written.append(json.dumps(pq.read_table(tmp_path / "r" / "data").column("source.file").to_pylist()))
+    for text in written:
+        assert "jane.roe@fastmail.fm" not in text and token not in text
+    assert "EMAIL" in written[0] and "EMAIL" in written[2] and "EMAIL" in written[3]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from chatsift.privacy.scrub import excerpt
+from chatsift.privacy.scrub import excerpt, public_label
 
 
 @dataclass(slots=True)
@@ -25,4 +25,4 @@ class QuarantineEntry:
 
 def make_entry(file: str, record: int, reason: str, detail: str, raw: bytes | str | None,
                raw_chars: int = 300) -> QuarantineEntry:
-    return QuarantineEntry(file, record, reason, excerpt(detail, 500), excerpt(raw, raw_chars))
+    return QuarantineEntry(public_label(file), record, reason, excerpt(detail, 500), excerpt(raw, raw_chars))

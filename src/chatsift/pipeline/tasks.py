@@ -38,7 +38,7 @@ from chatsift.pipeline.reduce import (
     ReduceContext,
 )
 from chatsift.pipeline.workdir import WorkDir, read_json, tmp_path, write_json
-from chatsift.privacy.scrub import redact_excerpt
+from chatsift.privacy.scrub import public_label, redact_excerpt
 from chatsift.schema import working_schema
 
 log = logging.getLogger(__name__)
@@ -427,6 +427,16 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
             "stage": pa.array(["read"] * read_excl.num_rows, pa.string()),
             "related_conversation_id": pa.nulls(read_excl.num_rows, pa.string()),
         }, schema=EXCLUSION_SCHEMA)])
+    per_file = None
+    if unit.parts:
+        alive_np = np.asarray(alive.to_numpy(zero_copy_only=False), bool)
+        by_file = Counter(zip(excl.column("source_file").to_pylist(), excl.column("reason").to_pylist()))
+        per_file = [{"file_index": p.file_index, "released": int(alive_np[part_of_row == k].sum()),
+                     "excluded": {r: n for (label, r), n in by_file.items() if label == p.label}}
+                    for k, p in enumerate(parts)]
+    # File names as outputs show them: an e-mail or a token in a name is not written out
+    public = pa.array([public_label(v) for v in excl.column("source_file").to_pylist()], pa.string())
+    excl = excl.set_column(excl.schema.get_field_index("source_file"), "source_file", public)
     _write_table(work.write_path(unit.index, "exclusions.parquet"), excl, compression="zstd")
 
     users = pc.unique(released.column("user_id").drop_null()) if "user_id" in released.column_names else []
@@ -445,12 +455,8 @@ def write_unit(unit: Unit, work: WorkDir, release_columns: list[str], release_sc
         "moderation": _moderation_totals(released),
         "seconds": round(time.perf_counter() - started, 3),
     }
-    if unit.parts:
-        alive_np = np.asarray(alive.to_numpy(zero_copy_only=False), bool)
-        by_file = Counter(zip(excl.column("source_file").to_pylist(), excl.column("reason").to_pylist()))
-        stats["per_file"] = [{"file_index": p.file_index, "released": int(alive_np[part_of_row == k].sum()),
-                              "excluded": {r: n for (label, r), n in by_file.items() if label == p.label}}
-                             for k, p in enumerate(parts)]
+    if per_file is not None:
+        stats["per_file"] = per_file
     write_json(work.write_done(unit.index), stats)
     return stats
 

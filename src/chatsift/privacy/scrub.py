@@ -106,3 +106,10 @@ def excerpt(raw: bytes | str | None, limit: int) -> str:
     out = redact_excerpt(text)
     truncated = len(out) > limit or len(raw) > len(window)
     return out[:limit] + ("…" if truncated else "")
+
+
+@lru_cache(maxsize=65536)
+def public_label(label: str) -> str:
+    """An input file's name as outputs show it (manifest, card, quarantine, exclusions): an e-mail, token or
+    credential in it replaced, as in the release's ``source.file`` column."""
+    return redact_value(label)[0]

