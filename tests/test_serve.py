@@ -500,13 +500,34 @@ def test_admin_page_needs_the_token_and_shows_traffic_votes_and_errors(tmp_path,
         upstream.inject("/chat/completions", "stream_garbage")
         user.send("chat", "again", model="alpha")
         assert user.http.get("/admin").status_code == 401
-        assert user.http.post("/admin", data={"token": "wrong"}).status_code == 401
-        assert user.http.post("/admin", data={"token": "let-me-in"}).status_code == 303
+        # the sign-in form is CSRF-guarded like every form: without the page's token, or from another site
+        assert user.http.post("/admin", data={"token": "let-me-in"}).status_code == 403
+        assert user.http.post("/admin", data={"token": "let-me-in", "csrf": user.csrf},
+                              headers={"Origin": "https://evil.example"}).status_code == 403
+        assert user.http.post("/admin", data={"token": "wrong", "csrf": user.csrf}).status_code == 401
+        assert user.http.post("/admin", data={"token": "ünïcødé", "csrf": user.csrf}).status_code == 401  # not 500
+        signed_in = user.http.post("/admin", data={"token": "let-me-in", "csrf": user.csrf})
+        assert signed_in.status_code == 303
+        first_cookie = user.http.cookies.get("chatsift_admin")
         page = user.http.get("/admin")
         assert page.status_code == 200
         assert "<td>alpha</td><td>1</td><td>2</td><td>1</td>" in page.text  # 1 conversation, 2 answers, 1 error
         assert "<td>downvote</td>" in page.text and "<td>upstream_error</td><td>1</td>" in page.text
         assert "198.51.100.160" not in page.text
+        assert "Max-Age=28800" in signed_in.headers["set-cookie"]  # a sign-in expires
+        # signing out ends it; signing in again gives a new value (not the same HMAC of the token every time)
+        assert user.http.post("/admin/logout", data={"csrf": user.csrf}).status_code == 303
+        assert user.http.get("/admin").status_code == 401
+        user.http.post("/admin", data={"token": "let-me-in", "csrf": user.csrf})
+        assert user.http.cookies.get("chatsift_admin") not in (None, first_cookie)
+        # wrong guesses from one address are throttled: five a minute, then 429 even for the right token
+        guesser = User(base, "198.51.100.161")
+        guesser.http.get("/admin")
+        guesser.csrf = re.search(r'name="csrf" value="([^"]+)"', guesser.http.get("/admin").text).group(1)
+        codes = [guesser.http.post("/admin", data={"token": f"guess{i}", "csrf": guesser.csrf}).status_code
+                 for i in range(7)]
+        assert codes == [401] * 5 + [429] * 2
+        assert guesser.http.post("/admin", data={"token": "let-me-in", "csrf": guesser.csrf}).status_code == 429
 
 
 def test_stop_keeps_what_was_streamed_and_an_idle_session_expires(tmp_path):
@@ -618,3 +639,16 @@ def test_consent_belongs_to_the_browser_not_to_the_address(db, upstream, tmp_pat
     text = "".join(p.read_text() for p in exported.glob("*.json"))
     assert "the first person's question" in text and "the first person goes on" in text
     assert "the second person's question" not in text
+
+
+def test_sessions_from_one_address_cannot_push_out_everyone_elses():
+    from chatsift.serve.sessions import Sessions
+
+    sessions = Sessions(expiry_s=600, limit=100, per_user=5)
+    victim = sessions.new("user-a")
+    for _ in range(450):  # cookie-less requests from one address: a new session each
+        sessions.new("user-b")
+    assert sessions.get(victim.sid)[0] is victim
+    assert len(sessions) == 6  # the victim's and the attacker's five newest
+    many = [sessions.new(f"user-{i}") for i in range(200)]  # the overall limit still holds, idlest first
+    assert len(sessions) == 100 and sessions.get(many[-1].sid)[0] is many[-1]

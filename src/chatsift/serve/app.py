@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -32,13 +31,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chatsift import __version__
 from chatsift.serve.identity import (
+    ADMIN_SESSION_S,
     admin_cookie,
+    admin_cookie_ok,
     browser_id,
     client_address,
     consent_key,
     csrf_ok,
     csrf_token,
     new_browser_cookie,
+    token_matches,
     user_id,
 )
 from chatsift.serve.service import ChatService, Refusal
@@ -52,6 +54,27 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 SESSION_COOKIE, ADMIN_COOKIE, BROWSER_COOKIE = "chatsift_sid", "chatsift_admin", "chatsift_browser"
 BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+ADMIN_ATTEMPTS_PER_MINUTE = 5  # wrong admin tokens one address may try in any 60 s
+
+
+class FailedAttempts:
+    """Wrong guesses per address in the last minute; past ``per_minute`` the address waits."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._times: dict[str, list[float]] = {}
+
+    def retry_after(self, who: str) -> float:
+        now = time.monotonic()
+        recent = [t for t in self._times.get(who, []) if now - t < 60]
+        self._times[who] = recent
+        return 60 - (now - recent[0]) if len(recent) >= self.per_minute else 0.0
+
+    def failed(self, who: str) -> None:
+        self._times.setdefault(who, []).append(time.monotonic())
+        if len(self._times) > 10_000:  # forget addresses with no recent failure
+            now = time.monotonic()
+            self._times = {k: v for k, v in self._times.items() if v and now - v[-1] < 60}
 PAGES = {"chat": "/", "anony": "/arena", "named": "/side-by-side"}
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
@@ -77,6 +100,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         await service.aclose()
 
     app = FastAPI(title="chatsift serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    admin_failures = FailedAttempts(ADMIN_ATTEMPTS_PER_MINUTE)
 
     def context(request: Request) -> _Ctx:
         address = client_address(request.client.host if request.client else None,
@@ -99,10 +123,11 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
             response.headers.setdefault(k, v)
         if ctx.browser_cookie:
             response.set_cookie(BROWSER_COOKIE, ctx.browser_cookie, max_age=BROWSER_COOKIE_MAX_AGE, httponly=True,
-                                samesite="lax")
+                                samesite="lax", secure=settings.secure_cookies)
         if ctx.fresh:
             # A browser-session cookie: the server ends a session after limits.session_expiry_s idle.
-            response.set_cookie(SESSION_COOKIE, ctx.session.sid, httponly=True, samesite="lax")
+            response.set_cookie(SESSION_COOKIE, ctx.session.sid, httponly=True, samesite="lax",
+                                secure=settings.secure_cookies)
         return response
 
     def page(ctx: _Ctx, template: str, status: int = 200, **values) -> Response:
@@ -212,8 +237,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         ctx = context(request)
         if not admin_token:
             return page(ctx, "message.html.j2", 404, message="the admin page is off (set the admin token)", back="/")
-        cookie = request.cookies.get(ADMIN_COOKIE, "")
-        if not hmac.compare_digest(cookie, admin_cookie(secret, admin_token)):
+        if not admin_cookie_ok(secret, admin_token, request.cookies.get(ADMIN_COOKIE)):
             return page(ctx, "admin_login.html.j2", 401)
         summary = await asyncio.to_thread(service.store.summary)
         return page(ctx, "admin.html.j2", summary=summary, sessions=len(service.sessions),
@@ -226,10 +250,33 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
             form = await read_form(request)
         except Refusal as exc:
             return refusal(ctx, exc, api=False)
-        if not admin_token or not hmac.compare_digest(form.get("token", ""), admin_token):
+        if not admin_token:
+            return page(ctx, "message.html.j2", 404, message="the admin page is off (set the admin token)", back="/")
+        try:
+            guard(request, ctx, form.get("csrf"))  # the sign-in form is a form like the others: same site only
+            wait = admin_failures.retry_after(ctx.session.user_id)
+            if wait:
+                raise Refusal(429, f"too many wrong admin tokens from this address; try again in {wait:.0f} s",
+                              retry_after=wait)
+        except Refusal as exc:
+            return refusal(ctx, exc, api=False)
+        if not token_matches(form.get("token"), admin_token):
+            admin_failures.failed(ctx.session.user_id)
             return page(ctx, "admin_login.html.j2", 401, wrong=True)
         response = finish(ctx, RedirectResponse("/admin", status_code=303))
-        response.set_cookie(ADMIN_COOKIE, admin_cookie(secret, admin_token), httponly=True, samesite="strict")
+        response.set_cookie(ADMIN_COOKIE, admin_cookie(secret, admin_token), max_age=ADMIN_SESSION_S, httponly=True,
+                            samesite="strict", secure=settings.secure_cookies)
+        return response
+
+    @app.post("/admin/logout")
+    async def admin_logout(request: Request):
+        ctx = context(request)
+        try:
+            guard(request, ctx, (await read_form(request)).get("csrf"))
+        except Refusal as exc:
+            return refusal(ctx, exc, api=False)
+        response = finish(ctx, RedirectResponse("/", status_code=303))
+        response.delete_cookie(ADMIN_COOKIE, httponly=True, samesite="strict", secure=settings.secure_cookies)
         return response
 
     @app.get("/favicon.ico")

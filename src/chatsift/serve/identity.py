@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import os
 import secrets
+import time
 from pathlib import Path
 
 from chatsift.errors import ConfigError
@@ -90,8 +91,37 @@ def _browser_signature(secret: bytes, browser: str) -> str:
     return hmac.new(secret, b"browser-cookie:" + browser.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def admin_cookie(secret: bytes, token: str) -> str:
-    return hmac.new(secret, b"admin:" + token.encode(), hashlib.sha256).hexdigest()
+ADMIN_SESSION_S = 8 * 3600  # an admin sign-in lasts this long
+
+
+def admin_cookie(secret: bytes, token: str, issued: float | None = None) -> str:
+    """A sign-in: when it was issued, a random nonce, and a signature over both and the token (a new value
+    at every sign-in; it expires after ``ADMIN_SESSION_S``; a changed token ends every sign-in)."""
+    issued = int(time.time() if issued is None else issued)
+    nonce = secrets.token_hex(8)
+    return f"{issued}.{nonce}.{_admin_signature(secret, token, issued, nonce)}"
+
+
+def admin_cookie_ok(secret: bytes, token: str, cookie: str | None, now: float | None = None) -> bool:
+    issued, _, rest = (cookie or "").partition(".")
+    nonce, _, signature = rest.partition(".")
+    if not issued.isdigit() or not nonce or not signature:
+        return False
+    if (time.time() if now is None else now) - int(issued) > ADMIN_SESSION_S:
+        return False
+    expected = _admin_signature(secret, token, int(issued), nonce).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))
+
+
+def token_matches(given: str | None, token: str) -> bool:
+    """The admin token, compared in constant time as bytes (a non-ASCII guess is a wrong guess, not a 500)."""
+    return bool(given) and hmac.compare_digest(token.encode("utf-8", "surrogatepass"),
+                                               str(given).encode("utf-8", "surrogatepass"))
+
+
+def _admin_signature(secret: bytes, token: str, issued: int, nonce: str) -> str:
+    message = f"admin:{issued}:{nonce}:".encode() + token.encode("utf-8", "surrogatepass")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def new_id() -> str:

@@ -40,7 +40,8 @@ class ChatService:
         self.secret = secret
         self.moderator = moderator  # a moderation backend (``.moderate(texts)``), or None
         self.rng = rng or random.Random()
-        self.sessions = Sessions(settings.limits.session_expiry_s, settings.limits.max_sessions)
+        self.sessions = Sessions(settings.limits.session_expiry_s, settings.limits.max_sessions,
+                                 settings.limits.max_sessions_per_user)
         self.rate = SendRate(settings.limits.rate_per_minute)
         self.ledger = Ledger()
         self.clients = {m.name: self._client(m.name, m.endpoint) for m in settings.models}

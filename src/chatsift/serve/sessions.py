@@ -89,12 +89,16 @@ class Session:
 
 
 class Sessions:
-    """sid -> Session, dropping the idlest past ``limit`` and any idle past ``expiry_s``."""
+    """sid -> Session, dropping the idlest past ``limit`` and any idle past ``expiry_s``. One address holds
+    at most ``per_user`` sessions: past that its own oldest goes, so requests without a cookie from one
+    address cannot push everyone else's live sessions out."""
 
-    def __init__(self, expiry_s: float, limit: int) -> None:
+    def __init__(self, expiry_s: float, limit: int, per_user: int = 20) -> None:
         self.expiry_s = expiry_s
         self.limit = limit
+        self.per_user = per_user
         self._by_sid: OrderedDict[str, Session] = OrderedDict()
+        self._by_user: dict[str, OrderedDict[str, None]] = {}
 
     def get(self, sid: str | None) -> tuple[Session | None, bool]:
         """(the live session, whether it had expired); an expired one is dropped."""
@@ -103,7 +107,7 @@ class Sessions:
         if session is None:
             return None, False
         if now - session.last_seen > self.expiry_s:
-            del self._by_sid[sid]
+            self._drop(sid)
             return None, True
         session.last_seen = now
         self._by_sid.move_to_end(sid)
@@ -111,10 +115,24 @@ class Sessions:
 
     def new(self, user_id: str, browser: str = "") -> Session:
         session = Session(new_id(), user_id, browser)
+        own = self._by_user.setdefault(user_id, OrderedDict())
+        while len(own) >= self.per_user:
+            self._drop(next(iter(own)))
         self._by_sid[session.sid] = session
+        own[session.sid] = None
         while len(self._by_sid) > self.limit:
-            self._by_sid.popitem(last=False)
+            self._drop(next(iter(self._by_sid)))
         return session
+
+    def _drop(self, sid: str) -> None:
+        session = self._by_sid.pop(sid, None)
+        if session is None:
+            return
+        own = self._by_user.get(session.user_id)
+        if own is not None:
+            own.pop(sid, None)
+            if not own:
+                del self._by_user[session.user_id]
 
     def __len__(self) -> int:
         return len(self._by_sid)

@@ -57,6 +57,7 @@ class Limits:
     session_expiry_s: float = 3600.0
     rate_per_minute: int = 30  # messages a user may send per minute
     max_sessions: int = 100_000  # active sessions kept in memory; the idlest are dropped past this
+    max_sessions_per_user: int = 20  # one address's own oldest session goes past this (tabs, cookie-less bots)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class ServeSettings:
     upstream_concurrency: int = 64
     leaderboard_rounds: int = 200
     title: str = "chatsift chat"
+    # Mark cookies Secure (sent over HTTPS only): set it when the site is served behind an HTTPS proxy.
+    secure_cookies: bool = False
 
     def model(self, name: str) -> ModelSettings | None:
         return next((m for m in self.models if m.name == name), None)
