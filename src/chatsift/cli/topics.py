@@ -30,10 +30,12 @@ from chatsift.cli.llm_options import finish_ledger, llm_options
               help="Clusters with fewer distinct users (or conversations) are reported only as 'other'.")
 @click.option("--keep-duplicates", is_flag=True,
               help="Keep prompts whose bag of words repeats an earlier one (the paper drops them).")
+@click.option("--layout", type=click.Choice(["tsne", "pca"]), default="tsne", show_default=True,
+              help="The map's 2-D layout: t-SNE (keeps neighbours, so topics come apart) or PCA (linear, faster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cluster table as JSON.")
 @llm_options
 def topics_command(release, sample, language, k, seed, embedder, labeler, label_language, dry_run, parents,
-                   min_users, keep_duplicates, as_json, llm) -> None:
+                   min_users, keep_duplicates, layout, as_json, llm) -> None:
     """Cluster the user prompts of RELEASE into topics (writes RELEASE/topics/ and lists its files in the
     release's manifest.json under "derived")."""
     from chatsift.analysis.topics.model import TopicSettings, build_topics
@@ -41,7 +43,7 @@ def topics_command(release, sample, language, k, seed, embedder, labeler, label_
 
     settings = TopicSettings(sample=sample or None, language=None if language == "any" else language, k=k, seed=seed,
                              embedder=embedder, labeler=labeler, label_language=label_language, parents=parents,
-                             min_users=min_users, dedup=not keep_duplicates)
+                             min_users=min_users, dedup=not keep_duplicates, layout=layout)
     ledger = Ledger()
     result = build_topics(release, settings, llm=llm, ledger=ledger, dry_run=dry_run)
     if dry_run:

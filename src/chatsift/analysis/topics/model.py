@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from chatsift.analysis.topics.cluster import kmeans, parents
 from chatsift.analysis.topics.embed import EmbeddingCache, get_embedder
 from chatsift.analysis.topics.label import LLMLabeler, ctfidf_keywords
+from chatsift.analysis.topics.layout import layout_2d
 from chatsift.analysis.topics.prompts import select_prompts
 from chatsift.errors import ConfigError
 from chatsift.llm import Estimate
@@ -44,6 +45,7 @@ class TopicSettings:
     central: int = 10  # representatives shown per cluster
     random: int = 5
     dedup: bool = True  # drop prompts whose bag of words repeats an earlier one (the paper's dedup)
+    layout: str = "tsne"  # the map's 2-D layout: tsne (neighbours kept) or pca (linear, faster)
 
 
 @dataclass
@@ -187,23 +189,20 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
         return TopicResult(clusters, assignments, meta)
     result = TopicResult(clusters, assignments, meta)
     if write:
-        _write(release, result, vectors, labels, s.seed)
+        _write(release, result, vectors, labels, s.seed, s.layout)
     return result
 
 
-def _write(release: Path, result: TopicResult, vectors: np.ndarray, labels: np.ndarray, seed: int) -> None:
-    from sklearn.decomposition import PCA
-
+def _write(release: Path, result: TopicResult, vectors: np.ndarray, labels: np.ndarray, seed: int,
+           layout: str = "tsne") -> None:
     folder = release / "topics"
     folder.mkdir(exist_ok=True)
-    # One 2-D projection for every prompt (the explorer's map) fitted on a seeded sample of 5,000; the
-    # report's map.parquet is that sample, so both maps agree.
-    rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(len(vectors), size=min(5000, len(vectors)), replace=False))
-    if len(take) > 2:
-        xy = PCA(n_components=2, random_state=seed).fit(vectors[take]).transform(vectors).astype(np.float32)
-    else:
-        xy = np.zeros((len(vectors), 2), dtype=np.float32)
+    # One 2-D layout for every prompt (the explorer's map) fitted on a seeded sample; the report's
+    # map.parquet is that sample, so both maps agree.
+    started = time.perf_counter()
+    xy, take, used = layout_2d(vectors, seed, layout)
+    result.meta["layout"] = {"method": used, "fitted_on": len(take),
+                             "seconds": round(time.perf_counter() - started, 2)}
     assignments = result.assignments.append_column("x", pa.array(xy[:, 0])).append_column("y", pa.array(xy[:, 1]))
     pq.write_table(assignments, folder / "assignments.parquet")
     private = {c["cluster"] for c in result.clusters if c["private"]}
