@@ -385,9 +385,12 @@ def test_explorer_map_in_the_browser(browser, mapped, tmp_path):
     assert after["tx"] - before["tx"] == pytest.approx(120, abs=2)
     assert after["ty"] - before["ty"] == pytest.approx(60, abs=2) and after["k"] == before["k"]
     assert browser.current_url.endswith("/map")  # a drag is not a click
+    ActionChains(browser).move_to_element_with_offset(canvas, -300, -250).click_and_hold().move_by_offset(-120, -60) \
+        .release().perform()  # and back, so the hovered point is in view again
 
     # a click on a point opens its conversation
     sx, sy = screen(target)
+    assert 0 <= sx <= box["width"] and 0 <= sy <= box["height"]
     ActionChains(browser).move_to_element_with_offset(canvas, int(sx - box["width"] / 2),
                                                       int(sy - box["height"] / 2)).click().perform()
     WebDriverWait(browser, 10).until(lambda d: "/conversation/" in d.current_url)

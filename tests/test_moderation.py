@@ -398,7 +398,8 @@ def test_moderate_resumes_shard_by_shard(tmp_path, shared_data):
     answers = shared_data / "arena-hard-auto" / "v0.1" / "model_answer"
     out = tmp_path / "rel"
     run_curate([answers / "gpt-4-0613.jsonl", answers / "gpt-3.5-turbo-0125.jsonl"], out,
-               **{"moderation.backend": "passthrough", "release.shard_max_bytes": 100_000})
+               **{"moderation.backend": "passthrough", "release.shard_max_bytes": 100_000,
+                  "engine.chunk_bytes": 200_000})  # several units (two small files would be one pack)
     shards = sorted((out / "data").glob("*.parquet"))
     assert len(shards) >= 2
 
