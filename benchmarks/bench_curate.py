@@ -53,6 +53,26 @@ def run_measured(cmd: list[str]) -> tuple[float, int, str]:
     return wall, peak, out
 
 
+def corpus_conversations(n: int, low_repeat: bool = True) -> list[list[dict]]:
+    """The first ``n`` well-formed conversations (``[{role, content}]`` with text) of the 100k corpus; the
+    corpus holds broken lines and odd shapes on purpose, and they are skipped here."""
+    out = []
+    path = ensure_corpus(100_000, low_repeat=low_repeat) / "conversations.jsonl"
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                messages = json.loads(line)["conversation"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if isinstance(messages, list) and messages and all(
+                    isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                    for m in messages):
+                out.append(messages)
+                if len(out) == n:
+                    break
+    return out
+
+
 def ensure_corpus(n: int, low_repeat: bool = False) -> Path:
     name = (f"{n // 1000}k" if n % 1_000_000 else f"{n // 1_000_000}m") + ("-distinct" if low_repeat else "")
     folder = HERE / "corpus" / name

@@ -38,8 +38,9 @@ ISSUE_EXAMPLES = {"Hi!": "en", "Hello.": "en", "how do you do?": "en", "Good Aft
                   "你好": "zh"}
 
 
-def _oasst() -> list[tuple[list[dict], str]]:
-    rows = []
+def _oasst_nodes():
+    """Every message of OASST's 100 trees (``role``, ``text``, ``lang``, ``replies``), then the prompt
+    lottery's prompts as prompter messages."""
 
     def walk(node):
         yield node
@@ -48,14 +49,21 @@ def _oasst() -> list[tuple[list[dict], str]]:
 
     for line in (DATA / "openassistant-oasst-eval-samples/en_100_tree.jsonl").read_text().splitlines():
         tree = json.loads(line)
-        for node in walk(tree.get("prompt", tree)):
-            if node.get("role") == "prompter" and len(node["text"]) < 30:
-                reply = (node.get("replies") or [{}])[0].get("text", "")
-                rows.append(([{"role": "user", "content": node["text"]}, {"role": "assistant", "content": reply}],
-                             node.get("lang", "en")))
+        yield from walk(tree.get("prompt", tree))
     for line in (DATA / "openassistant-oasst-eval-samples/prompt_lottery_en_250_text.jsonl").read_text().split("\n"):
-        if line.strip() and len(text := json.loads(line)) < 30:
-            rows.append(([{"role": "user", "content": text}], "en"))
+        if line.strip():
+            yield {"role": "prompter", "text": json.loads(line), "lang": "en"}
+
+
+def _oasst() -> list[tuple[list[dict], str]]:
+    """Prompter messages under 30 characters, with their first reply when they have one."""
+    rows = []
+    for node in _oasst_nodes():
+        if node.get("role") == "prompter" and len(node["text"]) < 30:
+            messages = [{"role": "user", "content": node["text"]}]
+            if node.get("replies"):
+                messages.append({"role": "assistant", "content": node["replies"][0].get("text", "")})
+            rows.append((messages, node.get("lang", "en")))
     return rows
 
 
@@ -74,21 +82,7 @@ def _sharegpt(detector) -> list[tuple[list[dict], str]]:
 
 
 def _oasst_all() -> list[tuple[list[dict], str]]:
-    rows = []
-
-    def walk(node):
-        yield node
-        for reply in node.get("replies") or []:
-            yield from walk(reply)
-
-    for line in (DATA / "openassistant-oasst-eval-samples/en_100_tree.jsonl").read_text().splitlines():
-        tree = json.loads(line)
-        rows += [([{"role": "user", "content": n["text"]}], n.get("lang", "en"))
-                 for n in walk(tree.get("prompt", tree))]
-    for line in (DATA / "openassistant-oasst-eval-samples/prompt_lottery_en_250_text.jsonl").read_text().split("\n"):
-        if line.strip():
-            rows.append(([{"role": "user", "content": json.loads(line)}], "en"))
-    return rows
+    return [([{"role": "user", "content": n["text"]}], n.get("lang", "en")) for n in _oasst_nodes()]
 
 
 def _name_dev_sentences(max_chars: int) -> list[tuple[list[dict], str]]:
@@ -107,21 +101,9 @@ def _name_dev_sentences(max_chars: int) -> list[tuple[list[dict], str]]:
 
 def _speed(detector) -> float:
     """First user messages/s of the low-repeat corpus (20,000 distinct conversations, no cache hits)."""
-    from bench_curate import ensure_corpus
+    from bench_curate import corpus_conversations
 
-    corpus = ensure_corpus(100_000, low_repeat=True) / "conversations.jsonl"
-    convs = []
-    with corpus.open(encoding="utf-8", errors="replace") as fh:  # the corpus holds some broken lines on purpose
-        for line in fh:
-            try:
-                messages = json.loads(line)["conversation"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            if isinstance(messages, list) and all(isinstance(m, dict) and isinstance(m.get("content"), str)
-                                                  and isinstance(m.get("role"), str) for m in messages):
-                convs.append(messages)
-            if len(convs) == 20_000:
-                break
+    convs = corpus_conversations(20_000)
     started = time.perf_counter()
     for messages in convs:
         detector.detect_conversation(messages)

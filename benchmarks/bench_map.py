@@ -10,7 +10,6 @@ of a prompt's ten nearest map neighbours that are in its own cluster (over 10,00
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,27 +19,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_curate import ensure_corpus  # noqa: E402
+from bench_curate import corpus_conversations  # noqa: E402
 
 
 def prompts(n: int) -> list[str]:
-    texts, seen = [], set()
-    corpus = ensure_corpus(100_000, low_repeat=True) / "conversations.jsonl"
-    with corpus.open(encoding="utf-8", errors="replace") as fh:  # the corpus holds some broken lines on purpose
-        for line in fh:
-            try:
-                messages = json.loads(line)["conversation"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            for m in messages if isinstance(messages, list) else []:
-                if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
-                    text = m["content"][:500]
-                    if text not in seen:
-                        seen.add(text)
-                        texts.append(text)
-            if len(texts) >= n:
-                return texts[:n]
-    return texts
+    texts: dict[str, None] = {}
+    for messages in corpus_conversations(100_000):
+        texts.update((m["content"][:500], None) for m in messages if m["role"] == "user")
+        if len(texts) >= n:
+            break
+    return list(texts)[:n]
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_curate import ensure_corpus  # noqa: E402
+from bench_curate import corpus_conversations  # noqa: E402
 
 from chatsift.config import ReadConfig  # noqa: E402
 from chatsift.io.readers.base import RecordContext  # noqa: E402
@@ -28,21 +28,8 @@ from chatsift.io.readers.registry import get_reader  # noqa: E402
 
 
 def conversations(n: int) -> list[list[dict]]:
-    out = []
-    with (ensure_corpus(100_000, low_repeat=True) / "conversations.jsonl").open(encoding="utf-8",
-                                                                                 errors="replace") as fh:
-        for line in fh:
-            try:
-                messages = json.loads(line)["conversation"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            if isinstance(messages, list) and messages and all(
-                    isinstance(m, dict) and m.get("role") in ("user", "assistant")
-                    and isinstance(m.get("content"), str) for m in messages):
-                out.append(messages)
-            if len(out) == n:
-                break
-    return out
+    """User-assistant conversations of the corpus (its system messages and odd roles left out)."""
+    return [c for c in corpus_conversations(2 * n) if all(m["role"] in ("user", "assistant") for m in c)][:n]
 
 
 def chatgpt(i: int, messages: list[dict]) -> dict:
