@@ -220,3 +220,49 @@ def test_chatbot_arena_battle_dumps_curate_as_conversations_and_rank_as_votes(tm
     # three battles per model are too few for an interval: the ratings stand, the intervals are not made up
     assert sum("too few battles" in line for line in result.output.splitlines() if line[:4].strip().isdigit()) == 3
     assert "separability" not in result.output
+
+
+def test_leaderboards_per_topic_from_arena_votes_and_a_topic_map(tmp_path):
+    pytest.importorskip("model2vec")
+    import random
+
+    from conftest import run_curate
+
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+
+    rng = random.Random(3)
+    code = ["Write a Python function that {} a list of {} and returns the {}",
+            "How do I {} a {} in JavaScript without a loop over the {}?",
+            "Fix this Rust compile error when I {} a {} inside the {} module"]
+    food = ["Give me a recipe to {} {} with garlic, butter and {}",
+            "How long should I {} the {} in the oven before adding {}?",
+            "What spices go well when you {} {} for a dinner with {}?"]
+    verbs = ["sort", "parse", "filter", "merge", "roast", "bake", "grill", "simmer"]
+    nouns = ["strings", "integers", "records", "tuples", "potatoes", "salmon", "carrots", "lentils"]
+    battles = []
+    for i in range(160):
+        cooking = i % 2 == 1
+        prompt = rng.choice(food if cooking else code).format(rng.choice(verbs), rng.choice(nouns),
+                                                            rng.choice(nouns))
+        a, b = rng.sample(["coder", "chef", "plain"], 2)
+        best = "chef" if cooking else "coder"
+        winner = "model_a" if a == best else "model_b" if b == best else rng.choice(["model_a", "model_b"])
+        battles.append({"question_id": f"q{i}", "model_a": a, "model_b": b, "winner": winner,
+                        "judge": f"arena_user_{i % 40}", "anony": True, "tstamp": 1_700_000_000 + i,
+                        "conversation_a": [{"role": "user", "content": prompt},
+                                           {"role": "assistant", "content": "A."}],
+                        "conversation_b": [{"role": "user", "content": prompt},
+                                           {"role": "assistant", "content": "B."}]})
+    path = tmp_path / "battles.jsonl"
+    path.write_text("".join(json.dumps(b) + "\n" for b in battles), encoding="utf-8")
+    run_curate([path], tmp_path / "r", **{"release.schema": "full", "filters.min_user_chars": 0})
+    build_topics(tmp_path / "r", TopicSettings(k=2, min_users=1, dedup=False))
+    out = tmp_path / "board.json"
+    result = CliRunner().invoke(cli, ["leaderboard", "--votes", str(path), "--topics", str(tmp_path / "r"),
+                                      "--rounds", "50", "--min-topic-battles", "30", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    by_topic = json.loads(out.read_text())["by_topic"]
+    assert by_topic["unmatched"] == 0 and sum(t["battles"] for t in by_topic["topics"]) == 160
+    leaders = {t["leaderboard"]["rows"][0]["model"] for t in by_topic["topics"] if t["leaderboard"]}
+    assert leaders == {"coder", "chef"}  # each topic has its own winner; overall neither is clearly first
+    assert "Per topic (160 battles, 0 not in the topic map" in result.output

@@ -181,6 +181,7 @@ def read_votes(paths: list[str | Path], anonymous_only: bool = False) -> tuple[B
     """Human votes: CSV/JSON(L) rows of (model_a, model_b, winner), left/right CSVs, or FastChat logs."""
     report = ReadReport()
     rows: list[tuple[str, str, float]] = []
+    conversations: list[str | None] = []  # side A's conversation id, where the vote names one (for topics)
     for path in map(Path, paths):
         if not path.is_file():
             raise RankingError(f"{path} is not a file")
@@ -188,10 +189,23 @@ def read_votes(paths: list[str | Path], anonymous_only: bool = False) -> tuple[B
             _csv_votes(path, report, rows)
         else:
             for rec in iter_jsonl(path, report):
+                before = len(rows)
                 _json_vote(rec, report, rows, anonymous_only)
+                if len(rows) > before:
+                    conversations.append(_side_a_conversation(rec))
+        conversations += [None] * (len(rows) - len(conversations))
     if not rows:
         raise RankingError("no usable votes in " + ", ".join(map(str, paths)) + " (" + report.line() + ")")
-    return Battles.from_rows(rows), report
+    return Battles.from_rows(rows, questions=conversations), report
+
+
+def _side_a_conversation(rec: dict) -> str | None:
+    """The conversation id of a battle's first side as a release holds it: FastChat's ``states[0].conv_id``,
+    or ``QUESTION_ID-a`` for an arena battle dump (the ``arena_battles`` reader's id)."""
+    states = rec.get("states")
+    if isinstance(states, list) and states and isinstance(states[0], dict) and states[0].get("conv_id"):
+        return str(states[0]["conv_id"])
+    return f"{rec['question_id']}-a" if rec.get("question_id") is not None else None
 
 
 def _csv_votes(path: Path, report: ReadReport, rows: list) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import orjson
 
 from chatsift.analysis.textable import table
 
@@ -54,6 +55,24 @@ def render(lb) -> str:
     return "\n".join(lines)
 
 
+def render_topics(by_topic: dict) -> str:
+    """One short table per topic with enough battles; the rest listed with their counts."""
+    lines = ["", f"Per topic ({by_topic['battles']:,} battles, {by_topic['unmatched']:,} not in the topic map; "
+                 f"topics with fewer than {by_topic['min_battles']} battles have no leaderboard)"]
+    for t in by_topic["topics"]:
+        board = t["leaderboard"]
+        if board is None:
+            lines.append(f"topic {t['topic']} ({t['label']}): {t['battles']} battles, {t['reason']}")
+            continue
+        rows = [[i + 1, r["model"], _fmt(r["rating"]),
+                 "too few battles" if r["rating_lower"] is None else f"({_fmt(r['rating_lower'])}, "
+                                                                      f"{_fmt(r['rating_upper'])})",
+                 _fmt(r["battles"], 0)] for i, r in enumerate(board["rows"])]
+        lines += ["", f"topic {t['topic']} ({t['label']}): {t['battles']} battles",
+                  table(["rank", "model", "rating", "95% CI", "battles"], rows)]
+    return "\n".join(lines)
+
+
 @click.command("leaderboard")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--votes", is_flag=True,
@@ -76,11 +95,17 @@ def render(lb) -> str:
                    "Spearman and Brier.")
 @click.option("--anonymous-only", is_flag=True, help="Votes: only battles whose model names were hidden.")
 @click.option("--reparse", is_flag=True, help="Grades: read a null score from the judgment text (e.g. [[9.5]]).")
+@click.option("--topics", "topics_release", type=click.Path(exists=True, file_okay=False),
+              help="With --votes: also rank the models within each topic of this release's topic map (the battles' "
+                   "conversations joined to the topics of their first prompts).")
+@click.option("--min-topic-battles", default=30, show_default=True,
+              help="Topics with fewer battles get no leaderboard.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False),
               help="Also write the JSON here (chatsift report reads it).")
 def leaderboard_command(inputs, votes, baseline, rounds, seed, convention, strong_weight, first_game_only, control,
-                        answers, reference, anonymous_only, reparse, as_json, out) -> None:
+                        answers, reference, anonymous_only, reparse, topics_release, min_topic_battles, as_json,
+                        out) -> None:
     """Rank models from INPUTS: model_judgment folders/files (pairwise or 1-10 grades) or, with --votes, votes."""
     from chatsift.arena.battles import RankingError
     from chatsift.arena.leaderboard import rank_battles, rank_grades, read_reference
@@ -104,9 +129,23 @@ def leaderboard_command(inputs, votes, baseline, rounds, seed, convention, stron
             attach_style(battles, read_answers(answers))
         lb = rank_battles(battles, report, baseline=base, rounds=rounds, seed=seed, convention=convention,
                           control=control, reference=ref)
+    by_topic = None
+    if topics_release:
+        if not votes:
+            raise RankingError("--topics ranks votes per topic: give --votes")
+        from chatsift.arena.topics import rank_by_topic
+
+        by_topic = rank_by_topic(battles, topics_release, rounds=min(rounds, 200), seed=seed,
+                                 min_battles=min_topic_battles)
+    payload = lb.to_json()
+    if by_topic is not None:
+        payload = orjson.dumps({**orjson.loads(payload), "by_topic": by_topic},
+                               option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
     if out:
-        Path(out).write_bytes(lb.to_json())
+        Path(out).write_bytes(payload)
     if as_json:
-        click.echo(lb.to_json().decode())
-    else:
-        click.echo(render(lb))
+        click.echo(payload.decode())
+        return
+    click.echo(render(lb))
+    if by_topic is not None:
+        click.echo(render_topics(by_topic))
