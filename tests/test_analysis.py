@@ -193,11 +193,12 @@ def test_topics_cli(real_release):
     import hashlib
 
     derived = json.loads((real_release / "manifest.json").read_text())["derived"]["topics"]
-    assert set(derived["files"]) == {"topics/assignments.parquet", "topics/map.parquet", "topics/clusters.json"}
+    assert set(derived["files"]) == {"topics/assignments.parquet", "topics/map.parquet", "topics/clusters.json",
+                                     "topics/shares.json"}
     digest = hashlib.sha256((real_release / "topics" / "clusters.json").read_bytes()).hexdigest()
     assert derived["files"]["topics/clusters.json"] == digest and derived["settings"]["k"] == 5
     shown = CliRunner().invoke(cli, ["inspect", str(real_release)])
-    assert "written later: topics/ (3 files" in shown.output
+    assert "written later: topics/ (4 files" in shown.output
 
 
 def test_topics_endpoint_errors_are_clear(real_release):
@@ -382,3 +383,21 @@ def test_the_map_layout_keeps_topics_apart(real_release):
     tsne, tsne_meta = agreement("tsne")
     assert linear_meta["method"] == "pca" and tsne_meta["method"] == "tsne"
     assert tsne > linear + 0.08, (linear, tsne)  # measured: 0.47 (PCA) and 0.59 (t-SNE) on this release
+
+
+def test_topic_shares_by_model_and_language_in_json_and_report(real_release, tmp_path):
+    pytest.importorskip("model2vec")
+    from chatsift.analysis.report.render import build_report
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+
+    result = build_topics(real_release, TopicSettings(k=6, min_users=2, layout="pca"))
+    shares = json.loads((real_release / "topics" / "shares.json").read_text())
+    models = pq.read_table(real_release / "data", columns=["model"]).column("model").to_pylist()
+    top_model = max(set(models) - {None}, key=models.count)
+    assert top_model in shares["by_model"]
+    for row in [*shares["by_model"].values(), *shares["by_language"].values()]:
+        assert abs(sum(row.values()) - 1) < 1e-9  # every conversation of a model counted once
+    labels = {f"{c['cluster'] + 1}. {c['label']}" for c in result.clusters if not c["private"]} | {"other"}
+    assert set().union(*shares["by_model"].values()) <= labels
+    html = build_report(real_release, tmp_path / "report.html").read_text()
+    assert 'id="shares-model"' in html and 'id="shares-language"' in html

@@ -135,6 +135,7 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
         charts["moderation"] = svg.hbar([(k, v) for k, v in mod["table2"].items() if k != "flagged"],
                                         title="flagged by category")
     examples = {}
+    shares = None
     if topic_data:
         clusters = topic_data["clusters"]
         charts["topics"] = svg.hbar([(f"{c['cluster'] + 1}. {c['label']}", 100 * c["share"]) for c in clusters],
@@ -142,6 +143,8 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
         labels = {c["cluster"]: c["label"] for c in clusters if not c["private"]}
         charts["map"] = svg.scatter(_map_points(release), labels, title="topic map")
         examples = _examples(release, topic_data)
+        shares_path = release / "topics" / "shares.json"
+        shares = json.loads(shares_path.read_text(encoding="utf-8")) if shares_path.exists() else None
     board = _leaderboard(release, leaderboard)
     if board:
         charts["leaderboard"] = svg.whiskers(board["bars"], value_fmt=board["fmt"], title="leaderboard")
@@ -152,7 +155,7 @@ def build_report(release: str | Path, out: str | Path, tokenizer: str = "approx"
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), tokenizer=stats["tokenizer"],
         t1=t1, table1=[t1, *stats["paper_table1"]], dup=dup, mod=mod, topics=topic_data, examples=examples,
         charts={k: Markup(v) if v else None for k, v in charts.items()}, fmt=fmt, n=n,
-        explorer_url=(explorer_url or "").rstrip("/") or None, board=board,
+        explorer_url=(explorer_url or "").rstrip("/") or None, board=board, shares=shares,
         trust=trust_lines(mod.get("trust")),
     )
     out = Path(out)

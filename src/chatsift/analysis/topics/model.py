@@ -23,6 +23,7 @@ from chatsift.analysis.topics.embed import EmbeddingCache, get_embedder
 from chatsift.analysis.topics.label import LLMLabeler, ctfidf_keywords
 from chatsift.analysis.topics.layout import layout_2d
 from chatsift.analysis.topics.prompts import select_prompts
+from chatsift.analysis.topics.shares import topic_shares
 from chatsift.errors import ConfigError
 from chatsift.llm import Estimate
 from chatsift.stages.dedup.signatures import template_key, tokens
@@ -211,6 +212,8 @@ def _write(release: Path, result: TopicResult, vectors: np.ndarray, labels: np.n
                    folder / "map.parquet")
     (folder / "clusters.json").write_text(json.dumps({"meta": result.meta, "clusters": result.clusters}, indent=2,
                                                      ensure_ascii=False), encoding="utf-8")
+    shares = topic_shares(release, result.assignments, result.clusters)
+    (folder / "shares.json").write_text(json.dumps(shares, indent=2, ensure_ascii=False), encoding="utf-8")
     record_derived(release, "topics", folder, result.meta)
 
 
