@@ -63,6 +63,15 @@ def test_sharegpt_dummy_conversations(shared_data, tmp_path):
     assert all(expected[k] == v for k, v in got.items())
     for conv in table.column("conversation").to_pylist()[:50]:
         assert [m["role"] for m in conv] == ["user", "assistant"] * (len(conv) // 2)
+    # ShareGPT names no model: the card says how many rows lack one and how to name it
+    assert set(table.column("model").to_pylist()) == {None}
+    assert f"{len(got):,} conversations name no model" in (tmp_path / "r" / "README.md").read_text()
+    named = run_curate([shared_data / "fastchat-llm-judge/dummy_conversation.json"], tmp_path / "named",
+                       **{"release.schema": "full", "read.default_model": "gpt-3.5-turbo"})
+    rows = read_release(tmp_path / "named").to_pylist()
+    assert {r["model"] for r in rows} == {"gpt-3.5-turbo"} and named["statistics"]["models"] == 1
+    assert all("model_from_read.default_model" in r["normalize.issues"] for r in rows)
+    assert "name no model" not in (tmp_path / "named" / "README.md").read_text()
 
 
 def test_oasst_tree_and_message_files_give_the_same_conversations(shared_data, tmp_path):

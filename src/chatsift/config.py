@@ -44,6 +44,9 @@ class ReadConfig:
     # Where fields live in records of an unusual shape: "TARGET=dotted.path" items (id, model, user,
     # timestamp, language, system, messages); see io/field_map.py. --map on the command line.
     map: tuple[str, ...] = ()
+    # The model named on records that name none (ShareGPT dumps, some exports): LMSYS-Chat-1M has a model
+    # on every row. None leaves them null, and the card counts them.
+    default_model: str | None = None
 
 
 @dataclass(frozen=True)

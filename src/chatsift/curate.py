@@ -369,9 +369,10 @@ def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
     n_users = len(pc.unique(users_col)) if len(users_col) else None
     return {
         "conversations": released,
-        "models": len([m for m in models if m != "(none)"]),
+        # A missing or empty model and an undetected language are not one more model or language (Table 1).
+        "models": len([m for m in models if m not in ("(none)", "")]),
         "users": n_users,
-        "languages": len([lang for lang in languages if lang != "(none)"]),
+        "languages": len([lang for lang in languages if lang not in ("(none)", "", "unknown")]),
         "mean_turns": turns / released if released else 0.0,
         "redacted": sum(s["redacted"] for s in report.write_stats),
         "pii_replacements": dict(sorted(pii.items())),

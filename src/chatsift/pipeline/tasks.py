@@ -221,6 +221,11 @@ class UnitReader:
                 quarantine(raw.number, "reader_error", f"{type(exc).__name__}: {exc}", original)
                 continue
             convs = [p for p in produced if isinstance(p, dict)]
+            if read_cfg.default_model:
+                for row in convs:
+                    if not row.get("model"):
+                        row["model"] = read_cfg.default_model
+                        row["normalize.issues"] = [*row.get("normalize.issues", []), "model_from_read.default_model"]
             votes = [p for p in produced if isinstance(p, VoteEvent)]
             self.events.extend(votes)
             counts["events"] += len(votes)

@@ -142,6 +142,9 @@ def render_card(manifest: dict) -> str:
                ("conversations", "models", "users", "languages", "mean turns")),
         "",
         "Top models: " + ", ".join(f"{m} ({n:,})" for m, n in s["top_models"]),
+        *(["", f"{s['models_count']['(none)']:,} conversations name no model (LMSYS-Chat-1M has one on every "
+           "row): give the source's model with `--set read.default_model=NAME` (those rows are noted "
+           "`model_from_read.default_model`)."] if s.get("models_count", {}).get("(none)") else []),
         "",
         "Top languages: " + ", ".join(f"{m} ({n:,})" for m, n in s["top_languages"]),
         "",
