@@ -113,7 +113,7 @@ def _speed(detector) -> float:
 def main() -> None:
     import argparse
 
-    from chatsift.stages.language import LanguageDetector
+    from chatsift.common.language import LanguageDetector
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path)

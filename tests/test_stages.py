@@ -9,10 +9,10 @@ import pyarrow as pa
 import pytest
 from conftest import assert_reconciles, read_release, run_curate
 
+from chatsift.common.language import LanguageDetector, language_names
 from chatsift.config import FilterConfig
 from chatsift.stages.dedup.signatures import template_key, tokens
 from chatsift.stages.filters import ContentFilter
-from chatsift.stages.language import LanguageDetector, language_names
 from chatsift.stages.normalize import normalize_messages
 from chatsift.stages.user_id import keyed_user_id
 
@@ -59,7 +59,7 @@ def test_language_detector(text, name):
 
 
 def test_repeated_texts_get_the_first_answer_from_a_bounded_cache(shared_data):
-    from chatsift.pipeline.repeats import RepeatCache
+    from chatsift.common.repeats import RepeatCache
 
     cache = RepeatCache(max_chars=10, max_entries=2)
     assert cache.key("x" * 11) is None and cache.get(None) is None
@@ -223,7 +223,7 @@ def test_counts_reconcile_with_two_workers(shared_data, tmp_path):
 
 
 def test_short_prompts_get_their_language_from_the_text_and_the_conversation():
-    from chatsift.stages.language import LanguageDetector, detection_text
+    from chatsift.common.language import LanguageDetector, detection_text
 
     detector = LanguageDetector()
     # lid.176 alone called these Italian, Esperanto and Bosnian

@@ -132,7 +132,7 @@ class Auditor:
         if "language_code" in data:
             return data["language_code"]
         if "language" in data:
-            from chatsift.stages.language import language_names
+            from chatsift.common.language import language_names
 
             codes = {name: code for code, name in language_names().items()}
             return [codes.get(name) for name in data["language"]]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from chatsift.pipeline.repeats import RepeatCache
+from chatsift.common.repeats import RepeatCache
 from chatsift.privacy.address import find_addresses
 from chatsift.privacy.name_tagger import LearnedNameFinder
 from chatsift.privacy.secrets import find_secrets

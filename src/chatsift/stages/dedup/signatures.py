@@ -20,8 +20,8 @@ import re
 import numpy as np
 import pyarrow as pa
 
+from chatsift.common.repeats import RepeatCache
 from chatsift.config import DuplicatesConfig
-from chatsift.pipeline.repeats import RepeatCache
 from chatsift.pipeline.stage import BatchStage, set_column
 
 EXACT = "_exact_hash"

@@ -1,0 +1,1 @@
+"""What several layers use: language identification, the repeat cache. Imports nothing above it."""
