@@ -11,6 +11,7 @@ from conftest import assert_reconciles, read_release, run_curate
 
 from chatsift.common.language import LanguageDetector, language_names
 from chatsift.config import FilterConfig
+from chatsift.pipeline.stage import BatchStage
 from chatsift.stages.dedup.signatures import template_key, tokens
 from chatsift.stages.filters import ContentFilter
 from chatsift.stages.normalize import normalize_messages
@@ -240,3 +241,33 @@ def test_short_prompts_get_their_language_from_the_text_and_the_conversation():
                                          {"role": "assistant", "content": "Hello! How can I help you?"}])[1] == "zh"
     long = "Explain the difference between a list and a tuple in Python, with examples."
     assert detection_text([{"role": "user", "content": long}, {"role": "assistant", "content": "Sure"}]) == long
+
+
+def test_every_built_in_stage_keeps_the_stage_contract(shared_data):
+    """``check_stage`` over the default pipeline (the optional sample stage too), in order, on real records."""
+    from chatsift.config import load_config
+    from chatsift.io.inputs import plan_units, resolve_inputs
+    from chatsift.pipeline.stage import StageContractError, check_stage
+    from chatsift.pipeline.tasks import UnitReader
+    from chatsift.stages.defaults import build_pipeline
+
+    config = load_config(None, {"sample.n": 10})
+    files, _ = resolve_inputs([str(shared_data / "openassistant-oasst-eval-samples/en_100_tree.jsonl")])
+    units, _ = plan_units(files, 48 << 20)
+    batch = next(iter(UnitReader(units[0], config, {0: "oasst"}, {})))
+    pipeline = build_pipeline(config, b"secret")
+    for stage in pipeline.stages:
+        batch = check_stage(stage, batch)  # a global stage is checked alone; the batch goes on
+    assert {type(s).__name__ for s in pipeline.stages} >= {"NormalizeStage", "PiiStage", "Sample", "Select"}
+    with pytest.raises(StageContractError, match="keeps every row"):  # a stage that breaks the contract
+        check_stage(_RowDropper(), batch)
+
+
+class _RowDropper(BatchStage):
+    name, outputs = "dropper", ("language",)
+
+    def describe(self) -> str:
+        return "drops a row"
+
+    def process_batch(self, table: pa.Table) -> pa.Table:
+        return table.slice(1)

@@ -73,6 +73,50 @@ class GlobalStage(Stage):
         raise NotImplementedError
 
 
+class StageContractError(AssertionError):
+    """A stage breaks the stage contract; the message says which rule."""
+
+
+def check_stage(stage: Stage, batch: pa.Table | None = None) -> pa.Table | None:
+    """The stage contract, checked (as scikit-learn's ``check_estimator`` checks an estimator): a versioned
+    name, declared columns, a description, picklable for workers without what ``setup`` built; a batch
+    stage keeps the rows and their order, writes every column it declares and no other. Returns the
+    processed batch (so a pipeline's stages can be checked in order), or raises ``StageContractError``."""
+    import pickle
+
+    def need(ok: bool, rule: str) -> None:
+        if not ok:
+            raise StageContractError(f"{type(stage).__name__}: {rule}")
+
+    need(bool(stage.name) and isinstance(stage.version, int) and stage.version >= 1, "a name and a version >= 1")
+    need(all(isinstance(c, str) for c in (*stage.inputs, *stage.outputs)), "inputs and outputs are column names")
+    need(isinstance(stage.describe(), str) and bool(stage.describe()), "describe() says what it does")
+    stage.setup()
+    state = pickle.loads(pickle.dumps(stage))  # what a worker receives
+    need(all(getattr(state, name, None) is None for name in stage.worker_resources),
+         "worker_resources are left out when pickled")
+    if isinstance(stage, GlobalStage):
+        need(type(stage).reduce is not GlobalStage.reduce, "a global stage implements reduce")
+        need(all(isinstance(c, str) for c in stage.key_columns), "key_columns are column names")
+        return batch
+    need(isinstance(stage, BatchStage) and type(stage).process_batch is not BatchStage.process_batch,
+         "a batch stage implements process_batch")
+    if batch is None:
+        return None
+    missing = [c for c in stage.inputs if c not in batch.column_names]
+    need(not missing, f"its inputs exist in the batch (missing {missing})")
+    out = stage.process_batch(batch)
+    need(out.num_rows == batch.num_rows, "keeps every row")
+    need(all(c in out.column_names for c in stage.outputs), "writes every column it declares")
+    untouched = [c for c in batch.column_names if c not in stage.outputs and c in out.column_names]
+    changed = [c for c in untouched if not out.column(c).equals(batch.column(c))]
+    need(not changed, f"changes no column it does not declare (changed {changed})")
+    dropped = [c for c in batch.column_names if c not in out.column_names]
+    # only an internal column it reads may go (user_id drops the raw address it has keyed)
+    need(all(c.startswith("_") and c in stage.inputs for c in dropped), f"drops no column (dropped {dropped})")
+    return out
+
+
 def set_column(table: pa.Table, name: str, values: pa.Array | pa.ChunkedArray) -> pa.Table:
     """Replace column ``name`` (keeping its position) or append it."""
     i = table.schema.get_field_index(name)
