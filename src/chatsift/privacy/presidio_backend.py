@@ -39,6 +39,9 @@ class PresidioNameFinder:
         self._engine = AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
         self.min_score = min_score
 
+    def prepare(self, language: str | None) -> None:
+        """Nothing to load per language: the analyzer was built in ``__init__``."""
+
     def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
         import time
 

@@ -23,7 +23,15 @@ from chatsift.common.repeats import RepeatCache
 from chatsift.privacy.address import find_addresses
 from chatsift.privacy.name_tagger import LearnedNameFinder
 from chatsift.privacy.secrets import find_secrets
-from chatsift.privacy.spans import KINDS, PLACEHOLDER, IntervalSet, ScanTimeout, Span, resolve_overlaps
+from chatsift.privacy.spans import (
+    KINDS,
+    PLACEHOLDER,
+    IntervalSet,
+    NameFinder,
+    ScanTimeout,
+    Span,
+    resolve_overlaps,
+)
 from chatsift.privacy.structured import find_structured
 
 WITHHELD = "[message withheld: the PII scan did not finish in its time budget]"
@@ -80,7 +88,8 @@ class Redactor:
     """The default, offline PII detector: validated patterns, secrets, addresses and names (the trained
     name tagger unless ``name_finder`` gives another)."""
 
-    def __init__(self, kinds: frozenset[str] | None = None, time_budget_s: float = 2.0, name_finder=None) -> None:
+    def __init__(self, kinds: frozenset[str] | None = None, time_budget_s: float = 2.0,
+                 name_finder: NameFinder | None = None) -> None:
         self.kinds = frozenset(KINDS) if kinds is None else kinds
         self.time_budget_s = time_budget_s
         self.names = name_finder if name_finder is not None else (
@@ -134,9 +143,8 @@ class Redactor:
         names, even capitalised ("Im Januar", "Les", "Описание")."""
         found: list[list[Span]] = []
         timeouts: set[int] = set()
-        prepare = getattr(self.names, "prepare", None)
-        if prepare is not None:
-            prepare(language)  # one-time loading never counts against a message's budget
+        if self.names is not None:
+            self.names.prepare(language)  # one-time loading never counts against a message's budget
         for i, text in enumerate(texts):
             if not text:
                 found.append([])

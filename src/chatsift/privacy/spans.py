@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from chatsift.schema import PII_KINDS
 
@@ -68,3 +70,25 @@ def resolve_overlaps(spans: list[Span]) -> list[Span]:
             taken.add(span.start, span.end)
             chosen.append(span)
     return sorted(chosen, key=lambda s: s.start)
+
+
+@runtime_checkable
+class NameFinder(Protocol):
+    """What the redactor asks of a person-name finder (the trained tagger, the spaCy cascade, Presidio)."""
+
+    def prepare(self, language: str | None) -> None:
+        """Load what ``language`` needs before any message's time budget starts."""
+
+    def find(self, text: str, deadline: float | None = None, language: str | None = None) -> Iterator[Span]:
+        """The ``name`` spans of ``text``; raises ``ScanTimeout`` past ``deadline``."""
+
+    def name_part_ok(self, word: str) -> bool:
+        """Whether one word of a found full name may be replaced wherever it recurs in the conversation."""
+
+
+@runtime_checkable
+class BatchNameFinder(NameFinder, Protocol):
+    """A finder that reads a whole batch's texts at once before ``find`` is asked per text (spaCy)."""
+
+    def prefetch(self, texts: Iterable[tuple[str | None, str | None]]) -> None:
+        """Read ``(text, language)`` pairs ahead; ``find`` then answers from what was read."""

@@ -27,7 +27,7 @@ from chatsift.errors import ConfigError
 from chatsift.pipeline.stage import BatchStage, set_column
 from chatsift.privacy.redactor import Redactor
 from chatsift.privacy.scrub import redact_value
-from chatsift.privacy.spans import KINDS
+from chatsift.privacy.spans import KINDS, BatchNameFinder
 from chatsift.schema import CONVERSATION_TYPE, PII_COUNTS_TYPE, PII_SPANS_TYPE, TOOL_EVENT_TYPE
 
 
@@ -96,9 +96,9 @@ class PiiStage(BatchStage):
         already = batch.column("redacted").to_pylist()
         reasons_col = batch.column("quality.reasons").to_pylist()
         codes = batch.column("language_code").to_pylist()
-        prefetch = getattr(self._redactor.names, "prefetch", None)  # a spaCy model reads the batch at once
-        if prefetch is not None:
-            prefetch((text, code) for messages, system, events, code in zip(convs, systems, events_col, codes)
+        names = self._redactor.names
+        if isinstance(names, BatchNameFinder):  # a spaCy model reads the batch at once
+            names.prefetch((text, code) for messages, system, events, code in zip(convs, systems, events_col, codes)
                      for text in [system, *(m["content"] for m in messages or []),
                                   *(e["content"] for e in events or [])])
         out_convs, out_systems, out_redacted, counts, spans, reasons, preexisting = [], [], [], [], [], [], []
