@@ -265,7 +265,7 @@ def test_an_error_body_that_echoes_the_key_is_not_repeated(server, tmp_path, mon
     the server's words but not the key."""
     import httpx
 
-    from chatsift.llm.client import _server_message
+    from chatsift.llm.responses import server_message as _server_message
 
     key = "sk-echoed-secret-value-123456"
     monkeypatch.setenv("MY_KEY", key)

@@ -248,7 +248,7 @@ def test_every_built_in_stage_keeps_the_stage_contract(shared_data):
     from chatsift.config import load_config
     from chatsift.io.inputs import plan_units, resolve_inputs
     from chatsift.pipeline.stage import StageContractError, check_stage
-    from chatsift.pipeline.tasks import UnitReader
+    from chatsift.pipeline.unit_reader import UnitReader
     from chatsift.stages.defaults import build_pipeline
 
     config = load_config(None, {"sample.n": 10})

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from chatsift.config import LLMConfig
 from chatsift.llm.cache import ResponseCache
-from chatsift.llm.client import (
+from chatsift.llm.client import LLMClient
+from chatsift.llm.endpoints import Endpoint, endpoint_from_mapping, parse_endpoint
+from chatsift.llm.ledger import Budget, BudgetExceeded, Ledger
+from chatsift.llm.responses import (
     CHAT,
     EMBEDDINGS,
     MODERATIONS,
     CallResult,
     EndpointUnreachable,
     Estimate,
-    LLMClient,
     LLMError,
     RetryPolicy,
     StreamBroken,
     chat_text,
 )
-from chatsift.llm.endpoints import Endpoint, endpoint_from_mapping, parse_endpoint
-from chatsift.llm.ledger import Budget, BudgetExceeded, Ledger
 
 __all__ = [
     "CHAT", "EMBEDDINGS", "MODERATIONS", "Budget", "BudgetExceeded", "CallResult", "Endpoint", "EndpointUnreachable",

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import email.utils
 import random
-import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import orjson
@@ -35,96 +32,26 @@ from chatsift.llm.cache import ResponseCache, request_key
 from chatsift.llm.endpoints import Endpoint
 from chatsift.llm.ledger import Budget, BudgetExceeded, Ledger
 from chatsift.llm.limits import RateLimiter
-
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-FATAL_STATUSES = {401: "refused the API key", 403: "refused the request (forbidden)",
-                  404: "has no such model or path"}
-CHAT, MODERATIONS, EMBEDDINGS = "/chat/completions", "/moderations", "/embeddings"
-STREAM_MAX_RETRY_WAIT_S = 5.0  # the longest pause before retrying a live answer (someone is waiting for it)
-
-
-class LLMError(ChatsiftError):
-    """An endpoint cannot be used for this run; the message says which and what to check."""
-
-
-class EndpointUnreachable(LLMError):
-    """Nothing answers at the endpoint's address."""
-
-
-class StreamBroken(LLMError):
-    """A streamed answer stopped half-way (dropped, stalled or malformed); ``code`` names why."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6
-    base_delay_s: float = 1.0
-    max_delay_s: float = 60.0
-    connect_attempts: int = 2  # a refused connection is retried this often before the run stops
-    max_retry_after_s: float = 300.0  # a server's Retry-After is honoured up to this
-
-
-@dataclass
-class CallResult:
-    """One request's outcome: the response body, or why this request (alone) failed."""
-
-    response: dict | None
-    error: str | None = None
-    cached: bool = False
-
-
-@dataclass(frozen=True)
-class Estimate:
-    requests: int
-    cached: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-
-    def line(self, endpoint: Endpoint) -> str:
-        return (f"dry run: {self.requests:,} requests to {endpoint.label}, {self.cached:,} already cached, "
-                f"{self.requests - self.cached:,} to send; about {self.prompt_tokens:,} prompt + "
-                f"{self.completion_tokens:,} completion tokens, about ${self.cost_usd:,.4f}")
-
-
-def estimate_tokens(body: dict) -> int:
-    """A rough prompt-token count (4 characters a token) for limits, budgets and dry runs."""
-    if "messages" in body:
-        return sum(len(str(m.get("content") or "")) // 4 + 4 for m in body["messages"])
-    data = body.get("input", "")
-    texts = data if isinstance(data, list) else [data]
-    return sum(len(str(t)) // 4 + 1 for t in texts)
-
-
-def _valid(path: str, body: dict, response: object) -> bool:
-    """Whether a 200 answer has the shape its path promises (a malformed one is retried, never cached)."""
-    if not isinstance(response, dict):
-        return False
-    if path == CHAT:
-        choices = response.get("choices")
-        return (isinstance(choices, list) and bool(choices) and isinstance(choices[0], dict)
-                and isinstance(choices[0].get("message"), dict))
-    expected = len(body["input"]) if isinstance(body.get("input"), list) else 1
-    key = "results" if path == MODERATIONS else "data"
-    return isinstance(response.get(key), list) and len(response[key]) == expected
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
+from chatsift.llm.responses import (
+    CHAT,
+    EMBEDDINGS,
+    FATAL_STATUSES,
+    MODERATIONS,
+    RETRY_STATUSES,
+    STREAM_MAX_RETRY_WAIT_S,
+    CallResult,
+    EndpointUnreachable,
+    Estimate,
+    LLMError,
+    RetryPolicy,
+    StreamBroken,
+    chat_text,
+    estimate_tokens,
+    retry_after,
+    server_message,
+    short_error,
+    valid_response,
+)
 
 
 class _TooLarge(Exception):
@@ -277,9 +204,9 @@ class LLMClient:
                 connect_failures += 1
                 if connect_failures >= self.retry.connect_attempts:
                     raise _Fatal(EndpointUnreachable(
-                        f"cannot reach {where}: {_short(exc) or 'connection refused'}; is the server running "
+                        f"cannot reach {where}: {short_error(exc) or 'connection refused'}; is the server running "
                         "and the URL right?")) from None
-                problem = f"connection failed ({_short(exc)})"
+                problem = f"connection failed ({short_error(exc)})"
             except httpx.TimeoutException:
                 problem = f"no answer within {self.endpoint.timeout_s:g} s"
             except httpx.TransportError as exc:  # dropped or truncated responses
@@ -291,7 +218,7 @@ class LLMClient:
                         data = orjson.loads(response.content)
                     except orjson.JSONDecodeError:
                         data = None
-                    if _valid(path, body, data):
+                    if valid_response(path, body, data):
                         self._account(entry, body, data)
                         if self.cache is not None:
                             self.cache.put(self.key(path, body), data)
@@ -299,13 +226,13 @@ class LLMClient:
                     problem = "malformed response body"
                 elif status in FATAL_STATUSES:
                     raise _Fatal(LLMError(f"{where} {FATAL_STATUSES[status]} (HTTP {status}: "
-                                          f"{_server_message(response)})")) from None
+                                          f"{server_message(response)})")) from None
                 elif status in RETRY_STATUSES:
                     problem = f"HTTP {status}"
-                    wait = _retry_after(response)
+                    wait = retry_after(response)
                 else:
                     entry.failures += 1
-                    return CallResult(None, f"HTTP {status}: {_server_message(response)}")
+                    return CallResult(None, f"HTTP {status}: {server_message(response)}")
             if attempt + 1 < self.retry.max_attempts:
                 entry.retries += 1
                 backoff = min(self.retry.max_delay_s, self.retry.base_delay_s * 2 ** attempt)
@@ -391,16 +318,16 @@ class LLMClient:
                     await response.aread()
                     if status in FATAL_STATUSES:
                         raise LLMError(f"{where} {FATAL_STATUSES[status]} (HTTP {status}: "
-                                       f"{_server_message(response)})")
+                                       f"{server_message(response)})")
                     if status not in RETRY_STATUSES:
                         entry.failures += 1
-                        raise StreamBroken(f"{where} answered HTTP {status}: {_server_message(response)}",
+                        raise StreamBroken(f"{where} answered HTTP {status}: {server_message(response)}",
                                            f"http_{status}")
-                    problem, wait = f"HTTP {status}", _retry_after(response)
+                    problem, wait = f"HTTP {status}", retry_after(response)
             except _EmptyAnswer:
                 problem = f"{where} finished the stream without an answer"
             except httpx.ConnectError as exc:
-                problem = f"cannot reach {where}: {_short(exc) or 'connection refused'}"
+                problem = f"cannot reach {where}: {short_error(exc) or 'connection refused'}"
             except httpx.TimeoutException:
                 problem = f"no answer from {where} within {self.endpoint.timeout_s:g} s"
                 if sent:
@@ -435,7 +362,7 @@ class LLMClient:
                 data = orjson.loads(await response.aread())
             except orjson.JSONDecodeError:
                 data = None
-            if not _valid(CHAT, {}, data):
+            if not valid_response(CHAT, {}, data):
                 raise StreamBroken(f"{where} sent a body that is neither a stream nor an answer", "malformed")
             sent.append(chat_text(data))
             yield sent[-1]
@@ -501,36 +428,3 @@ class LLMClient:
                 raise LLMError(f"{self.endpoint.label} could not embed a batch: {result.error}")
             out.extend(d["embedding"] for d in sorted(result.response["data"], key=lambda d: d.get("index", 0)))
         return out
-
-
-def chat_text(response: dict) -> str:
-    return response["choices"][0]["message"].get("content") or ""
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:160] if str(exc) else ""
-
-
-_BEARER = re.compile(r"(?i)\b(bearer|basic|token|api[-_ ]?key)([\s:=\"']+)[^\s\"',;]{6,}")
-
-
-def _server_message(response: httpx.Response) -> str:
-    """What a server said in an error body, without the credentials a broken or hostile server echoes
-    back ("Bearer sk-...", the key itself): it reaches error lines, the chat store's events and /admin."""
-    from chatsift.privacy.scrub import redact_value
-
-    try:
-        data = response.json()
-        message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
-        text = str(message or data)
-    except (ValueError, AttributeError):
-        text = response.text
-    try:
-        key = response.request.headers.get("authorization", "").partition(" ")[2]
-    except RuntimeError:  # a response built without its request
-        key = ""
-    if key:
-        text = text.replace(key, "***")
-    text = _BEARER.sub(r"\1\2***", " ".join(text.split())[:2000])
-    return redact_value(text)[0][:200]
-

@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 WORK_DIR_NAME = ".chatsift-work"
 
@@ -27,6 +29,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_json(path: Path, obj: object) -> None:
     atomic_write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+
+
+INTERMEDIATE_COMPRESSION = "lz4"
+
+
+def write_table(path: Path, table: pa.Table, compression: str = INTERMEDIATE_COMPRESSION) -> None:
+    """A Parquet file written under a temporary name and renamed into place."""
+    pq.write_table(table, tmp_path(path), compression=compression)
+    tmp_path(path).replace(path)
 
 
 def read_json(path: Path) -> object:
