@@ -44,7 +44,7 @@ from chatsift.serve.identity import (
     user_id,
 )
 from chatsift.serve.service import ChatService, Refusal
-from chatsift.serve.sessions import Session
+from chatsift.serve.sessions import MinuteWindow, Session
 from chatsift.serve.store import StoreBusy, StoreError, for_users
 from chatsift.serve.turns import INACTIVE_MSG, run_turn
 
@@ -57,24 +57,6 @@ BROWSER_COOKIE_MAX_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 ADMIN_ATTEMPTS_PER_MINUTE = 5  # wrong admin tokens one address may try in any 60 s
 
 
-class FailedAttempts:
-    """Wrong guesses per address in the last minute; past ``per_minute`` the address waits."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._times: dict[str, list[float]] = {}
-
-    def retry_after(self, who: str) -> float:
-        now = time.monotonic()
-        recent = [t for t in self._times.get(who, []) if now - t < 60]
-        self._times[who] = recent
-        return 60 - (now - recent[0]) if len(recent) >= self.per_minute else 0.0
-
-    def failed(self, who: str) -> None:
-        self._times.setdefault(who, []).append(time.monotonic())
-        if len(self._times) > 10_000:  # forget addresses with no recent failure
-            now = time.monotonic()
-            self._times = {k: v for k, v in self._times.items() if v and now - v[-1] < 60}
 PAGES = {"chat": "/", "anony": "/arena", "named": "/side-by-side"}
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20
@@ -100,7 +82,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         await service.aclose()
 
     app = FastAPI(title="chatsift serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    admin_failures = FailedAttempts(ADMIN_ATTEMPTS_PER_MINUTE)
+    admin_failures = MinuteWindow(ADMIN_ATTEMPTS_PER_MINUTE)  # wrong tokens per address
 
     def context(request: Request) -> _Ctx:
         address = client_address(request.client.host if request.client else None,
@@ -254,14 +236,14 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
             return page(ctx, "message.html.j2", 404, message="the admin page is off (set the admin token)", back="/")
         try:
             guard(request, ctx, form.get("csrf"))  # the sign-in form is a form like the others: same site only
-            wait = admin_failures.retry_after(ctx.session.user_id)
+            wait = admin_failures.wait(ctx.session.user_id)
             if wait:
                 raise Refusal(429, f"too many wrong admin tokens from this address; try again in {wait:.0f} s",
                               retry_after=wait)
         except Refusal as exc:
             return refusal(ctx, exc, api=False)
         if not token_matches(form.get("token"), admin_token):
-            admin_failures.failed(ctx.session.user_id)
+            admin_failures.add(ctx.session.user_id)
             return page(ctx, "admin_login.html.j2", 401, wrong=True)
         response = finish(ctx, RedirectResponse("/admin", status_code=303))
         response.set_cookie(ADMIN_COOKIE, admin_cookie(secret, admin_token), max_age=ADMIN_SESSION_S, httponly=True,

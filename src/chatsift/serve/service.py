@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from chatsift.llm import Endpoint, Ledger, LLMClient, RetryPolicy, parse_endpoint
 from chatsift.serve.sampling import NoPair, battle_pair
-from chatsift.serve.sessions import MODES, Battle, Conversation, SendRate, Session, Sessions
+from chatsift.serve.sessions import MODES, Battle, Conversation, MinuteWindow, Session, Sessions
 from chatsift.serve.settings import ServeSettings
 from chatsift.serve.store import Duplicate, NoConsent, Store
 from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG
@@ -42,7 +42,7 @@ class ChatService:
         self.rng = rng or random.Random()
         self.sessions = Sessions(settings.limits.session_expiry_s, settings.limits.max_sessions,
                                  settings.limits.max_sessions_per_user)
-        self.rate = SendRate(settings.limits.rate_per_minute)
+        self.rate = MinuteWindow(settings.limits.rate_per_minute)
         self.ledger = Ledger()
         self.clients = {m.name: self._client(m.name, m.endpoint) for m in settings.models}
         self._board: tuple[int, object] | None = None

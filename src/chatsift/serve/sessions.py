@@ -138,23 +138,31 @@ class Sessions:
         return len(self._by_sid)
 
 
-class SendRate:
-    """At most ``per_minute`` messages per user in any 60 s."""
+class MinuteWindow:
+    """At most ``per_minute`` events per key in any 60 s: the send rate per user, wrong admin tokens per
+    address. ``wait(key)`` is 0 or the seconds until one more is allowed; ``add(key)`` counts one."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._sent: dict[str, deque[float]] = {}
+        self._times: dict[str, deque[float]] = {}
 
-    def retry_after(self, user_id: str) -> float:
-        """0 when the user may send now (and counts the message), else seconds to wait."""
+    def wait(self, key: str) -> float:
         now = time.monotonic()
-        sent = self._sent.setdefault(user_id, deque())
-        while sent and now - sent[0] > 60:
-            sent.popleft()
-        if len(sent) >= self.per_minute:
-            return 60 - (now - sent[0])
-        sent.append(now)
-        if len(self._sent) > 100_000:  # forget idle users
-            for uid in [u for u, d in self._sent.items() if not d or now - d[-1] > 60][:50_000]:
-                del self._sent[uid]
-        return 0.0
+        times = self._times.get(key)
+        while times and now - times[0] > 60:
+            times.popleft()
+        return 60 - (now - times[0]) if times and len(times) >= self.per_minute else 0.0
+
+    def add(self, key: str) -> None:
+        now = time.monotonic()
+        self._times.setdefault(key, deque()).append(now)
+        if len(self._times) > 100_000:  # forget keys with nothing in the last minute
+            for k in [k for k, d in self._times.items() if not d or now - d[-1] > 60][:50_000]:
+                del self._times[k]
+
+    def retry_after(self, key: str) -> float:
+        """0 when one more is allowed now (and it is counted), else seconds to wait."""
+        wait = self.wait(key)
+        if not wait:
+            self.add(key)
+        return wait

@@ -1,7 +1,7 @@
 """The topic map's 2-D layout: t-SNE (openTSNE) fitted on a seeded sample and applied to every prompt.
 
-A linear projection (PCA) keeps the embedding's largest directions, so topics pile up in the middle of
-the map; t-SNE keeps each prompt's neighbours, so topics come apart (BENCHMARKS.md, "Topics a reader
+PCA projects onto the two directions of largest variance, and most topics overlap near the centre of
+such a map; t-SNE preserves each prompt's nearest neighbours, so topics separate (BENCHMARKS.md, "Topics a reader
 can trust": the share of a point's ten nearest map neighbours in its own cluster, 0.42 with PCA and
 0.73 with t-SNE on 20,000 prompts). It is fitted on ``FIT_SAMPLE`` prompts and the rest are placed into
 that map (openTSNE's ``transform``), so its cost grows slowly with the number of prompts. Without
