@@ -300,3 +300,34 @@ def test_a_file_name_with_an_email_and_a_token_is_written_nowhere(tmp_path):
     for text in written:
         assert "jane.roe@fastmail.fm" not in text and token not in text
     assert "EMAIL" in written[0] and "EMAIL" in written[2] and "EMAIL" in written[3]
+
+
+def test_a_kept_work_folder_holds_no_email_or_token_and_votes_still_find_their_conversation(tmp_path):
+    from chatsift.privacy.scrub import public_label
+
+    token = "ghp_" + "Zq4Rt7Yu1Io3Pa6Sd9Fg2Hj5Kl8Xc0Vb4Nm7"
+    email = "piotr.nowak@poczta.onet.pl"
+
+    def side(question, answer):
+        return [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+
+    battles = [{"question_id": f"{email}-{k}", "model_a": "vicuna-13b", "model_b": "alpaca-13b",
+                "winner": "model_a", "conversation_a": side(f"Why is the sky blue? ({k})", "Rayleigh scattering."),
+                "conversation_b": side(f"Why is the sky blue? ({k})", "Because it is."), "turn": 1,
+                "tstamp": 1682351591.0 + k} for k in range(3)]
+    name = f"battles-{email}-{token}.json"
+    (tmp_path / name).write_text(json.dumps(battles), encoding="utf-8")
+    run_curate([tmp_path / name], tmp_path / "r", **{"release.schema": "full", "engine.keep_work": True})
+    rows = read_release(tmp_path / "r").to_pylist()
+    assert len(rows) == 6 and sum(r["votes.win"] or 0 for r in rows) == 3  # the scrubbed ids kept their votes
+    assert all(email not in r["conversation_id"] for r in rows)
+    work = tmp_path / "r" / ".chatsift-work"
+    assert (work / "plan.json").exists() and list((work / "map").glob("*.events.parquet"))
+    import pyarrow.parquet as pq
+
+    for path in (tmp_path / "r").rglob("*"):
+        if path.is_file() and path.name != "user_id.secret":  # Parquet read back, as compression hides bytes
+            data = json.dumps(pq.read_table(path).to_pylist(), default=str) if path.suffix == ".parquet" else \
+                path.read_text(encoding="utf-8", errors="replace")
+            assert email not in data and token not in data, path
+    assert public_label(f"in/{email}.jsonl.gz") == "in/EMAIL.jsonl.gz"  # the domain does not swallow the suffix

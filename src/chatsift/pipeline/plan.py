@@ -6,7 +6,6 @@ unfinished run in the output folder may be resumed.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from chatsift.io.containers import DamagedInput, iter_records
 from chatsift.io.field_map import before_reader, check_paths, parse_map
 from chatsift.io.inputs import InputFile, Unit, plan_units, resolve_inputs
 from chatsift.io.readers.registry import detect_format, get_reader
-from chatsift.privacy.scrub import redact_excerpt
+from chatsift.privacy.scrub import public_label, redact_excerpt
 
 SNIFF_RECORDS = 64
 
@@ -37,11 +36,17 @@ class RunPlan:
     fingerprint: str = ""
 
     def to_dict(self) -> dict:
+        """What ``plan.json`` in the work folder keeps: the fingerprint a resumed run is checked against, and
+        the files and units as outputs name them. Paths are left out (a resumed run plans from its own
+        arguments), and labels pass ``public_label``, so a kept or killed run's folder holds no e-mail or
+        token from a file name."""
         return {
             "fingerprint": self.fingerprint,
-            "files": [dataclasses.asdict(f) | {"format": self.formats[f.index], "sha256": self.checksums[f.index]}
-                      for f in self.files],
-            "units": [u.to_dict() for u in self.units],
+            "files": [{"index": f.index, "label": public_label(f.label), "container": f.container,
+                       "compression": f.compression, "size": f.size, "format": self.formats[f.index],
+                       "sha256": self.checksums[f.index]} for f in self.files],
+            "units": [{"index": u.index, "files": [public_label(part.label) for part in u.files()],
+                       "bytes": [u.start, u.end]} for u in self.units],
         }
 
 

@@ -63,6 +63,11 @@ class BatchStage(Stage):
     def process_batch(self, batch: pa.Table) -> pa.Table:
         raise NotImplementedError
 
+    def public_id(self, value: str) -> str:
+        """A conversation id as this stage leaves it; a stage that rewrites ids says how, so that the
+        reader's vote events still name the conversation they are about."""
+        return value
+
 
 class GlobalStage(Stage):
     """Work that needs all records: keys are gathered in the map phase, then ``reduce`` runs once."""

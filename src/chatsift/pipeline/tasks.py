@@ -157,7 +157,13 @@ class MapWorker:
             self._ready = True
 
     def reader(self, unit: Unit) -> UnitReader:
-        return UnitReader(unit, self.config, self.formats, self.format_problems)
+        return UnitReader(unit, self.config, self.formats, self.format_problems, self.public_id)
+
+    def public_id(self, value: str) -> str:
+        """A conversation id as the batch stages write it (see ``PiiStage.public_id``)."""
+        for stage in self.pipeline.batch_stages:
+            value = stage.public_id(value)
+        return value
 
     def run(self, unit: Unit, work: WorkDir) -> dict:
         self.setup()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import orjson
 import pyarrow as pa
@@ -47,8 +47,12 @@ class UnitReader:
     """
 
     def __init__(self, unit: Unit, config: CurateConfig, formats: dict[int, str | None],
-                 format_problems: dict[int, str]) -> None:
+                 format_problems: dict[int, str], public_id: Callable[[str], str] | None = None) -> None:
         self.unit = unit
+        # Vote events name their conversation as the stages will write its id (the PII stage masks an
+        # e-mail or token in it), so that they still find it in the reduce and no raw id reaches the work
+        # folder.
+        self.public_id = public_id or (lambda value: value)
         self.config = config
         self.formats = formats
         self.format_problems = format_problems
@@ -175,7 +179,8 @@ class UnitReader:
         write_table(work.map_path(unit.index, "readexcl.parquet"),
                      pa.Table.from_pylist(self.read_exclusions, schema=READ_EXCLUSION_SCHEMA))
         write_table(work.map_path(unit.index, "events.parquet"),
-                     pa.Table.from_pylist([{"conversation_id": e.conversation_id, "kind": e.kind, "tstamp": e.tstamp}
+                     pa.Table.from_pylist([{"conversation_id": self.public_id(e.conversation_id) if e.conversation_id
+                                            else e.conversation_id, "kind": e.kind, "tstamp": e.tstamp}
                                            for e in self.events], schema=EVENT_SCHEMA))
         per_file = [dict(f, quarantined=dict(f["quarantined"]), no_conversation=dict(f["no_conversation"]))
                     for f in self.per_file]

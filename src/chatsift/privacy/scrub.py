@@ -108,8 +108,20 @@ def excerpt(raw: bytes | str | None, limit: int) -> str:
     return out[:limit] + ("…" if truncated else "")
 
 
+_FILE_SUFFIX = re.compile(r"\.(?:jsonl|json|ndjson|parquet|csv|tsv|txt|log|zip|tar)(?:\.(?:gz|bz2|xz|zst|zstd))?$",
+                          re.IGNORECASE)
+
+
 @lru_cache(maxsize=65536)
 def public_label(label: str) -> str:
-    """An input file's name as outputs show it (manifest, card, quarantine, exclusions): an e-mail, token or
-    credential in it replaced, as in the release's ``source.file`` column."""
-    return redact_value(label)[0]
+    """An input file's name as outputs show it (manifest, card, quarantine, exclusions, the work folder's
+    plan): an e-mail, token or credential in any part of the path replaced, as in the release's
+    ``source.file`` column. Each part is redacted without its extension (``.jsonl.gz``), which an e-mail's
+    domain would otherwise swallow, and any e-mail the validated detectors left (one glued to the next
+    word by a hyphen) is masked all the same."""
+    parts = []
+    for part in label.split("/"):
+        suffix = _FILE_SUFFIX.search(part)
+        stem, ext = (part[: suffix.start()], suffix.group()) if suffix and suffix.start() else (part, "")
+        parts.append(_EMAIL.sub("EMAIL", redact_value(stem)[0]) + ext)
+    return "/".join(parts)

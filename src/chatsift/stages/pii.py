@@ -135,6 +135,10 @@ class PiiStage(BatchStage):
         batch = set_column(batch, "pii.spans", pa.array(spans, PII_SPANS_TYPE))
         return set_column(batch, "quality.reasons", pa.array(reasons, pa.list_(pa.string())))
 
+    def public_id(self, value: str) -> str:
+        """A conversation id as this stage writes it."""
+        return _scrubbed(value, self._id_secret)[0]
+
     @staticmethod
     def _scrub_metadata(batch: pa.Table, column: str, counts: list[dict], redacted: list[bool],
                         unique_with: bytes | None = None) -> pa.Table:
@@ -145,11 +149,7 @@ class PiiStage(BatchStage):
             if not value:
                 continue
             if value not in seen:
-                new, found = redact_value(value)
-                if found and unique_with is not None:
-                    digest = hmac.new(unique_with, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
-                    new += "~" + digest.hexdigest()[:12]
-                seen[value] = new, found
+                seen[value] = _scrubbed(value, unique_with)
             new, found = seen[value]
             if found:
                 changed = True
@@ -158,3 +158,13 @@ class PiiStage(BatchStage):
                 for kind, n in found.items():
                     counts[i][kind] = counts[i].get(kind, 0) + n
         return set_column(batch, column, pa.array(values, pa.string())) if changed else batch
+
+
+def _scrubbed(value: str, unique_with: bytes | None) -> tuple[str, dict[str, int]]:
+    """``value`` with what ``redact_value`` finds replaced; with a key, a keyed digest of the original is
+    appended, so that two ids that differ only in the removed value stay apart."""
+    new, found = redact_value(value)
+    if found and unique_with is not None:
+        digest = hmac.new(unique_with, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        new += "~" + digest.hexdigest()[:12]
+    return new, found
