@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chatsift.common.files import atomic_write_bytes, read_json, write_json
 from chatsift.config import CurateConfig
 from chatsift.errors import ReleaseError
 from chatsift.executors.base import Executor, PhaseReport
@@ -39,7 +40,7 @@ from chatsift.io.remote import (
 from chatsift.llm.ledger import Ledger
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan, make_plan
-from chatsift.pipeline.workdir import WORK_DIR_NAME, WorkDir, atomic_write_bytes, read_json, write_json
+from chatsift.pipeline.workdir import WORK_DIR_NAME, WorkDir
 from chatsift.release.card import render_card
 from chatsift.release.manifest import build_manifest
 from chatsift.release.shards import pack_shards

@@ -13,11 +13,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from tqdm import tqdm
 
+from chatsift.common.files import read_json
 from chatsift.executors.base import Executor, PhaseReport
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
 from chatsift.pipeline.tasks import MapWorker, run_reduce, write_unit
-from chatsift.pipeline.workdir import WorkDir, read_json
+from chatsift.pipeline.workdir import WorkDir
 from chatsift.processes import die_with_parent
 
 _worker: MapWorker | None = None

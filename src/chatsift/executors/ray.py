@@ -27,6 +27,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
+from chatsift.common.files import read_json, write_json
 from chatsift.errors import ConfigError
 from chatsift.executors.base import Executor, PhaseReport
 from chatsift.optional import require
@@ -41,7 +42,7 @@ from chatsift.pipeline.tasks import (
     write_chunk,
     write_unit,
 )
-from chatsift.pipeline.workdir import WorkDir, read_json, write_json
+from chatsift.pipeline.workdir import WorkDir
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chatsift.common.files import write_json
 from chatsift.errors import ReleaseError
 from chatsift.moderation.apply import conversation_texts, tag
 from chatsift.moderation.backends import Backend
 from chatsift.pipeline.stage import set_column
 from chatsift.pipeline.tasks import flagged_conversations
-from chatsift.pipeline.workdir import write_json
 
 BATCH_ROWS = 4000
 

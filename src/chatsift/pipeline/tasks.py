@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chatsift.common.files import INTERMEDIATE_COMPRESSION, read_json, tmp_path, write_json, write_table
 from chatsift.config import CurateConfig
 from chatsift.errors import PrivacyError
 from chatsift.io.inputs import Unit
@@ -32,14 +33,7 @@ from chatsift.pipeline.reduce import (
     ReduceContext,
 )
 from chatsift.pipeline.unit_reader import EVENT_SCHEMA, UnitReader, source_schema
-from chatsift.pipeline.workdir import (
-    INTERMEDIATE_COMPRESSION,
-    WorkDir,
-    read_json,
-    tmp_path,
-    write_json,
-    write_table,
-)
+from chatsift.pipeline.workdir import WorkDir
 from chatsift.privacy.scrub import public_label
 
 log = logging.getLogger(__name__)

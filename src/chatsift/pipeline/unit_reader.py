@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import orjson
 import pyarrow as pa
 
+from chatsift.common.files import tmp_path, write_table
 from chatsift.config import CurateConfig
 from chatsift.errors import AdaptError
 from chatsift.io.containers import iter_records
@@ -22,7 +23,7 @@ from chatsift.io.inputs import Unit
 from chatsift.io.quarantine import QuarantineEntry, make_entry
 from chatsift.io.readers.base import RecordContext, VoteEvent
 from chatsift.io.readers.registry import get_reader
-from chatsift.pipeline.workdir import WorkDir, tmp_path, write_table
+from chatsift.pipeline.workdir import WorkDir
 from chatsift.privacy.scrub import redact_excerpt
 from chatsift.schema import working_schema
 

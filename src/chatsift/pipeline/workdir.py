@@ -2,46 +2,16 @@
 
 A unit's outputs are written under temporary names and renamed; its ``.done.json`` marker (holding
 the unit's counts) is renamed into place last. A killed run therefore leaves either a complete unit
-or nothing that counts, and the next run redoes only units without a marker.
+or nothing that counts, and the next run redoes only units without a marker (the writing itself:
+``common/files.py``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 WORK_DIR_NAME = ".chatsift-work"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, obj: object) -> None:
-    atomic_write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
-
-
-INTERMEDIATE_COMPRESSION = "lz4"
-
-
-def write_table(path: Path, table: pa.Table, compression: str = INTERMEDIATE_COMPRESSION) -> None:
-    """A Parquet file written under a temporary name and renamed into place."""
-    pq.write_table(table, tmp_path(path), compression=compression)
-    tmp_path(path).replace(path)
-
-
-def read_json(path: Path) -> object:
-    return orjson.loads(path.read_bytes())
 
 
 class WorkDir:
@@ -89,6 +59,3 @@ class WorkDir:
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-
-def tmp_path(path: Path) -> Path:
-    return path.with_name(path.name + ".tmp")

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from chatsift.common.files import write_json
 from chatsift.config import LLMConfig, ModerationConfig
 from chatsift.moderation.apply import tag
 from chatsift.moderation.backends import Backend, BackendSpec, make_backend
 from chatsift.pipeline.stage import BatchStage, set_column
-from chatsift.pipeline.workdir import write_json
 
 
 class ModerationStage(BatchStage):

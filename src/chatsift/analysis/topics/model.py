@@ -224,7 +224,7 @@ def record_derived(release: Path, name: str, folder: Path, meta: dict) -> None:
     import datetime as dt
     import hashlib
 
-    from chatsift.pipeline.workdir import write_json
+    from chatsift.common.files import write_json
 
     manifest_path = release / "manifest.json"
     if not manifest_path.is_file():
