@@ -4,8 +4,11 @@
    judgments per second at the client's default concurrency (8), cache off.
 2. A leaderboard from 100k pairwise judgments (50 models, Arena-Hard layout with strong verdicts
    weighted 3x) with 1,000 bootstrap rounds, in both conventions: seconds.
+3. Leaderboards per topic (issue 28): Arena-Hard v0.1's 500 questions curated as prompts and mapped into
+   topics (static embedder, k=10), then the 75,999 Korean Arena-Hard judgments of those questions
+   ranked within each topic (200 bootstrap rounds): seconds for the join and the ranking.
 
-    python benchmarks/bench_arena.py [--judgments 100000] [--rounds 1000] [--repeats 3]
+    python benchmarks/bench_arena.py [--judgments 100000] [--rounds 1000] [--repeats 3] [--steps ...]
 """
 
 from __future__ import annotations
@@ -61,6 +64,29 @@ def synthetic_judgments(folder: Path, judgments: int, models: int, seed: int = 0
         append_jsonl(folder / f"model-{m:02d}.jsonl", records)
 
 
+def per_topic(repeats: int) -> dict:
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+    from chatsift.arena.topics import rank_by_topic
+    from tests.conftest import SHARED_DATA, run_curate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        release = Path(tmp) / "r"
+        run_curate([SHARED_DATA / "arena-hard-auto/v0.1/question.jsonl"], release,
+                   **{"release.schema": "full", "read.benchmark_questions": "prompts"})
+        build_topics(release, TopicSettings(k=10, min_users=1, dedup=False))
+        battles, _, _ = read_judgments([SHARED_DATA / "arena-hard-ko-judgments/model_judgment/ensemble"],
+                                       baseline="claude-3.7-sonnet")
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            by_topic = rank_by_topic(battles, release, rounds=200)
+            times.append(time.perf_counter() - start)
+    ranked = [t for t in by_topic["topics"] if t["leaderboard"]]
+    return {"median_s": statistics.median(times), "runs": times, "judgments": len(battles),
+            "unmatched": by_topic["unmatched"], "topics_ranked": len(ranked),
+            "leaders": {t["label"]: t["leaderboard"]["rows"][0]["model"] for t in ranked}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--judgments", type=int, default=100_000)
@@ -68,9 +94,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1000)
     ap.add_argument("--questions", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", nargs="+", choices=["judging", "leaderboard", "per-topic"],
+                    default=["judging", "leaderboard", "per-topic"])
     args = ap.parse_args()
-    rates = [judging_throughput(args.questions) for _ in range(args.repeats)]
-    results = {"judgments_per_s": {"median": statistics.median(rates), "runs": rates}}
+    results = {}
+    if "judging" in args.steps:
+        rates = [judging_throughput(args.questions) for _ in range(args.repeats)]
+        results["judgments_per_s"] = {"median": statistics.median(rates), "runs": rates}
+    if "per-topic" in args.steps:
+        results["per_topic_leaderboards"] = per_topic(args.repeats)
+    if "leaderboard" not in args.steps:
+        print(json.dumps(results, indent=2))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model_judgment" / "synthetic"
         synthetic_judgments(folder, args.judgments, args.models)

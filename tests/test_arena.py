@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -266,3 +267,47 @@ def test_leaderboards_per_topic_from_arena_votes_and_a_topic_map(tmp_path):
     leaders = {t["leaderboard"]["rows"][0]["model"] for t in by_topic["topics"] if t["leaderboard"]}
     assert leaders == {"coder", "chef"}  # each topic has its own winner; overall neither is clearly first
     assert "Per topic (160 battles, 0 not in the topic map" in result.output
+
+
+def test_leaderboards_per_topic_from_arena_hard_judgments_and_its_questions(tmp_path, shared_data):
+    """Judgments name their question: curating Arena-Hard's question.jsonl as prompts gives each question
+    a topic, and the Korean Arena-Hard judgments of the same 500 questions are ranked per topic."""
+    pytest.importorskip("model2vec")
+    import pyarrow.parquet as pq
+    from conftest import run_curate
+
+    from chatsift.analysis.topics.model import TopicSettings, build_topics
+    from chatsift.io.readers.benchmarks import question_conversation_ids
+
+    run_curate([shared_data / "arena-hard-auto/v0.1/question.jsonl"], tmp_path / "r",
+               **{"release.schema": "full", "read.benchmark_questions": "prompts"})
+    build_topics(tmp_path / "r", TopicSettings(k=5, min_users=1, dedup=False))
+    judged = tmp_path / "judgments"
+    judged.mkdir()
+    models = ["claude-3.5-haiku", "command-r7b-12-2024", "chatgpt-4o-latest(2025-03-26)"]
+    for model in models:
+        shutil.copy(shared_data / f"arena-hard-ko-judgments/model_judgment/ensemble/{model}.jsonl", judged)
+    out = tmp_path / "board.json"
+    result = CliRunner().invoke(cli, ["leaderboard", str(judged), "--baseline", KO_BASELINE, "--topics",
+                                      str(tmp_path / "r"), "--rounds", "30", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    by_topic = payload["by_topic"]
+    # a battle finds its topic exactly when its question's prompt is in the map (the map leaves out
+    # prompts over 1,536 characters and non-English ones)
+    mapped = set(pq.read_table(tmp_path / "r/topics/assignments.parquet").column("conversation_id").to_pylist())
+    questions = [json.loads(line)["question_id"] for model in models
+                 for line in (judged / f"{model}.jsonl").read_text().splitlines()]
+    outside = sum(2 for q in questions if not mapped & set(question_conversation_ids(q)))
+    assert 0 < outside < 0.1 * by_topic["battles"]
+    assert by_topic["unmatched"] == outside
+    assert sum(t["battles"] for t in by_topic["topics"]) == by_topic["battles"] - outside
+    ranked = [t for t in by_topic["topics"] if t["leaderboard"]]
+    assert len(ranked) >= 3
+    for topic in ranked:
+        assert {r["model"] for r in topic["leaderboard"]["rows"]} >= set(models) | {KO_BASELINE}
+    overall = [r["model"] for r in payload["rows"]]
+    assert overall.index("chatgpt-4o-latest(2025-03-26)") < overall.index("command-r7b-12-2024")
+    grades = CliRunner().invoke(cli, ["leaderboard", str(shared_data / "arena-bench-v1" / "model_judgment"),
+                                      "--topics", str(tmp_path / "r")])
+    assert grades.exit_code != 0 and "not single-answer grades" in grades.output

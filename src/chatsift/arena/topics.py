@@ -1,8 +1,10 @@
 """Leaderboards per topic (what LMArena's Arena Explorer shows): each battle joined to the topic of its
 prompt in a release's topic map, and the models ranked within each topic.
 
-A battle names its conversation (FastChat's ``states[0].conv_id``, or ``QUESTION_ID-a`` of an arena dump);
-the release's ``topics/assignments.parquet`` gives that conversation's first prompt a topic. A topic with
+A vote names its conversation (FastChat's ``states[0].conv_id``, or ``QUESTION_ID-a`` of an arena dump); a
+pairwise judgment names its benchmark question, whose prompt is the conversation that curating the
+benchmark's ``question.jsonl`` made (``read.benchmark_questions=prompts``). The release's
+``topics/assignments.parquet`` gives that conversation's first prompt a topic. A topic with
 fewer than ``min_battles`` battles gets no leaderboard, and within one a model with fewer than
 ``MIN_BATTLES_FOR_INTERVAL`` battles gets its rating without an interval, as everywhere.
 """
@@ -18,6 +20,7 @@ import pyarrow.parquet as pq
 from chatsift.arena.battles import Battles, RankingError
 from chatsift.arena.leaderboard import Leaderboard, rank_battles
 from chatsift.arena.sources import ReadReport
+from chatsift.io.readers.benchmarks import question_conversation_ids
 
 MIN_TOPIC_BATTLES = 30
 
@@ -38,13 +41,22 @@ def conversation_topics(release: str | Path) -> tuple[dict[str, int], dict[int, 
     return first, labels
 
 
+def _topic(topic_of: dict[str, int], question: str | None) -> int:
+    """The topic of the conversation a battle names, directly or as a benchmark question; -1 if none."""
+    if question is None:
+        return -1
+    if question in topic_of:
+        return topic_of[question]
+    return next((topic_of[c] for c in question_conversation_ids(question) if c in topic_of), -1)
+
+
 def rank_by_topic(battles: Battles, release: str | Path, *, rounds: int = 200, seed: int = 42,
                   min_battles: int = MIN_TOPIC_BATTLES) -> dict:
     """``{"topics": [{topic, label, battles, leaderboard | None, reason}], "unmatched": n}``."""
     if battles.question is None:
         raise RankingError("per-topic leaderboards need battles that name their conversation")
     topic_of, labels = conversation_topics(release)
-    topics = np.array([topic_of.get(q, -1) if q is not None else -1 for q in battles.question])
+    topics = np.array([_topic(topic_of, q) for q in battles.question])
     out = []
     for topic, label in sorted(labels.items()):
         mask = topics == topic

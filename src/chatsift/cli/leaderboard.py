@@ -96,8 +96,9 @@ def render_topics(by_topic: dict) -> str:
 @click.option("--anonymous-only", is_flag=True, help="Votes: only battles whose model names were hidden.")
 @click.option("--reparse", is_flag=True, help="Grades: read a null score from the judgment text (e.g. [[9.5]]).")
 @click.option("--topics", "topics_release", type=click.Path(exists=True, file_okay=False),
-              help="With --votes: also rank the models within each topic of this release's topic map (the battles' "
-                   "conversations joined to the topics of their first prompts).")
+              help="Also rank the models within each topic of this release's topic map: votes by their "
+                   "conversation's first prompt, pairwise judgments by their question (curate the benchmark's "
+                   "question.jsonl with --set read.benchmark_questions=prompts).")
 @click.option("--min-topic-battles", default=30, show_default=True,
               help="Topics with fewer battles get no leaderboard.")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON.")
@@ -120,6 +121,7 @@ def leaderboard_command(inputs, votes, baseline, rounds, seed, convention, stron
         lb = rank_battles(battles, report, baseline=baseline, rounds=rounds, seed=seed, convention=convention,
                           reference=ref)
     elif sniff_judgments(list(inputs)) == "grades":
+        battles = None
         lb = rank_grades(read_grades(list(inputs), reparse), rounds=rounds, seed=seed, reference=ref)
     else:
         battles, report, base = read_judgments(list(inputs), baseline, strong_weight, first_game_only)
@@ -131,8 +133,8 @@ def leaderboard_command(inputs, votes, baseline, rounds, seed, convention, stron
                           control=control, reference=ref)
     by_topic = None
     if topics_release:
-        if not votes:
-            raise RankingError("--topics ranks votes per topic: give --votes")
+        if battles is None:
+            raise RankingError("--topics ranks votes or pairwise judgments per topic, not single-answer grades")
         from chatsift.arena.topics import rank_by_topic
 
         by_topic = rank_by_topic(battles, topics_release, rounds=min(rounds, 200), seed=seed,

@@ -64,6 +64,12 @@ def question_prompt(ctx: RecordContext, turns: list[str | None]) -> list[dict]:
     return [{"role": "user", "content": turns[0] if turns else None}]
 
 
+def question_conversation_ids(question_id: str) -> tuple[str, str]:
+    """The conversation ids a benchmark question's prompt gets in a release (Arena-Hard's ``uid``,
+    MT-bench's ``question_id``), so that judgments naming the question find its conversation."""
+    return stable_id("arena_hard", question_id), stable_id("mt_bench", question_id)
+
+
 def reference_name(path: str, model: str) -> str:
     return f"{model} (reference answer)" if "reference_answer" in Path(path).parts else model
 
