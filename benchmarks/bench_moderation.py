@@ -5,6 +5,8 @@ ToxicChat-T5 0.822):
   toxicchat-cv      5-fold cross-validation on the ToxicChat training split: each outer fold trains the
                     whole recipe (inner folds choose C, calibration and thresholds) on four fifths and is
                     scored on the fifth it never saw; predictions pooled over the folds;
+  toxicchat-cv-encoder the same with the encoder stage (``moderator train --encoder``), and the share
+                    of messages the cascade encoded;
   openai-heldout    the bundled model's recipe (OpenAI moderation release + the benign sets) trained on
                     80% of the release (stratified, seed 42) and scored on the other 20%;
   toxicchat-on-openai the ToxicChat-trained model on that same held-out 20% (binary: flagged or not);
@@ -52,22 +54,34 @@ def _binary(gold: np.ndarray, flagged: np.ndarray, score: np.ndarray) -> dict:
     return {**prf(gold, flagged), "auprc": round(float(average_precision_score(gold, score)), 4)}
 
 
-def toxicchat_cv(folds: int = 5, seed: int = 42) -> dict:
+def toxicchat_cv(folds: int = 5, seed: int = 42, encoder: bool = False) -> dict:
     from sklearn.model_selection import StratifiedKFold
+
+    from chatsift.moderation.train import TrainSettings
 
     data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
     raw = json.loads((DATA / "toxicchat-train" / "toxic_chat_train.json").read_text())["instances"]
     jailbreak = np.array([r["annotations"]["jailbreaking"]["majority_human"] == "1" for r in raw])
     gold = data.labels[:, HEADS.index("flagged")] == 1
     flagged, score = np.zeros(len(data), bool), np.zeros(len(data))
-    per_fold = []
+    per_fold, encoded = [], 0
+    points = {point: np.zeros(len(data), bool) for point in ("precision", "recall")}
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(data)), gold):
-        model = train_moderator(data.subset(train), name="toxicchat-cv")
-        out = model.moderate([data.texts[i] for i in test])
+        model = train_moderator(data.subset(train), TrainSettings(encoder=encoder), name="toxicchat-cv")
+        texts = [data.texts[i] for i in test]
+        out = model.moderate(texts)
+        encoded += model.encoded
         flagged[test], score[test] = out.flagged, out.flag_score
         per_fold.append(prf(gold[test], out.flagged)["f1"])
+        balanced = model.active_thresholds().copy()
+        for point, decided in points.items():
+            model.use_point(point)
+            decided[test] = model.moderate(texts).flagged
+            model.active_thresholds()[:] = balanced
     return {"pooled": _binary(gold, flagged, score), "f1_per_fold": per_fold,
             "f1_median": statistics.median(per_fold),
+            "points": {point: prf(gold, decided) for point, decided in points.items()},
+            "encoded_share": round(encoded / len(data), 4) if encoder else 0.0,
             "jailbreak_recall": round(float(flagged[jailbreak].mean()), 4)}
 
 
@@ -96,23 +110,30 @@ def openai_heldout(seed: int = 42) -> dict:
     return evaluate(held, model.moderate(held.texts))
 
 
-def bundled_on_toxicchat() -> dict:
+def _bundled(encoder: bool, point: str = "balanced") -> LocalModerator:
+    model = LocalModerator.load(encoder=encoder)
+    if point != "balanced":
+        model.use_point(point)
+    return model
+
+
+def bundled_on_toxicchat(encoder: bool = False, point: str = "balanced") -> dict:
     data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
-    out = LocalModerator.load().moderate(data.texts)
+    out = _bundled(encoder, point).moderate(data.texts)
     return _binary(data.labels[:, HEADS.index("flagged")] == 1, out.flagged, out.flag_score)
 
 
-def heldout() -> dict:
+def heldout(encoder: bool = False) -> dict:
     """The bundled model on the held-apart test splits of moderation-train (ConvAbuse, EDOS,
     HatemojiBuild, DiaSafety, ToxiChat)."""
     data = load_labelled(f"{DATA / 'moderation-train'}@test")
-    return evaluate(data, LocalModerator.load().moderate(data.texts))["binary"]
+    return evaluate(data, _bundled(encoder).moderate(data.texts))["binary"]
 
 
-def harmless() -> dict:
+def harmless(encoder: bool = False, point: str = "balanced") -> dict:
     """Share of harmless prompts the bundled model flags: ToxicChat's non-toxic prompts (real traffic),
     Arena-Hard v0.1 questions and OASST messages (none trained on)."""
-    model = LocalModerator.load()
+    model = _bundled(encoder, point)
     toxicchat = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
     ok = [t for t, y in zip(toxicchat.texts, toxicchat.labels[:, HEADS.index("flagged")]) if y == 0]
     out = {"toxicchat_harmless": ok}
@@ -187,19 +208,43 @@ def speed(n: int, batch: int = 6000, repeats: int = 3) -> dict:
     return out
 
 
+def _steps(speed_messages: int) -> dict:
+    return {"toxicchat-cv": toxicchat_cv, "toxicchat-cv-encoder": lambda: toxicchat_cv(encoder=True),
+            "openai-heldout": openai_heldout,
+            "toxicchat-on-openai": toxicchat_on_openai, "bundled-toxicchat": bundled_on_toxicchat,
+            "heldout": heldout, "harmless": harmless,
+            # the bundled model's opt-in encoder stage, and its recall point
+            "bundled-toxicchat-encoder": lambda: bundled_on_toxicchat(encoder=True),
+            "heldout-encoder": lambda: heldout(encoder=True), "harmless-encoder": lambda: harmless(encoder=True),
+            "bundled-toxicchat-recall": lambda: bundled_on_toxicchat(point="recall"),
+            "harmless-recall": lambda: harmless(point="recall"),
+            "technical": technical, "speed": lambda: speed(speed_messages), "speed-encoder": speed_encoder}
+
+
+def speed_encoder(n: int = 20_000) -> dict:
+    """The bundled model with its encoder stage, one process (torch uses both cores): messages/s and
+    the share the stage read."""
+    texts = _chat_messages(n)
+    model = LocalModerator.load(encoder=True)
+    model.moderate(texts[:100])  # load MiniLM first
+    model.encoded = 0
+    started = time.perf_counter()
+    for i in range(0, n, 6000):
+        model.moderate(texts[i:i + 6000])
+    seconds = time.perf_counter() - started
+    return {"messages": n, "msgs_per_s": round(n / seconds), "encoded_share": round(model.encoded / n, 4),
+            "seconds": round(seconds, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--speed-messages", type=int, default=200_000)
-    ap.add_argument("--only", nargs="+", choices=["toxicchat-cv", "openai-heldout", "toxicchat-on-openai",
-                                                  "bundled-toxicchat", "heldout", "harmless", "technical", "speed"])
+    ap.add_argument("--only", nargs="+", choices=list(_steps(0)))
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"shared data not found at {DATA}")
-    steps = {"toxicchat-cv": toxicchat_cv, "openai-heldout": openai_heldout,
-             "toxicchat-on-openai": toxicchat_on_openai, "bundled-toxicchat": bundled_on_toxicchat,
-             "heldout": heldout, "harmless": harmless,
-             "technical": technical, "speed": lambda: speed(args.speed_messages)}
+    steps = _steps(args.speed_messages)
     results = {}
     for name, fn in steps.items():
         if args.only and name not in args.only:

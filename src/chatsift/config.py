@@ -179,6 +179,12 @@ class ModerationConfig:
     # local: one calibrated probability for every category instead of the model's own thresholds (lower:
     # more recall and more false flags; the card then says the model's measured figures do not apply).
     threshold: float | None = None
+    # local: a named operating point the model stores per head (balanced | precision | recall; see
+    # `chatsift moderator train`), each with its held-out precision and recall.
+    operating_point: str = "balanced"
+    # local: use the model's encoder stage where it has one (trained with --encoder; needs the topics extra).
+    # Opt-in: it reads about 170 messages/s on 2 cores, far under what a default curate at 1M needs.
+    encoder: bool = False
 
 
 @dataclass(frozen=True)
@@ -402,6 +408,9 @@ def validate(config: CurateConfig) -> None:
         raise ConfigError("moderation.backend llm needs moderation.endpoint (e.g. --moderator llm:URL:MODEL)")
     if mod.prompt not in {"paper", "paper-one-shot", "llama-guard"}:
         raise ConfigError(f"moderation.prompt: expected paper, paper-one-shot or llama-guard, got {mod.prompt!r}")
+    if mod.operating_point not in {"balanced", "precision", "recall"}:
+        raise ConfigError(f"moderation.operating_point: expected balanced, precision or recall, got "
+                          f"{mod.operating_point!r}")
     from chatsift.llm.endpoints import endpoint_from_mapping  # llm imports config: import here, not at the top
 
     for name, spec in config.llm.endpoints.items():

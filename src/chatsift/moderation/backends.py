@@ -1,6 +1,7 @@
 """Moderation backends: every one turns messages into ``ModerationOutput`` arrays in the data contract.
 
-- ``local``: chatsift's own model (``LocalModerator``; the bundled one unless a folder is given);
+- ``local``: chatsift's own model (``LocalModerator``; the bundled one unless a folder is given), at
+  its balanced thresholds, a named operating point or one threshold for every head;
 - ``openai``: ``/v1/moderations`` of OpenAI or any compatible server, batched through the LLM client
   (text-moderation-* and omni-moderation-*; omni's extra categories count toward ``flagged`` only);
 - ``llm``: a guard prompt through a chat endpoint (``guard.PROMPTS``); an answer that cannot be read
@@ -48,14 +49,18 @@ def parse_moderator(spec: str) -> dict[str, str | None]:
 
 
 class LocalBackend:
-    def __init__(self, model_path: str | None = None, threshold: float | None = None) -> None:
-        self.model = LocalModerator.load(model_path)
-        self.name = self.model.name
+    def __init__(self, model_path: str | None = None, threshold: float | None = None, point: str = "balanced",
+                 encoder: bool = False) -> None:
+        self.model = LocalModerator.load(model_path, encoder)
+        self.name = self.model.name + ("+encoder" if self.model.encoding else "")
         if threshold is not None:  # the user's operating point: the tags say so in their backend's name
             if not 0.0 < threshold < 1.0:
                 raise ConfigError(f"moderation.threshold: expected a probability between 0 and 1, got {threshold}")
-            self.model.thresholds[:] = threshold
+            self.model.active_thresholds()[:] = threshold
             self.name = f"{self.name}@{threshold:g}"
+        elif point != "balanced":
+            self.model.use_point(point)
+            self.name = f"{self.name}@{point}"
         self.identity = f"{self.name}|{self.model.meta.get('created')}"  # two models may share a name
 
     def moderate(self, texts: list[str]) -> ModerationOutput:
@@ -134,10 +139,13 @@ class BackendSpec:
     endpoint: str | None = None
     prompt: str = "paper"
     threshold: float | None = None  # local: one threshold for every head (see ModerationConfig)
+    point: str = "balanced"  # local: a named operating point
+    encoder: bool = False  # local: the model's encoder stage, where it has one (opt-in: slow)
 
     @classmethod
     def from_config(cls, config: ModerationConfig) -> BackendSpec:
-        return cls(config.backend, config.model, config.endpoint, config.prompt, config.threshold)
+        return cls(config.backend, config.model, config.endpoint, config.prompt, config.threshold,
+                   config.operating_point, config.encoder)
 
     @classmethod
     def parse(cls, spec: str, prompt: str = "paper") -> BackendSpec:
@@ -149,7 +157,7 @@ def make_backend(spec: BackendSpec, llm: LLMConfig | None = None, progress: bool
     if spec.backend == "passthrough":
         return None
     if spec.backend == "local":
-        return LocalBackend(spec.model, spec.threshold)
+        return LocalBackend(spec.model, spec.threshold, spec.point, spec.encoder)
     if spec.backend == "openai":
         return OpenAIBackend(make_client(spec.endpoint or f"openai:{OPENAI_DEFAULT_MODEL}", llm, progress=progress,
                                          ledger=ledger))

@@ -5,6 +5,10 @@ held-out metrics), ``vocabulary.parquet`` and ``weights.npz``. Heads are the 11 
 data contract plus ``flagged`` (any harm: ToxicChat's toxicity label trains only this head). A head
 without training labels scores 0 and never fires. Scores are Platt-calibrated probabilities;
 thresholds were chosen on held-out (out-of-fold) predictions to maximise F1.
+
+A model trained with ``--encoder`` also holds the encoder stage (``encoder_heads.py``); it is read only
+when asked for (``load(encoder=True)``, ``moderation.encoder``), being far slower than the n-grams.
+``use_point(name)`` switches every head to one of its named operating points.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pyarrow as pa
 
 from chatsift.errors import ConfigError
 from chatsift.moderation.categories import CATEGORIES, HEADS
+from chatsift.moderation.encoder_heads import EncoderHeads, encode
 from chatsift.moderation.features import Featurizer, load_featurizer, read_model_meta, save_featurizer
 
 FORMAT_VERSION = 1
@@ -61,13 +66,40 @@ class LocalModerator:
         self.thresholds = thresholds.astype(np.float64)
         self.trained = trained.astype(bool)
         self.meta = meta
+        self.encoder_heads: EncoderHeads | None = None
+        self.use_encoder = False  # opt-in (see load)
+        self.encoded = 0  # messages the encoder stage has read (the cascade's share, for the figures)
+
+    @property
+    def encoding(self) -> bool:
+        return self.encoder_heads is not None and self.use_encoder
+
+    def active_thresholds(self) -> np.ndarray:
+        """The thresholds of the stage in use (the encoder stage's own where it decides)."""
+        return self.encoder_heads.thresholds if self.encoding else self.thresholds
+
+    def use_point(self, point: str) -> None:
+        """Every head at its named operating point (``train.POINTS``), for the stage in use."""
+        settings = self.encoder_heads.meta.get("head_settings", []) if self.encoding else self.meta.get(
+            "head_settings", [])
+        thresholds = self.active_thresholds()
+        for h, head in enumerate(settings):
+            points = head.get("points")
+            if not points and (h < len(self.trained) and self.trained[h]):
+                raise ConfigError(f"model {self.name} stores no operating points (trained before they existed); "
+                                  "retrain it with `chatsift moderator train`, or set moderation.threshold")
+            if points and point not in points:
+                raise ConfigError(f"unknown operating point {point!r}; this model has {', '.join(points)}")
+            if points:
+                thresholds[h] = points[point]["threshold"]
 
     @property
     def name(self) -> str:
         return f"local:{self.meta.get('name', 'unnamed')}"
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> LocalModerator:
+    def load(cls, path: str | os.PathLike | None = None, encoder: bool = False) -> LocalModerator:
+        """The model in ``path`` (the bundled one by default); ``encoder``: use its encoder stage if it has one."""
         folder = Path(path) if path else bundled_model_path()
         meta = read_model_meta(folder, "moderator model", "chatsift moderator train DATA --out FOLDER")
         if meta.get("format") != FORMAT_VERSION or meta.get("heads") != list(HEADS):
@@ -75,8 +107,12 @@ class LocalModerator:
                               f"what this chatsift reads (format {FORMAT_VERSION})")
         featurizer, w = load_featurizer(folder, int(meta["max_chars"]))
         heads = meta["head_settings"]
-        return cls(featurizer, w["weights"], w["bias"], np.array([[h["a"], h["b"]] for h in heads]),
-                   np.array([h["threshold"] for h in heads]), np.array([h["trained"] for h in heads]), meta)
+        model = cls(featurizer, w["weights"], w["bias"], np.array([[h["a"], h["b"]] for h in heads]),
+                    np.array([h["threshold"] for h in heads]), np.array([h["trained"] for h in heads]), meta)
+        if meta.get("encoder_stage"):
+            model.encoder_heads = EncoderHeads.load(folder, meta["encoder_stage"])
+        model.use_encoder = encoder
+        return model
 
     def save(self, folder: str | os.PathLike) -> Path:
         folder = Path(folder)
@@ -89,6 +125,8 @@ class LocalModerator:
             {**previous[i], "head": h, "trained": bool(self.trained[i]), "a": float(self.calibration[i, 0]),
              "b": float(self.calibration[i, 1]), "threshold": float(self.thresholds[i])}
             for i, h in enumerate(HEADS)]
+        if self.encoder_heads is not None:
+            meta["encoder_stage"] = self.encoder_heads.save(folder)
         (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return folder
 
@@ -97,15 +135,26 @@ class LocalModerator:
         return self.featurizer.project(texts, self.weights[:n_words], self.weights[n_words:]) + self.bias
 
     def probabilities(self, texts: list[str | None] | pa.Array) -> np.ndarray:
-        """(texts, heads) calibrated probabilities; untrained heads are 0."""
-        z = self.logits(texts) * self.calibration[:, 0] + self.calibration[:, 1]
+        """(texts, heads) calibrated probabilities; untrained heads are 0. With the encoder stage in use,
+        the rows where some head's n-gram probability reaches its floor are encoded and restated."""
+        logits = self.logits(texts)
+        z = logits * self.calibration[:, 0] + self.calibration[:, 1]
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         p[:, ~self.trained] = 0.0
+        if self.encoding:
+            stage = self.encoder_heads
+            rows = np.flatnonzero(stage.consulted(p))
+            if len(rows):
+                values = texts.to_pylist() if isinstance(texts, pa.Array) else texts
+                embeddings = encode([values[i] for i in rows], stage.encoder, self.featurizer.max_chars)
+                p[rows] = stage.probabilities(logits[rows], p[rows], embeddings)
+                p[:, ~self.trained] = 0.0
+                self.encoded += len(rows)
         return p
 
     def moderate(self, texts: list[str | None] | pa.Array) -> ModerationOutput:
         p = self.probabilities(texts)
-        decide = (p >= self.thresholds) & self.trained
+        decide = (p >= self.active_thresholds()) & self.trained
         cats = len(CATEGORIES)
         flag_head = p[:, cats]
         flagged = decide[:, :cats].any(axis=1) | decide[:, cats]

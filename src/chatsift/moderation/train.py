@@ -4,6 +4,10 @@ For every head with enough labels: stratified K-fold out-of-fold logits (the fea
 in each fold, so no fold sees its test texts) pick the regularisation by AUPRC, fit Platt scaling,
 and choose the threshold that maximises F1 on the calibrated held-out scores. The final weights
 are fitted on all labelled rows. The held-out metrics are stored in ``model.json``.
+
+With ``encoder=True`` the encoder stage (``encoder_heads``) is fitted on the same folds and its own
+thresholds chosen the same way. Every head also stores named operating points (``POINTS``), each with
+its out-of-fold precision and recall, so that a user can trade recall for precision by name.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from chatsift import __version__
 from chatsift.errors import ConfigError
 from chatsift.moderation.categories import HEADS
 from chatsift.moderation.data import LabelledSet
+from chatsift.moderation.encoder_heads import ENCODER, encode, fit_encoder_heads
 from chatsift.moderation.features import Featurizer
 from chatsift.moderation.local import LocalModerator
 
@@ -37,6 +42,15 @@ class TrainSettings:
     # at most this share of them, so that the tags hold at real traffic's prevalence (a few percent
     # positive), not only on a training mix that is half positive.
     harmless_rate: float = 0.002
+    encoder: bool = False  # also fit the encoder stage (needs the topics extra)
+    encoder_c: float = 4.0
+
+
+# Named operating points: "balanced" maximises F1 (raised for the harmless prompts when given); the
+# others move from it until the out-of-fold precision, or recall, reaches the target.
+POINTS = ("balanced", "precision", "recall")
+PRECISION_TARGET = 0.9
+RECALL_TARGET = 0.8
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -77,8 +91,8 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
     strata = np.nan_to_num(data.labels[:, next(h for h, pair in enumerate(heads) if pair)], nan=2).astype(int)
     held_out = {h: {c: np.zeros(len(pair[0])) for c in s.c_grid} for h, pair in enumerate(heads) if pair}
     position = {h: {row: i for i, row in enumerate(pair[0])} for h, pair in enumerate(heads) if pair}
-    folds = StratifiedKFold(s.folds, shuffle=True, random_state=s.seed)
-    for fold, (train_rows, test_rows) in enumerate(folds.split(np.zeros(len(data)), strata)):
+    splits = list(StratifiedKFold(s.folds, shuffle=True, random_state=s.seed).split(np.zeros(len(data)), strata))
+    for fold, (train_rows, test_rows) in enumerate(splits):
         featurizer = Featurizer.fit([data.texts[i] for i in train_rows], s.min_df, s.max_terms, s.max_chars)
         x = featurizer.matrix(data.texts)
         for h, (known, y) in ((h, pair) for h, pair in enumerate(heads) if pair):
@@ -100,6 +114,7 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
     trained = np.zeros(len(HEADS), bool)
     settings_out = []
     out_of_fold: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    ngram_oof: dict[int, np.ndarray] = {}
     for h, pair in enumerate(heads):
         if pair is None:
             settings_out.append({"labels": int((~np.isnan(data.labels[:, h])).sum()),
@@ -107,31 +122,25 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
             continue
         known, y = pair
         best_c = max(s.c_grid, key=lambda c: average_precision_score(y, held_out[h][c]))
-        oof = held_out[h][best_c]
-        a, b = _platt(oof, y)
-        p = 1.0 / (1.0 + np.exp(-(a * oof + b)))
-        threshold, f1 = best_threshold(y, p)
+        ngram_oof[h] = held_out[h][best_c]
+        a, b = _platt(ngram_oof[h], y)
+        p = 1.0 / (1.0 + np.exp(-(a * ngram_oof[h] + b)))
         out_of_fold[h] = (y, p)
-        decided = p >= threshold
-        tp = int((decided & (y == 1)).sum())
         model = _fit(x_all[known], y, best_c, s.seed)
         weights[:, h] = model.coef_[0]
         bias[h] = model.intercept_[0]
         calibration[h] = (a, b)
-        thresholds[h] = threshold
+        thresholds[h] = best_threshold(y, p)[0]
         trained[h] = True
-        settings_out.append({
-            "labels": len(y), "positives": int(y.sum()), "C": best_c,
-            "held_out": {"f1": round(f1, 4), "precision": round(float(tp / max(decided.sum(), 1)), 4),
-                         "recall": round(float(tp / max(y.sum(), 1)), 4),
-                         "auprc": round(float(average_precision_score(y, p)), 4)},
-        })
+        settings_out.append({"labels": len(y), "positives": int(y.sum()), "C": best_c,
+                             "held_out": {"auprc": round(float(average_precision_score(y, p)), 4)}})
     notes = f"thresholds maximise F1 on {s.folds}-fold out-of-fold predictions"
-    model = LocalModerator(featurizer, weights, bias, calibration, thresholds, trained, {})
     if harmless:
         notes += (f", then are raised until each head flags at most {s.harmless_rate:.1%} of {len(harmless):,} "
                   "harmless real prompts it never trained on")
-        _operating_point(model, harmless, s.harmless_rate, out_of_fold, settings_out)
+    model = LocalModerator(featurizer, weights, bias, calibration, thresholds, trained, {})
+    harmless_p = model.probabilities(harmless) if harmless else None
+    _choose_points(model.thresholds, out_of_fold, harmless_p, s.harmless_rate, settings_out)
     meta = {
         "name": name,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -143,22 +152,74 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
         "threshold_note": notes,
     }
     model.meta = meta
+    if s.encoder:
+        if progress:
+            progress(f"encoding {len(data):,} texts with {ENCODER}")
+        embeddings = encode(data.texts, ENCODER, s.max_chars)
+        stage, stage_oof = fit_encoder_heads(embeddings, heads, splits, ngram_oof, calibration, s.encoder_c, s.seed)
+        model.encoder_heads, model.use_encoder = stage, True
+        stage_harmless = model.probabilities(harmless) if harmless else None  # the stage in use from here
+        stage_settings = [{"head": head} for head in HEADS]
+        for h, (y, p) in stage_oof.items():
+            stage_settings[h]["held_out"] = {"auprc": round(float(average_precision_score(y, p)), 4)}
+            stage.thresholds[h] = best_threshold(y, p)[0]
+        _choose_points(stage.thresholds, stage_oof, stage_harmless, s.harmless_rate, stage_settings)
+        stage.meta["head_settings"] = stage_settings
     return model
 
 
-def _operating_point(model: LocalModerator, harmless: list[str], rate: float,
-                     out_of_fold: dict[int, tuple[np.ndarray, np.ndarray]], settings_out: list[dict]) -> None:
-    """Raise each head's threshold to the (1 - rate) quantile of its scores on harmless prompts, and
-    restate its held-out figures at the new threshold."""
-    p_harmless = model.probabilities(harmless)
+def _flags(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
+    decided = p >= threshold
+    tp = int((decided & (y == 1)).sum())
+    precision, recall = tp / max(int(decided.sum()), 1), tp / max(int(y.sum()), 1)
+    return {"threshold": float(threshold), "precision": round(precision, 4), "recall": round(recall, 4),
+            "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4)}
+
+
+def _choose_points(thresholds: np.ndarray, out_of_fold: dict[int, tuple[np.ndarray, np.ndarray]],
+                   harmless_p: np.ndarray | None, rate: float, settings_out: list[dict]) -> None:
+    """Per head: the balanced threshold (max F1, raised to the (1 - rate) quantile of the harmless prompts'
+    scores when given) goes into ``thresholds``; every named point, with its out-of-fold figures (and the
+    share of harmless prompts it flags), into the head's settings."""
     for h, (y, p) in out_of_fold.items():
-        floor = float(np.quantile(p_harmless[:, h], 1.0 - rate)) + 1e-9
-        if floor > model.thresholds[h]:
-            model.thresholds[h] = floor
-        decided = p >= model.thresholds[h]
-        tp = int((decided & (y == 1)).sum())
-        precision, recall = tp / max(int(decided.sum()), 1), tp / max(int(y.sum()), 1)
-        held = settings_out[h]["held_out"]
-        held.update({"precision": round(precision, 4), "recall": round(recall, 4),
-                     "f1": round(2 * precision * recall / max(precision + recall, 1e-12), 4)})
-        settings_out[h]["harmless_flag_rate"] = round(float((p_harmless[:, h] >= model.thresholds[h]).mean()), 4)
+        balanced = float(thresholds[h])
+        if harmless_p is not None:
+            balanced = max(balanced, float(np.quantile(harmless_p[:, h], 1.0 - rate)) + 1e-9)
+        thresholds[h] = balanced
+        precision, recall, cuts = precision_recall_curve(y, p)
+        precise = [t for t, q in zip(cuts, precision[:-1]) if q >= PRECISION_TARGET]
+        recalled = [t for t, r in zip(cuts, recall[:-1]) if r >= RECALL_TARGET]
+        chosen = {"balanced": balanced,
+                  "precision": max(balanced, min(precise) if precise else float(cuts[np.argmax(precision[:-1])])),
+                  "recall": min(balanced, max(recalled) if recalled else float(cuts[0]))}
+        points = {}
+        for point, threshold in chosen.items():
+            points[point] = _flags(y, p, threshold)
+            if harmless_p is not None:
+                points[point]["harmless_flag_rate"] = round(float((harmless_p[:, h] >= threshold).mean()), 4)
+        settings_out[h]["points"] = points
+        settings_out[h]["held_out"].update({k: v for k, v in points["balanced"].items() if k != "threshold"})
+        if harmless_p is not None:
+            settings_out[h]["harmless_flag_rate"] = points["balanced"]["harmless_flag_rate"]
+
+
+def score_held_apart(model: LocalModerator, data: LabelledSet, spec: str) -> dict:
+    """The model's figures on labelled data held apart from training, stored in its meta under
+    ``heldout[spec]``: the n-grams alone (the default) and, where the model has one, the encoder stage
+    (``encoder_stage.heldout``), so that whichever a release uses, its card prints that one's figures."""
+    from chatsift.moderation.evaluate import evaluate
+
+    using = model.use_encoder
+    stages = [(model.meta, False)] + ([(model.encoder_heads.meta, True)] if model.encoder_heads is not None else [])
+    reports = {}
+    try:
+        for meta, encoder in stages:
+            model.use_encoder = encoder
+            report = evaluate(data, model.moderate(data.texts))
+            meta.setdefault("heldout", {})[spec] = {"messages": len(data), "binary": report.get("binary"),
+                                                   "categories": report.get("categories")}
+            reports["encoder" if encoder else "n-grams"] = report.get("binary")
+    finally:
+        model.use_encoder = using
+    return reports
+

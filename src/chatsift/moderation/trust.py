@@ -23,20 +23,32 @@ def trust_figures(moderation_config: dict | None) -> dict | None:
         meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"model": folder.name, "heads": {}, "note": "its model.json could not be read"}
-    heads = {h["head"]: {"precision": h["held_out"]["precision"], "recall": h["held_out"]["recall"],
-                         "harmless_flag_rate": h.get("harmless_flag_rate")}
-             for h in meta.get("head_settings", []) if h.get("trained") and h.get("held_out")}
+    point = moderation_config.get("operating_point") or "balanced"
+    stage = meta.get("encoder_stage") if moderation_config.get("encoder", False) else None
+    trained = {h["head"] for h in meta.get("head_settings", []) if h.get("trained")}
+    heads = {}
+    for h in (stage or meta).get("head_settings", []):
+        figures = (h.get("points") or {}).get(point) or h.get("held_out")
+        if h.get("head") in trained and figures and "precision" in figures:
+            heads[h["head"]] = {"precision": figures["precision"], "recall": figures["recall"],
+                                "harmless_flag_rate": figures.get("harmless_flag_rate", h.get("harmless_flag_rate"))}
     heldout = {}
-    for spec, report in (meta.get("heldout") or {}).items():
+    for spec, report in ((stage or meta).get("heldout") or {}).items():
         categories = report.get("categories") or {}
         heldout[spec] = {"binary": report.get("binary"), "categories": {
             c: {"precision": m["precision"], "recall": m["recall"], "support": m["support"]}
             for c, m in categories.items()}}
     note = meta.get("threshold_note", "")
+    if stage:
+        note += (f"; an encoder stage ({stage.get('encoder')}) restates the scores where the n-grams are not sure, "
+                 "with its own thresholds")
+    if point != "balanced":
+        note += f"; this release uses the `{point}` operating point"
     if moderation_config.get("threshold") is not None:
         note = (f"set to {moderation_config['threshold']:g} for every category by this release's config "
                 "(moderation.threshold), so the figures above, measured at the model's own thresholds, do not apply")
-    return {"model": meta.get("name", folder.name), "heads": heads, "heldout": heldout, "note": note}
+    name = meta.get("name", folder.name) + ("+encoder" if stage else "")
+    return {"model": name, "heads": heads, "heldout": heldout, "note": note, "point": point}
 
 
 def trust_lines(trust: dict | None) -> list[str]:
@@ -45,14 +57,20 @@ def trust_lines(trust: dict | None) -> list[str]:
         return []
     lines = [f"These tags were written by chatsift's local moderator `{trust['model']}`, not by OpenAI's "
              "moderation API: compare them with the paper's OpenAI figures only with that in mind."]
+    at = "" if trust.get("point", "balanced") == "balanced" else " at the balanced point, not the one used"
     for spec, report in trust.get("heldout", {}).items():
         b = report.get("binary") or {}
         if b:
-            lines.append(f"On {spec.rsplit('/', 1)[-1]} (never trained on): flagged precision "
+            lines.append(f"On {spec.rsplit('/', 1)[-1]} (never trained on){at}: flagged precision "
                          f"{b.get('precision')}, recall {b.get('recall')}, F1 {b.get('f1')}.")
     if trust["heads"]:
         lines.append("Held-out precision / recall per category at the thresholds used: " + "; ".join(
             f"{h} {m['precision']:.2f} / {m['recall']:.2f}" for h, m in trust["heads"].items()) + ".")
+        rates = {h: m["harmless_flag_rate"] for h, m in trust["heads"].items()
+                 if m.get("harmless_flag_rate") is not None}
+        if rates:  # what the out-of-fold figures cannot show: false flags at real traffic's prevalence
+            lines.append("Share of harmless real prompts (never trained on) each category flags at these "
+                         "thresholds: " + "; ".join(f"{h} {r:.1%}" for h, r in rates.items()) + ".")
     if trust.get("note"):
         lines.append(f"How the thresholds were set: {trust['note']}.")
     return lines

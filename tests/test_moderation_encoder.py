@@ -1,0 +1,117 @@
+"""The moderator's encoder stage and its named operating points, on real labelled prompts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import SHARED_DATA, run_curate
+
+from chatsift.errors import ConfigError
+from chatsift.moderation.backends import LocalBackend
+from chatsift.moderation.data import load_labelled
+from chatsift.moderation.evaluate import evaluate
+from chatsift.moderation.local import LocalModerator, bundled_model_path
+from chatsift.moderation.train import TrainSettings, train_moderator
+from chatsift.moderation.trust import trust_figures
+
+
+@pytest.fixture(scope="module")
+def toxicchat_split():
+    data = load_labelled(SHARED_DATA / "toxicchat-train" / "toxic_chat_train.json")
+    order = np.random.default_rng(7).permutation(len(data))
+    cut = int(len(data) * 0.8)
+    return data, order[:cut], order[cut:]
+
+
+@pytest.fixture(scope="module")
+def encoder_model(toxicchat_split):
+    data, train, _ = toxicchat_split
+    return train_moderator(data.subset(train), TrainSettings(c_grid=(16.0,), folds=3, encoder=True))
+
+
+def test_the_encoder_stage_finds_more_of_what_people_called_toxic(toxicchat_split, encoder_model, tmp_path):
+    data, _, test = toxicchat_split
+    held = data.subset(test)
+    texts = [data.texts[i] for i in test]
+    stacked = evaluate(held, encoder_model.moderate(texts))["binary"]
+    encoder_model.use_encoder = False
+    ngrams = evaluate(held, encoder_model.moderate(texts))["binary"]
+    encoder_model.use_encoder = True
+    # Real Vicuna-demo prompts the model never saw; the benchmark's 5-fold figure is 0.76 against 0.70.
+    assert stacked["f1"] >= 0.7 and stacked["f1"] > ngrams["f1"], (stacked, ngrams)
+    assert stacked["auprc"] > ngrams["auprc"]
+    # The cascade reads only the messages the n-grams are unsure of, yet the stored figures include that.
+    encoder_model.encoded = 0
+    encoder_model.moderate(texts)
+    assert 0 < encoder_model.encoded < 0.6 * len(texts)
+    stage = encoder_model.encoder_heads
+    flagged = stage.meta["head_settings"][-1]
+    assert flagged["held_out"]["f1"] >= 0.7 and (stage.floors[-1] <= stage.thresholds[-1])
+
+    folder = encoder_model.save(tmp_path / "m")
+    assert not LocalModerator.load(folder).encoding
+    loaded = LocalModerator.load(folder, encoder=True)
+    assert loaded.encoding and json.loads((folder / "model.json").read_text())["encoder_stage"]["encoder"]
+    np.testing.assert_allclose(loaded.probabilities(texts[:200]), encoder_model.probabilities(texts[:200]),
+                               atol=1e-4)
+    backend = LocalBackend(str(folder), encoder=True)
+    assert backend.name.endswith("+encoder")
+    assert not LocalBackend(str(folder)).model.encoding  # opt-in: too slow for a default curate
+
+
+def test_named_operating_points_trade_recall_for_precision(toxicchat_split, encoder_model):
+    data, _, test = toxicchat_split
+    texts = [data.texts[i] for i in test]
+    flagged = {}
+    balanced = encoder_model.active_thresholds().copy()
+    for point in ("recall", "balanced", "precision"):
+        encoder_model.use_point(point)
+        flagged[point] = int(encoder_model.moderate(texts).flagged.sum())
+        encoder_model.active_thresholds()[:] = balanced
+    assert flagged["recall"] >= flagged["balanced"] >= flagged["precision"]
+    assert flagged["recall"] > flagged["precision"]
+    points = encoder_model.encoder_heads.meta["head_settings"][-1]["points"]
+    assert points["precision"]["precision"] >= 0.85 and points["recall"]["recall"] >= 0.8
+    assert points["precision"]["threshold"] >= points["balanced"]["threshold"] >= points["recall"]["threshold"]
+    with pytest.raises(ConfigError, match="unknown operating point"):
+        encoder_model.use_point("strict")
+
+
+def test_a_release_names_its_operating_point_and_prints_its_figures(tmp_path):
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]}) + "\n" for text in (
+        "you are an idiot and I hate you", "tell me a joke about cats", "I will find you and hurt you")))
+    run_curate([tmp_path / "in.jsonl"], tmp_path / "r", **{"moderation.operating_point": "recall"})
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    (backend,) = manifest["statistics"]["moderation"]["backends"]
+    assert backend.endswith("@recall")
+    card = (tmp_path / "r" / "README.md").read_text()
+    assert "`recall` operating point" in card
+    assert "at the balanced point, not the one used" in card  # the held-apart figures were not measured here
+    # the false flags the point costs on harmless real prompts are printed, as the model stored them
+    flagged_rate = next(h for h in json.loads((bundled_model_path() / "model.json").read_text())["head_settings"]
+                        if h["head"] == "flagged")["points"]["recall"]["harmless_flag_rate"]
+    assert f"flagged {flagged_rate:.1%}" in card
+    trust = trust_figures({"backend": "local", "operating_point": "recall"})
+    assert trust and trust["point"] == "recall"
+    model = json.loads((bundled_model_path() / "model.json").read_text())
+    recall_point = {h["head"]: h["points"]["recall"] for h in model["head_settings"] if h["trained"]}
+    assert {h: m["recall"] for h, m in trust["heads"].items()} == {h: p["recall"] for h, p in recall_point.items()}
+    with pytest.raises(ConfigError, match="operating_point"):
+        run_curate([tmp_path / "in.jsonl"], tmp_path / "bad", **{"moderation.operating_point": "strict"})
+
+
+def test_a_model_without_points_says_how_to_get_them(tmp_path):
+    folder = tmp_path / "old"
+    shutil.copytree(bundled_model_path(), folder)
+    meta = json.loads((folder / "model.json").read_text())
+    for head in meta["head_settings"]:
+        head.pop("points", None)
+    meta.pop("encoder_stage", None)
+    (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match="retrain"):
+        LocalBackend(str(folder), point="precision")
+    assert LocalBackend(str(folder)).name.startswith("local:")  # the balanced thresholds still load
