@@ -12,13 +12,13 @@ from conftest import assert_reconciles, read_quarantine, read_release, run_curat
 from chatsift.io.containers import iter_records
 from chatsift.io.inputs import plan_units, resolve_inputs
 from chatsift.io.readers.registry import detect_format
-from chatsift.pipeline.plan import _sample
+from chatsift.pipeline.plan import sample_records
 
 
 def detected(path) -> str | None:
     files, _ = resolve_inputs([str(path)])
     units, _ = plan_units(files, 1 << 26)
-    return detect_format(_sample(units[0], 1 << 26), files[0].label)[0]
+    return detect_format(sample_records(units[0], 1 << 26), files[0].label)[0]
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_formats_are_detected(shared_data, relative, expected):
 def test_unknown_formats_are_named_not_guessed(shared_data):
     files, _ = resolve_inputs([str(shared_data / "fastchat-llm-judge/judge_prompts.jsonl")])
     units, _ = plan_units(files, 1 << 26)
-    name, message = detect_format(_sample(units[0], 1 << 26), "judge_prompts.jsonl")
+    name, message = detect_format(sample_records(units[0], 1 << 26), "judge_prompts.jsonl")
     assert name is None
     assert "unknown format" in message and "prompt_template" in message
 

@@ -7,7 +7,7 @@ import click
 from chatsift.config import CurateConfig
 from chatsift.io.inputs import plan_units, resolve_inputs
 from chatsift.io.readers.registry import READER_CLASSES, detect_format
-from chatsift.pipeline.plan import _sample, first_problem
+from chatsift.pipeline.plan import first_problem, sample_records
 
 
 @click.command("formats")
@@ -34,7 +34,7 @@ def formats_command(files: tuple[str, ...]) -> None:
     for u in (part for unit in units for part in unit.files()):
         first.setdefault(u.file_index, u)
     for f in found:
-        samples = _sample(first[f.index], config.read.max_record_bytes)
+        samples = sample_records(first[f.index], config.read.max_record_bytes)
         name, message = detect_format(samples, f.label)
         problem = None if samples else first_problem(first[f.index], config.read.max_record_bytes)
         click.echo(f"{f.label}: {name}" if name else f"{f.label}: {problem}" if problem else message)

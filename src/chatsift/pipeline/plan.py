@@ -50,7 +50,8 @@ class RunPlan:
         }
 
 
-def _sample(unit: Unit, max_record_bytes: int) -> list[object]:
+def sample_records(unit: Unit, max_record_bytes: int) -> list[object]:
+    """The first readable records of ``unit`` (at most ``SNIFF_RECORDS``): what format sniffing reads."""
     return [r.obj for r in itertools.islice(iter_records(unit, max_record_bytes), SNIFF_RECORDS * 2)
             if r.error is None][:SNIFF_RECORDS]
 
@@ -85,7 +86,7 @@ def make_plan(inputs: list[str], config: CurateConfig, user_secret_digest: str) 
     sampled: list[object] = []
     for f in files:
         auto = config.read.format == "auto"
-        samples = _sample(first_unit[f.index], config.read.max_record_bytes) if auto or mapping else []
+        samples = sample_records(first_unit[f.index], config.read.max_record_bytes) if auto or mapping else []
         sampled.extend(samples)
         if not auto:
             formats[f.index] = get_reader(config.read.format).name
