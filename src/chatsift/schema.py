@@ -26,6 +26,11 @@ MODERATION_CATEGORIES: tuple[str, ...] = (
     "violence/graphic",
 )
 
+# FastChat's answer when a model server fails (``server_error_msg``); the paper drops conversations holding it
+# (``network_error``). The chat service writes it, the demo plants it and the filter finds it lower-cased.
+NETWORK_ERROR_MSG = "**NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.**"
+NETWORK_ERROR_TEXT = NETWORK_ERROR_MSG.strip("*").lower()
+
 MESSAGE_TYPE = pa.struct([("content", pa.string()), ("role", pa.string())])
 CONVERSATION_TYPE = pa.list_(MESSAGE_TYPE)
 MODERATION_RESULT_TYPE = pa.struct(

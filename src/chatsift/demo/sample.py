@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatsift.schema import NETWORK_ERROR_MSG
+
 SYNTHETIC_NOTE = "synthetic sample written by chatsift; no real user wrote these conversations"
 
 PROMPTS = {
@@ -81,7 +83,7 @@ CHEMICALS = ["2-chloro-5-methylpyridine", "sodium benzoate", "ethyl acetate", "t
 TEMPLATE_A = "Give me an introduction over 200 words for {}, a chemical company in the industrial zone. "
 TEMPLATE_B = "Write an article about the Production Process of {} 2000 words in chemical industry"
 MODELS = ["vicuna-13b", "koala-13b", "alpaca-13b", "gpt-3.5-turbo", "claude-1", "llama-2-13b-chat", "gpt-4"]
-NETWORK_ERROR = "**NETWORK ERROR DUE TO HIGH TRAFFIC. PLEASE REGENERATE OR REFRESH THIS PAGE.**"
+NETWORK_ERROR = NETWORK_ERROR_MSG
 # Invented people and contact details for the PII stage to find (none belongs to anyone).
 FIRST_NAMES = ["Marta", "Jonas", "Aiko", "Tomasz", "Ingrid", "Rafael", "Leila", "Henrik", "Sofia", "Dmitri"]
 LAST_NAMES = ["Kowalczyk", "Lindqvist", "Okafor", "Brennan", "Haddad", "Marchetti", "Novak", "Sorensen"]

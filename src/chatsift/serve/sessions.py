@@ -12,10 +12,11 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from chatsift.schema import NETWORK_ERROR_MSG
 from chatsift.serve.identity import new_id
 
 MODES = ("chat", "anony", "named")
-SERVER_ERROR_PREFIX = "**NETWORK ERROR DUE TO HIGH TRAFFIC"
+SERVER_ERROR_PREFIX = NETWORK_ERROR_MSG.split(".")[0]  # "**NETWORK ERROR DUE TO HIGH TRAFFIC"
 
 
 @dataclass

@@ -16,13 +16,14 @@ import time
 from collections.abc import AsyncIterator
 
 from chatsift.llm import LLMClient, LLMError, StreamBroken
-from chatsift.serve.sessions import SERVER_ERROR_PREFIX, Battle, Conversation, Session
+from chatsift.schema import NETWORK_ERROR_MSG
+from chatsift.serve.sessions import Battle, Conversation, Session
 from chatsift.serve.settings import ServeSettings
 from chatsift.serve.store import Store, StoreError, for_users
 
 log = logging.getLogger(__name__)
 
-SERVER_ERROR_MSG = SERVER_ERROR_PREFIX + ". PLEASE REGENERATE OR REFRESH THIS PAGE.**"
+SERVER_ERROR_MSG = NETWORK_ERROR_MSG
 MODERATION_MSG = "$MODERATION$ YOUR INPUT VIOLATES OUR CONTENT MODERATION GUIDELINES."
 CONVERSATION_LIMIT_MSG = ("YOU HAVE REACHED THE CONVERSATION LENGTH LIMIT. PLEASE CLEAR HISTORY AND START A NEW "
                           "CONVERSATION.")

@@ -8,7 +8,7 @@ GPT-4?" or an answer that says "I am Claude" makes the vote a vote for a name.
 
 from __future__ import annotations
 
-from chatsift.stages.filters import NETWORK_ERROR_TEXT
+from chatsift.schema import NETWORK_ERROR_TEXT
 
 IDENTITY_WORDS = (
     "vicuna", "lmsys", "koala", "uc berkeley", "open assistant", "laion", "chatglm", "chatgpt", "gpt-4", "openai",

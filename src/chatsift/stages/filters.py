@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from chatsift.config import FilterConfig
 from chatsift.pipeline.stage import BatchStage, set_column
+from chatsift.schema import NETWORK_ERROR_TEXT
 
-NETWORK_ERROR_TEXT = "network error due to high traffic. please regenerate or refresh this page."
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
