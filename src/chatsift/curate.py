@@ -47,7 +47,6 @@ from chatsift.release.shards import pack_shards
 from chatsift.schema import release_schema
 from chatsift.serve.store import is_store_url
 from chatsift.stages.defaults import build_pipeline
-from chatsift.stages.moderation import ModerationStage
 
 log = logging.getLogger(__name__)
 
@@ -242,10 +241,7 @@ def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, exe
         secret, generated = _resolve_secret(config, work)
         digest = hashlib.sha256(secret).hexdigest()
         plan = make_plan([str(i) for i in inputs], config, digest)
-        pipeline = build_pipeline(config, secret)
-        for stage in pipeline.stages:
-            if isinstance(stage, ModerationStage):
-                stage.ledger_dir = str(work.root)
+        pipeline = build_pipeline(config, secret, work_dir=str(work.root))
         if pipeline_hook is not None:
             pipeline = pipeline_hook(pipeline)
             pipeline.validate()

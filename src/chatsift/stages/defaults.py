@@ -25,7 +25,9 @@ from chatsift.stages.snapshot import PRE_SNAPSHOT_REASONS, SnapshotDedup
 from chatsift.stages.user_id import RAW_USER, UserIdStage
 
 
-def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
+def build_pipeline(config: CurateConfig, user_secret: bytes, work_dir: str | None = None) -> Pipeline:
+    """The default stages for ``config``; ``work_dir``: the run's work folder (the moderation stage keeps its
+    LLM ledger there)."""
     excluded = config.select.exclude_reasons
     pre = tuple(r for r in PRE_SNAPSHOT_REASONS if r in excluded)
     post = tuple(r for r in excluded if r not in pre)
@@ -44,7 +46,7 @@ def build_pipeline(config: CurateConfig, user_secret: bytes) -> Pipeline:
         stages.append(PiiStage(config.pii, user_secret))
     else:
         notes.append("pii: redaction is OFF; names, contacts and secrets are NOT redacted")
-    stages.append(ModerationStage(config.moderation, config.llm))
+    stages.append(ModerationStage(config.moderation, config.llm, ledger_dir=work_dir))
     if config.safety.jailbreak:
         stages.append(JailbreakStage(config.safety))
     stages.append(ContentFilter(config.filters))

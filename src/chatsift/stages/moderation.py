@@ -28,11 +28,11 @@ class ModerationStage(BatchStage):
     inputs = ("conversation", "openai_moderation", "normalize.issues")
     outputs = ("openai_moderation", "normalize.issues", "moderation.backend", "moderation.unparsed")
 
-    def __init__(self, config: ModerationConfig, llm: LLMConfig | None = None) -> None:
+    def __init__(self, config: ModerationConfig, llm: LLMConfig | None = None, ledger_dir: str | None = None) -> None:
         self.config = config
         self.spec = BackendSpec.from_config(config)
         self.llm = llm or LLMConfig()
-        self.ledger_dir: str | None = None  # curate sets it: each worker keeps its LLM ledger there
+        self.ledger_dir = ledger_dir  # where each worker keeps its LLM ledger (curate's work folder)
         self._backend: Backend | None = None
         self._ready = False
 
