@@ -1,11 +1,12 @@
 """Cluster labels: distinctive terms offline, or an LLM summary through an OpenAI-compatible endpoint.
 
-Offline: class-based TF-IDF (each cluster's prompts as one document; term frequency in the cluster
-times log(1 + average words per cluster / the term's frequency over all clusters), as BERTopic's
-c-TF-IDF), over words that can name a topic (``label_tokens``: no code, no filler, stop words of 16
-languages), the label being its top four terms without morphological variants (maximal marginal
-relevance over embeddings is available but off: it matched prompts less well), shown beside the
-cluster's most central prompt. LLM: the paper's recipe (reference/paper.md 7.3),
+Offline: key phrases by class-based TF-IDF (as BERTopic's c-TF-IDF, but counting prompts, not words: a
+term's weight in a cluster is the share of its prompts holding it, times log(1 + prompts per cluster /
+prompts holding it anywhere), so one prompt repeating a word cannot name a cluster), over phrases of one
+to three words that can name a topic (``label_phrases``: no code, no filler, no stop words of 16
+languages between them), held by at least 1% of the cluster's prompts; the label is its top four,
+none a variant of another, a phrase taking the place of its words ("united states"), shown beside
+the cluster's most central prompt. LLM: the paper's recipe (reference/paper.md 7.3),
 80 central and 20 random prompts, each cut to its first and last 100 characters, asking for a topic
 in under 8 words at temperature 0; answers are cached on disk.
 """
@@ -23,6 +24,9 @@ _TOKEN = re.compile(r"(?u)\b[^\W\d_]{3,}\b")  # the plain tokenisation (``clean=
 _WORD = re.compile(r"(?u)[^\W\d_]+(?:['’][^\W\d_]+)*")
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]+`", re.S)
 _CAMEL = re.compile(r"[a-z][A-Z]")
+_GAP = re.compile(r"[ \t]*-?[ \t]*")  # what may stand between two words of one phrase
+MIN_SUPPORT = 0.01  # a label term is held by at least this share of its cluster's prompts
+PHRASE_KEEPS = 0.6  # a phrase replaces its chosen word when it is in this share of the word's prompts
 # Words every chat prompt uses (asking, thanking, framing): they say how people ask, not what about.
 CHAT_FILLER = frozenset({
     "know", "tell", "like", "thank", "thanks", "please", "just", "really", "think", "want", "need", "help",
@@ -74,69 +78,105 @@ def label_tokens(text: str) -> list[str]:
     return out
 
 
-def _distinct(candidates: list[tuple[str, float]], top: int, embed=None, diversity: float = 0.4) -> list[str]:
-    """Up to ``top`` terms by maximal marginal relevance: each next term is the most relevant one minus
-    ``diversity`` times its similarity to the terms already chosen (static embeddings when ``embed`` is
-    given); morphological variants (one word a prefix of the other, or 5 shared leading letters) never
-    both appear."""
-    if not candidates:
-        return []
-    terms = [t for t, _ in candidates]
-    rel = np.array([v for _, v in candidates], dtype=np.float64)
-    rel = rel / (rel.max() or 1)
-    sims = None
-    if embed is not None and len(terms) > 1:
-        vectors = np.asarray(embed(terms), dtype=np.float64)
-        sims = vectors @ vectors.T
-    chosen: list[int] = []
-    for _ in range(min(top, len(terms))):
-        best, best_score = None, -np.inf
-        for i, term in enumerate(terms):
-            if i in chosen or any(term.startswith(terms[j]) or terms[j].startswith(term) or
-                                  (len(term) >= 5 and term[:5] == terms[j][:5]) for j in chosen):
-                continue
-            penalty = max((sims[i, j] for j in chosen), default=0.0) if sims is not None else 0.0
-            score = rel[i] - diversity * penalty
-            if score > best_score:
-                best, best_score = i, score
-        if best is None:
-            break
-        chosen.append(best)
-    return [terms[i] for i in chosen]
+def label_phrases(text: str, longest: int = 3) -> set[str]:
+    """The phrases of ``text`` that may name a topic: each run of up to ``longest`` words that
+    ``label_tokens`` keeps and that stand next to each other (only spaces or a hyphen between: no stop word,
+    no punctuation), as a set, so that a prompt counts once however often it repeats a word."""
+    stop = stop_words()
+    clean = _CODE.sub(" ", text)
+    out: set[str] = set()
+    run: list[str] = []
+    last_end = None
+    for m in _WORD.finditer(clean):
+        word = m.group()
+        lowered = word.lower().replace("’", "'").removesuffix("'s")
+        keep = len(word) >= 3 and not _CAMEL.search(word) and len(lowered) >= 3 and lowered not in stop
+        if not keep or (last_end is not None and not _GAP.fullmatch(clean[last_end:m.start()])):
+            run = []
+        if keep:
+            run.append(lowered)
+            out.update(" ".join(run[-n:]) for n in range(1, min(longest, len(run)) + 1))
+        last_end = m.end()
+    return out
+
+
+def _variants(a: str, b: str) -> bool:
+    """Two terms that say the same: one word a prefix of the other, or 5 shared leading letters."""
+    return a.startswith(b) or b.startswith(a) or (len(a) >= 5 and a[:5] == b[:5])
+
+
+def _overlap(a: str, b: str) -> bool:
+    return any(_variants(x, y) for x in a.split() for y in b.split())
+
+
+def _choose(candidates: list[tuple[str, float, int]], top: int) -> list[str]:
+    """Up to ``top`` terms in order of score, none saying what a chosen one says. A phrase longer than the
+    chosen terms it overlaps, and found in at least ``PHRASE_KEEPS`` of their prompts, takes their place
+    ("united states" for "united" and "states"); any other overlap is skipped."""
+    chosen: list[tuple[str, int]] = []
+    for term, _, df in candidates:
+        clash = [k for k, (t, _) in enumerate(chosen) if _overlap(term, t)]
+        if not clash:
+            if len(chosen) < top:
+                chosen.append((term, df))
+        elif all(len(term.split()) > len(chosen[k][0].split()) and df >= PHRASE_KEEPS * chosen[k][1]
+                 for k in clash):
+            chosen[clash[0]] = (term, df)
+            chosen = [c for k, c in enumerate(chosen) if k not in clash[1:]]
+    return [t for t, _ in chosen]
 
 
 def ctfidf_keywords(docs_per_cluster: list[list[str]], top: int = 8, clean: bool = True,
-                    embed=None) -> list[list[str]]:
-    """c-TF-IDF terms per cluster. ``clean`` (default): ``label_tokens`` and diverse terms (``_distinct``);
-    ``clean=False``: the plain English-stop-word tokenisation, top terms as they come."""
+                    longest: int = 3) -> list[list[str]]:
+    """Key phrases per cluster by class-based TF-IDF over prompts. ``clean`` (default): ``label_phrases``
+    of up to ``longest`` words, counted once per prompt (a term's weight in a cluster is the share of its
+    prompts that hold it, times log(1 + prompts per cluster / prompts holding it anywhere)), found in at
+    least ``MIN_SUPPORT`` of the cluster's prompts (at least 2), chosen by ``_choose``. ``clean=False``: the
+    plain English-stop-word tokenisation over each cluster joined into one document, top terms as they
+    come (the baseline of ``bench_labels.py``)."""
+    from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
-    joined = [" ".join(d) for d in docs_per_cluster]
-    if clean:
-        vectorizer = CountVectorizer(analyzer=label_tokens, max_features=50_000)
-    else:
-        vectorizer = CountVectorizer(stop_words="english", token_pattern=_TOKEN.pattern, max_features=50_000,
-                                     lowercase=True)
+    if not clean:
+        return _plain_keywords([" ".join(d) for d in docs_per_cluster], top)
+    docs = [d for cluster in docs_per_cluster for d in cluster]
+    vectorizer = CountVectorizer(analyzer=lambda text: label_phrases(text, longest), binary=True,
+                                 max_features=100_000)
+    try:
+        counts = vectorizer.fit_transform(docs)
+    except ValueError:  # no term at all
+        return [[] for _ in docs_per_cluster]
+    sizes = np.array([len(c) for c in docs_per_cluster])
+    member = sparse.csr_matrix((np.ones(len(docs)), (np.repeat(np.arange(len(sizes)), sizes), np.arange(len(docs)))),
+                               shape=(len(sizes), len(docs)))
+    df = np.asarray((member @ counts).todense(), dtype=np.float64)  # (clusters, terms): prompts holding it
+    idf = np.log1p(sizes.mean() / np.maximum(df.sum(axis=0), 1))
+    scores = df / np.maximum(sizes, 1)[:, None] * idf
+    supported = np.where(df >= np.maximum(2, np.ceil(MIN_SUPPORT * sizes))[:, None], scores, 0)
+    # a cluster of unrelated prompts may share no term at all: then its best terms, however rare
+    scores = np.where((supported > 0).any(axis=1)[:, None], supported, scores)
+    vocab = vectorizer.get_feature_names_out()
+    out = []
+    for c in range(len(sizes)):
+        best = [j for j in np.argsort(-scores[c])[:top * 6] if scores[c, j] > 0]
+        out.append(_choose([(vocab[j], scores[c, j], int(df[c, j])) for j in best], top))
+    return out
+
+
+def _plain_keywords(joined: list[str], top: int) -> list[list[str]]:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vectorizer = CountVectorizer(stop_words="english", token_pattern=_TOKEN.pattern, max_features=50_000)
     try:
         counts = vectorizer.fit_transform(joined).astype(np.float64)
-    except ValueError:  # no token at all
-        return [[] for _ in joined]
-    if counts.shape[1] == 0:
+    except ValueError:
         return [[] for _ in joined]
     tf = counts.multiply(1 / np.maximum(counts.sum(axis=1), 1)).tocsr()
-    avg_words = counts.sum() / max(len(joined), 1)
-    idf = np.log1p(avg_words / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
+    idf = np.log1p(counts.sum() / max(len(joined), 1) / np.maximum(np.asarray(counts.sum(axis=0)).ravel(), 1))
     scores = tf.multiply(idf).tocsr()
     vocab = np.array(vectorizer.get_feature_names_out())
-    out = []
-    for i in range(scores.shape[0]):
-        row = scores.getrow(i).toarray().ravel()
-        best = [j for j in np.argsort(-row)[:top * 3] if row[j] > 0]
-        if clean:
-            out.append(_distinct([(vocab[j], row[j]) for j in best], top, embed))
-        else:
-            out.append([vocab[j] for j in best[:top]])
-    return out
+    return [[vocab[j] for j in np.argsort(-scores.getrow(i).toarray().ravel())[:top]
+             if scores[i, j] > 0] for i in range(scores.shape[0])]
 
 
 SUMMARY_PROMPT = (

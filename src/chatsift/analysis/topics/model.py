@@ -103,10 +103,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
         # A public release has no user_id: count distinct conversations instead, which is stricter.
         users = prompts.table.column("conversation_id").to_pylist()
     templates = prompts.table.column("template").to_pylist()
-    # Morphological variants are merged; MMR over embeddings stays off (it made labels match their prompts
-    # less well, BENCHMARKS.md "Topic labels").
-    term_embed = None
-    keywords = ctfidf_keywords([[texts[i] for i in m] for m in members], embed=term_embed)
+    keywords = ctfidf_keywords([[texts[i] for i in m] for m in members])
     labeler = _labeler(s.labeler, s.label_language, llm, ledger)
     parent_of = parents(clustering.centroids, s.parents, s.seed) if s.parents else np.zeros(k, dtype=np.int64)
     has_users = True
@@ -165,7 +162,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
                            "unlabelled": llm_unlabelled}
     if s.parents:
         parent_keywords = ctfidf_keywords([[texts[i] for c in range(k) if parent_of[c] == p for i in members[c]]
-                                           for p in range(int(parent_of.max()) + 1)], embed=term_embed)
+                                           for p in range(int(parent_of.max()) + 1)])
         meta["parents"] = [{"parent": p, "label": ", ".join(kw[:4]), "clusters": [c for c in range(k)
                                                                                    if parent_of[c] == p]}
                            for p, kw in enumerate(parent_keywords)]
