@@ -16,12 +16,7 @@ from typing import Any
 import yaml
 
 from chatsift.errors import ConfigError
-
-
-def cache_root() -> Path:
-    """Where chatsift keeps what it can make again (models, embeddings, LLM answers, word lists):
-    ``$CHATSIFT_CACHE``, else ``~/.cache/chatsift``."""
-    return Path(os.environ.get("CHATSIFT_CACHE", Path.home() / ".cache" / "chatsift"))
+from chatsift.llm.settings import LLMConfig, validate_llm
 
 MiB = 1024 * 1024
 
@@ -193,19 +188,6 @@ class SafetyConfig:
 
     jailbreak: bool = True
     detector: str | None = None  # a folder from `chatsift safety detector-train` (None: the bundled one)
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    """Endpoints (``endpoints.NAME: {base_url, model, api_key_env, max_concurrency, rpm, tpm, price_per_mtok_in,
-    price_per_mtok_out}``), the response cache and the per-run budget of every LLM step."""
-
-    endpoints: dict = field(default_factory=dict)
-    cache_dir: str | None = None  # default: $CHATSIFT_CACHE/llm or ~/.cache/chatsift/llm
-    max_calls: int | None = None
-    max_tokens: int | None = None
-    max_cost_usd: float | None = None
-    max_attempts: int = 6
 
 
 @dataclass(frozen=True)
@@ -411,10 +393,7 @@ def validate(config: CurateConfig) -> None:
     if mod.operating_point not in {"balanced", "precision", "recall"}:
         raise ConfigError(f"moderation.operating_point: expected balanced, precision or recall, got "
                           f"{mod.operating_point!r}")
-    from chatsift.llm.endpoints import endpoint_from_mapping  # llm imports config: import here, not at the top
-
-    for name, spec in config.llm.endpoints.items():
-        endpoint_from_mapping(str(name), spec)
+    validate_llm(config.llm)
     from chatsift.schema import PII_KINDS
 
     unknown_kinds = sorted(set(config.pii.kinds) - set(PII_KINDS))

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from chatsift.config import cache_root
+from chatsift.common.cache import cache_root
 from chatsift.errors import InputError, ReleaseError
 from chatsift.optional import require
 

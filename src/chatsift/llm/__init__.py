@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-from chatsift.config import LLMConfig
 from chatsift.llm.cache import ResponseCache
 from chatsift.llm.client import LLMClient
 from chatsift.llm.endpoints import Endpoint, endpoint_from_mapping, parse_endpoint
@@ -23,6 +22,7 @@ from chatsift.llm.responses import (
     StreamBroken,
     chat_text,
 )
+from chatsift.llm.settings import LLMConfig
 
 __all__ = [
     "CHAT", "EMBEDDINGS", "MODERATIONS", "Budget", "BudgetExceeded", "CallResult", "Endpoint", "EndpointUnreachable",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from chatsift.config import cache_root
+from chatsift.common.cache import cache_root
 
 
 def default_cache_dir() -> Path:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chatsift.config import cache_root
+from chatsift.common.cache import cache_root
 from chatsift.errors import ConfigError
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chatsift.config import cache_root
+from chatsift.common.cache import cache_root
 from chatsift.errors import ConfigError
 from chatsift.optional import require
 
