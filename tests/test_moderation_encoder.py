@@ -115,3 +115,27 @@ def test_a_model_without_points_says_how_to_get_them(tmp_path):
     with pytest.raises(ConfigError, match="retrain"):
         LocalBackend(str(folder), point="precision")
     assert LocalBackend(str(folder)).name.startswith("local:")  # the balanced thresholds still load
+
+
+def test_train_command_with_the_encoder_stores_held_apart_figures_per_stage(tmp_path):
+    """`moderator train --encoder --heldout`: both stages scored on data held apart, each release's card
+    reads the figures of the stage it used."""
+    from click.testing import CliRunner
+
+    from chatsift.cli.main import cli
+
+    train = SHARED_DATA / "openai-moderation-api-release" / "samples-1680.jsonl.gz"
+    held = str(SHARED_DATA / "toxicchat-train" / "toxic_chat_train.json")
+    out = tmp_path / "m"
+    result = CliRunner().invoke(cli, ["moderator", "train", str(train), "--out", str(out), "--folds", "3",
+                                      "--c", "16", "--encoder", "--heldout", held])
+    assert result.exit_code == 0, result.output
+    assert "with the encoder stage" in result.output
+    assert f"held apart, {held} (n-grams)" in result.output and f"held apart, {held} (encoder)" in result.output
+    meta = json.loads((out / "model.json").read_text())
+    ngrams, stage = meta["heldout"][held]["binary"], meta["encoder_stage"]["heldout"][held]["binary"]
+    assert ngrams["n"] == stage["n"] == 2801 and ngrams != stage
+    for encoder, figures in ((False, ngrams), (True, stage)):
+        trust = trust_figures({"backend": "local", "model": str(out), "encoder": encoder})
+        assert trust["heldout"][held]["binary"] == figures
+        assert trust["model"].endswith("+encoder") == encoder
