@@ -68,9 +68,10 @@ def trust_lines(trust: dict | None) -> list[str]:
             f"{h} {m['precision']:.2f} / {m['recall']:.2f}" for h, m in trust["heads"].items()) + ".")
         rates = {h: m["harmless_flag_rate"] for h, m in trust["heads"].items()
                  if m.get("harmless_flag_rate") is not None}
-        if rates:  # what the out-of-fold figures cannot show: false flags at real traffic's prevalence
-            lines.append("Share of harmless real prompts (never trained on) each category flags at these "
-                         "thresholds: " + "; ".join(f"{h} {r:.1%}" for h, r in rates.items()) + ".")
+        if rates:  # what the out-of-fold figures cannot show: how often a point flags harmless prompts
+            lines.append("Share of the harmless real prompts the thresholds were calibrated on that each category "
+                         "flags at the thresholds used (fitted at the balanced point, so not an estimate for new "
+                         "text): " + "; ".join(f"{h} {r:.1%}" for h, r in rates.items()) + ".")
     if trust.get("note"):
         lines.append(f"How the thresholds were set: {trust['note']}.")
     return lines
