@@ -17,6 +17,7 @@ import yaml
 
 from chatsift.errors import ConfigError
 from chatsift.llm.settings import LLMConfig, validate_llm
+from chatsift.moderation.settings import ModerationConfig, validate_moderation
 
 MiB = 1024 * 1024
 
@@ -160,26 +161,6 @@ class PiiConfig:
     ner: str = "off"
     time_budget_s: float = 2.0  # per message; a message over it is withheld and the conversation excluded
     keep_spans: bool = True  # pii.spans (offsets and kinds, never values) in --schema full
-
-
-@dataclass(frozen=True)
-class ModerationConfig:
-    """Who writes ``openai_moderation``: the bundled model, a trained one, an API or an LLM guard."""
-
-    backend: str = "local"  # local | openai | llm | passthrough
-    model: str | None = None  # local: a model folder from `chatsift moderator train` (None: the bundled one)
-    endpoint: str | None = None  # openai / llm: an endpoint spec (openai:omni-moderation-latest, URL:MODEL, NAME)
-    prompt: str = "paper"  # llm: paper | paper-one-shot | llama-guard
-    recompute: bool = False  # replace tags the source already carries (LMSYS-Chat-1M's) instead of keeping them
-    # local: one calibrated probability for every category instead of the model's own thresholds (lower:
-    # more recall and more false flags; the card then says the model's measured figures do not apply).
-    threshold: float | None = None
-    # local: a named operating point the model stores per head (balanced | precision | recall; see
-    # `chatsift moderator train`), each with its held-out precision and recall.
-    operating_point: str = "balanced"
-    # local: use the model's encoder stage where it has one (trained with --encoder; needs the topics extra).
-    # Opt-in: it reads about 170 messages/s on 2 cores, far under what a default curate at 1M needs.
-    encoder: bool = False
 
 
 @dataclass(frozen=True)
@@ -383,16 +364,7 @@ def validate(config: CurateConfig) -> None:
     if config.read.benchmark_questions not in {"quarantine", "prompts"}:
         raise ConfigError(f"read.benchmark_questions: expected quarantine or prompts, got "
                           f"{config.read.benchmark_questions!r}")
-    mod = config.moderation
-    if mod.backend not in {"local", "openai", "llm", "passthrough"}:
-        raise ConfigError(f"moderation.backend: expected local, openai, llm or passthrough, got {mod.backend!r}")
-    if mod.backend == "llm" and not mod.endpoint:
-        raise ConfigError("moderation.backend llm needs moderation.endpoint (e.g. --moderator llm:URL:MODEL)")
-    if mod.prompt not in {"paper", "paper-one-shot", "llama-guard"}:
-        raise ConfigError(f"moderation.prompt: expected paper, paper-one-shot or llama-guard, got {mod.prompt!r}")
-    if mod.operating_point not in {"balanced", "precision", "recall"}:
-        raise ConfigError(f"moderation.operating_point: expected balanced, precision or recall, got "
-                          f"{mod.operating_point!r}")
+    validate_moderation(config.moderation)
     validate_llm(config.llm)
     from chatsift.schema import PII_KINDS
 

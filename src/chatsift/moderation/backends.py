@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatsift.config import LLMConfig, ModerationConfig
 from chatsift.errors import ConfigError
 from chatsift.llm import Ledger, LLMClient, chat_text, make_client
+from chatsift.llm.settings import LLMConfig
 from chatsift.moderation.categories import CATEGORIES, from_api
 from chatsift.moderation.guard import PROMPTS
 from chatsift.moderation.local import LocalModerator, ModerationOutput
+from chatsift.moderation.settings import ModerationConfig
 
 MAX_API_CHARS = 32_000
 OPENAI_DEFAULT_MODEL = "omni-moderation-latest"

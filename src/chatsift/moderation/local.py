@@ -79,7 +79,7 @@ class LocalModerator:
         return self.encoder_heads.thresholds if self.encoding else self.thresholds
 
     def use_point(self, point: str) -> None:
-        """Every head at its named operating point (``train.POINTS``), for the stage in use."""
+        """Every head at its named operating point (``settings.POINTS``), for the stage in use."""
         settings = self.encoder_heads.meta.get("head_settings", []) if self.encoding else self.meta.get(
             "head_settings", [])
         thresholds = self.active_thresholds()

@@ -6,7 +6,7 @@ and choose the threshold that maximises F1 on the calibrated held-out scores. Th
 are fitted on all labelled rows. The held-out metrics are stored in ``model.json``.
 
 With ``encoder=True`` the encoder stage (``encoder_heads``) is fitted on the same folds and its own
-thresholds chosen the same way. Every head also stores named operating points (``POINTS``), each with
+thresholds chosen the same way. Every head also stores named operating points (``settings.POINTS``), each with
 its out-of-fold precision and recall, so that a user can trade recall for precision by name.
 """
 
@@ -46,9 +46,6 @@ class TrainSettings:
     encoder_c: float = 4.0
 
 
-# Named operating points: "balanced" maximises F1 (raised for the harmless prompts when given); the
-# others move from it until the out-of-fold precision, or recall, reaches the target.
-POINTS = ("balanced", "precision", "recall")
 PRECISION_TARGET = 0.9
 RECALL_TARGET = 0.8
 

@@ -15,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from chatsift.common.files import write_json
-from chatsift.config import LLMConfig, ModerationConfig
+from chatsift.llm.settings import LLMConfig
 from chatsift.moderation.apply import tag
 from chatsift.moderation.backends import Backend, BackendSpec, make_backend
+from chatsift.moderation.settings import ModerationConfig
 from chatsift.pipeline.stage import BatchStage, set_column
 
 
