@@ -57,9 +57,9 @@ def _counts(service) -> dict:
 def test_store_migrates_once_and_refuses_a_newer_schema(db):
     store = open_store(db, migrate=False)
     assert store.version() == 0
-    assert store.migrate() == [1, 2]
+    assert store.migrate() == [1, 2, 3]
     assert store.migrate() == []  # a second start applies nothing
-    assert open_store(db).version() == 2
+    assert open_store(db).version() == 3
     with store.tx() as cur:
         cur.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", (99, "future", 0.0))
     with pytest.raises(StoreError, match="newer than this chatsift knows"):
@@ -310,7 +310,7 @@ def test_a_locked_or_full_store_stores_nothing_half_way(tmp_path, upstream):
         locker.execute("BEGIN EXCLUSIVE")
         try:
             status, events = user.send("chat", "sent while another writer holds the store")
-            assert status == 200 and events[-1]["saved"] is False and "busy" in events[-1]["problem"]
+            assert status == 503 and "busy" in events[0]["error"]  # the session cannot be held: refused at once
             response = user.vote("chat", "upvote")
             assert response.status_code == 503 and "busy" in response.json()["error"]
         finally:
@@ -641,14 +641,16 @@ def test_consent_belongs_to_the_browser_not_to_the_address(db, upstream, tmp_pat
     assert "the second person's question" not in text
 
 
-def test_sessions_from_one_address_cannot_push_out_everyone_elses():
+def test_sessions_from_one_address_cannot_push_out_everyone_elses(db):
     from chatsift.serve.sessions import Sessions
 
-    sessions = Sessions(expiry_s=600, limit=100, per_user=5)
+    store = open_store(db)
+    sessions = Sessions(store, expiry_s=600, limit=100, per_user=5)
     victim = sessions.new("user-a")
     for _ in range(450):  # cookie-less requests from one address: a new session each
         sessions.new("user-b")
-    assert sessions.get(victim.sid)[0] is victim
+    assert sessions.get(victim.sid)[0].sid == victim.sid
     assert len(sessions) == 6  # the victim's and the attacker's five newest
     many = [sessions.new(f"user-{i}") for i in range(200)]  # the overall limit still holds, idlest first
-    assert len(sessions) == 100 and sessions.get(many[-1].sid)[0] is many[-1]
+    assert len(sessions) == 100 and sessions.get(many[-1].sid)[0].user_id == "user-199"
+    store.close()

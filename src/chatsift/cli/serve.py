@@ -17,7 +17,10 @@ import click
                    "locally as two arena models.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-def serve_command(config_path, db, upstreams, host, port) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Serving processes on the port. Sessions live in the store, so any process answers any "
+                   "request; several hosts may serve one PostgreSQL store the same way (one secret for all).")
+def serve_command(config_path, db, upstreams, host, port, workers) -> None:
     """Serve chat, anonymous arena battles and named side-by-side at http://HOST:PORT/.
 
     Users accept the versioned terms before their first message; conversations, votes and consents
@@ -31,6 +34,7 @@ def serve_command(config_path, db, upstreams, host, port) -> None:
     from chatsift.errors import ConfigError
     from chatsift.serve import serve
     from chatsift.serve.settings import load_settings
+    from chatsift.serve.store import store_label
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn will: a restart may follow a crash
@@ -52,10 +56,11 @@ def serve_command(config_path, db, upstreams, host, port) -> None:
             {"name": "smollm2-focused", "endpoint": f"{url}:smollm2", "temperature": 0.2, "max_tokens": 256},
             {"name": "smollm2-creative", "endpoint": f"{url}:smollm2", "temperature": 1.0, "max_tokens": 256}]
     settings = load_settings(config_path, **overrides)
-    click.echo(f"serving {len(settings.models)} model(s) at http://{host}:{port}/ with the store {settings.db} "
-               "(Ctrl-C to stop)")
+    click.echo(f"serving {len(settings.models)} model(s) at http://{host}:{port}/ with the store "
+               f"{store_label(settings.db)}"
+               f"{f' in {workers} processes' if workers > 1 else ''} (Ctrl-C to stop)")
     try:
-        serve(settings, host, port)
+        serve(settings, host, port, workers)
     finally:
         if local is not None:
             local.terminate()

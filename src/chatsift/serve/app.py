@@ -43,8 +43,9 @@ from chatsift.serve.identity import (
     token_matches,
     user_id,
 )
+from chatsift.serve.rates import MinuteWindow
 from chatsift.serve.service import ChatService, Refusal
-from chatsift.serve.sessions import MinuteWindow, Session
+from chatsift.serve.sessions import Session
 from chatsift.serve.store import StoreBusy, StoreError, for_users
 from chatsift.serve.turns import INACTIVE_MSG, run_turn
 
@@ -82,9 +83,23 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         await service.aclose()
 
     app = FastAPI(title="chatsift serve", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    admin_failures = MinuteWindow(ADMIN_ATTEMPTS_PER_MINUTE)  # wrong tokens per address
+    admin_failures = MinuteWindow(service.store, ADMIN_ATTEMPTS_PER_MINUTE, "admin")  # wrong tokens per address
 
-    def context(request: Request) -> _Ctx:
+    @app.exception_handler(StoreError)
+    async def store_refused(request: Request, exc: StoreError):
+        """A store that cannot be read before the request has a session (its session is read from it)."""
+        status, message, retry = _status(exc)
+        headers = {**HEADERS, **({"Retry-After": str(int(retry) + 1)} if retry else {})}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status, headers=headers)
+        return HTMLResponse(env.get_template("message.html.j2").render(message=message, back="/", settings=settings),
+                            status_code=status, headers=headers)
+
+    async def context(request: Request) -> _Ctx:
+        return await asyncio.to_thread(_context, request)
+
+    def _context(request: Request) -> _Ctx:
+        """The request's session, read from the store (any serving process may have made it)."""
         address = client_address(request.client.host if request.client else None,
                                  request.headers.get("x-forwarded-for"), networks)
         uid = user_id(secret, address)
@@ -162,7 +177,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
         return await _mode_page(request, "named")
 
     async def _mode_page(request: Request, mode: str) -> Response:
-        ctx = context(request)
+        ctx = await context(request)
         try:
             consented = await asyncio.to_thread(service.has_consent, ctx.session)
         except StoreError as exc:
@@ -176,13 +191,13 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.get("/terms", response_class=HTMLResponse)
     async def terms_page(request: Request, next: str = "/"):
-        ctx = context(request)
+        ctx = await context(request)
         latest = await asyncio.to_thread(service.store.consent, ctx.session.browser)
         return page(ctx, "terms.html.j2", latest=latest, next=next if next in PAGES.values() else "/")
 
     @app.post("/terms")
     async def terms_action(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         form: dict[str, str] = {}
         try:
             form = await read_form(request)
@@ -201,7 +216,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.get("/leaderboard", response_class=HTMLResponse)
     async def leaderboard_page(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             board = await service.leaderboard_async()
         except StoreError as exc:
@@ -210,24 +225,25 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.get("/api/leaderboard")
     async def leaderboard_api(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         board = await service.leaderboard_async()
         return finish(ctx, JSONResponse(orjson.loads(board.to_json()) if board else {"rows": []}))
 
     @app.get("/admin", response_class=HTMLResponse)
     async def admin_page(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         if not admin_token:
             return page(ctx, "message.html.j2", 404, message="the admin page is off (set the admin token)", back="/")
         if not admin_cookie_ok(secret, admin_token, request.cookies.get(ADMIN_COOKIE)):
             return page(ctx, "admin_login.html.j2", 401)
         summary = await asyncio.to_thread(service.store.summary)
-        return page(ctx, "admin.html.j2", summary=summary, sessions=len(service.sessions),
+        sessions = await asyncio.to_thread(len, service.sessions)
+        return page(ctx, "admin.html.j2", summary=summary, sessions=sessions,
                     ledger=service.ledger.to_dict(), now=time.time())
 
     @app.post("/admin")
     async def admin_login(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             form = await read_form(request)
         except Refusal as exc:
@@ -236,14 +252,14 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
             return page(ctx, "message.html.j2", 404, message="the admin page is off (set the admin token)", back="/")
         try:
             guard(request, ctx, form.get("csrf"))  # the sign-in form is a form like the others: same site only
-            wait = admin_failures.wait(ctx.session.user_id)
+            wait = await asyncio.to_thread(admin_failures.wait, ctx.session.user_id)
             if wait:
                 raise Refusal(429, f"too many wrong admin tokens from this address; try again in {wait:.0f} s",
                               retry_after=wait)
         except Refusal as exc:
             return refusal(ctx, exc, api=False)
         if not token_matches(form.get("token"), admin_token):
-            admin_failures.add(ctx.session.user_id)
+            await asyncio.to_thread(admin_failures.add, ctx.session.user_id)
             return page(ctx, "admin_login.html.j2", 401, wrong=True)
         response = finish(ctx, RedirectResponse("/admin", status_code=303))
         response.set_cookie(ADMIN_COOKIE, admin_cookie(secret, admin_token), max_age=ADMIN_SESSION_S, httponly=True,
@@ -252,7 +268,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/admin/logout")
     async def admin_logout(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             guard(request, ctx, (await read_form(request)).get("csrf"))
         except Refusal as exc:
@@ -278,7 +294,8 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
     @app.get("/healthz")
     async def health():
         version = await asyncio.to_thread(service.store.version)
-        return JSONResponse({"ok": True, "schema": version, "sessions": len(service.sessions)})
+        sessions = await asyncio.to_thread(len, service.sessions)
+        return JSONResponse({"ok": True, "schema": version, "sessions": sessions})
 
     # ------------------------------------------------------------ turns, as a stream (JS) or a form (no JS)
 
@@ -294,7 +311,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
                                        model=data.get("model") or None, models=models, regenerate=regenerate)
 
     async def _stream(request: Request, regenerate: bool):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             data = await read_json(request)
             sides, battle = await _begin(request, ctx, data, request.headers.get("x-csrf-token"), regenerate)
@@ -308,7 +325,8 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
                                     "models": None if battle.anony else battle.models}) + b"\n"
             else:
                 yield orjson.dumps({"model": sides[0].model, "conv_id": sides[0].conv_id}) + b"\n"
-            async for event in run_turn(ctx.session, mode, sides, battle, service.clients, settings, service.store):
+            async for event in run_turn(ctx.session, mode, sides, battle, service.clients, settings,
+                                        service.sessions):
                 yield orjson.dumps(event) + b"\n"
 
         return finish(ctx, StreamingResponse(lines(), media_type="application/x-ndjson",
@@ -324,24 +342,27 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/api/stop")
     async def stop_api(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             guard(request, ctx, request.headers.get("x-csrf-token"))
         except Refusal as exc:
             return refusal(ctx, exc, api=True)
-        ctx.session.stop = ctx.session.busy
-        return finish(ctx, JSONResponse({"ok": True, "stopping": ctx.session.stop}))
+        try:
+            stopping = await asyncio.to_thread(service.sessions.request_stop, ctx.session.sid)
+        except StoreError as exc:
+            return refusal(ctx, exc, api=True)
+        return finish(ctx, JSONResponse({"ok": True, "stopping": stopping}))
 
     @app.post("/send")
     async def send_form(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             form = await read_form(request)
             mode = form.get("mode", "chat")
             sides, battle = await _begin(request, ctx, form, form.get("csrf"), form.get("regenerate") == "1")
         except (Refusal, StoreError) as exc:
             return refusal(ctx, exc, api=False)
-        async for _ in run_turn(ctx.session, mode, sides, battle, service.clients, settings, service.store):
+        async for _ in run_turn(ctx.session, mode, sides, battle, service.clients, settings, service.sessions):
             pass
         return finish(ctx, RedirectResponse(PAGES.get(mode, "/"), status_code=303))
 
@@ -354,7 +375,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/api/vote")
     async def vote_api(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             result = await _vote(request, ctx, await read_json(request), request.headers.get("x-csrf-token"))
         except (Refusal, StoreError) as exc:
@@ -363,7 +384,7 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/vote")
     async def vote_form(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             form = await read_form(request)
             await _vote(request, ctx, form, form.get("csrf"))
@@ -373,12 +394,12 @@ def create_app(service: ChatService, admin_token: str | None = None) -> FastAPI:
 
     @app.post("/clear")
     async def clear_form(request: Request):
-        ctx = context(request)
+        ctx = await context(request)
         try:
             form = await read_form(request)
             guard(request, ctx, form.get("csrf"))
-            service.clear(ctx.session, form.get("mode", "chat"))
-        except Refusal as exc:
+            await asyncio.to_thread(service.clear, ctx.session, form.get("mode", "chat"))
+        except (Refusal, StoreError) as exc:
             return refusal(ctx, exc, api=False)
         return finish(ctx, RedirectResponse(PAGES.get(form.get("mode", "chat"), "/"), status_code=303))
 

@@ -13,7 +13,12 @@ Tables (nothing in them is a raw address: ``user_id`` is already the server's HM
   it counts for the leaderboard and why not;
 - ``consents``: accept/withdraw actions per browser (the column ``user_id`` holds the browser's keyed
   hash since migration 2; before it, the address hash) with the terms version and time;
-- ``events``: errors, moderation blocks and refusals for the admin page (no user text).
+- ``events``: errors, moderation blocks and refusals for the admin page (no user text);
+- ``sessions``: the live sessions (what is on screen, whether an answer is streaming, whether its user
+  pressed stop), so that any serving process can answer any request; ``version`` goes up with every
+  change, and a change made from a stale copy is refused. A row goes when its session expires;
+- ``rate_events``: one row per counted event (a message sent, a wrong admin token) per key, so that
+  limits hold across processes; rows older than the window are deleted as new ones come.
 """
 
 from __future__ import annotations
@@ -47,6 +52,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (2, "the browser that stored each snapshot and vote", [
         "ALTER TABLE snapshots ADD COLUMN browser TEXT",
         "ALTER TABLE votes ADD COLUMN browser TEXT",
+    ]),
+    # Sessions and rate limits in the store: several serving processes (one host or several) share them.
+    (3, "live sessions and rate-limit events", [
+        """CREATE TABLE sessions (
+            sid TEXT PRIMARY KEY, user_id TEXT NOT NULL, browser TEXT NOT NULL, last_seen {real} NOT NULL,
+            version INTEGER NOT NULL, busy_until {real}, stop INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL)""",
+        "CREATE INDEX sessions_user ON sessions (user_id, last_seen)",
+        "CREATE INDEX sessions_browser ON sessions (browser)",
+        "CREATE INDEX sessions_seen ON sessions (last_seen)",
+        "CREATE TABLE rate_events (id {id}, key TEXT NOT NULL, tstamp {real} NOT NULL)",
+        "CREATE INDEX rate_events_key ON rate_events (key, tstamp)",
+        "CREATE INDEX rate_events_tstamp ON rate_events (tstamp)",
     ]),
 ]
 

@@ -1,8 +1,8 @@
 """What the pages and the API do, apart from HTTP: consent, limits, turns, votes, the leaderboard.
 
-``ChatService`` holds the settings, the store, one LLM client per model and the live sessions. Each
-refusal is a ``Refusal`` with the HTTP status and a sentence for the user; nothing is stored for a
-refused request.
+``ChatService`` holds the settings, the store, one LLM client per model, and the live sessions and
+rate limits (both kept in the store, so that several serving processes share them). Each refusal is a
+``Refusal`` with the HTTP status and a sentence for the user; nothing is stored for a refused request.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass
 
 from chatsift.llm import Endpoint, Ledger, LLMClient, RetryPolicy, parse_endpoint
+from chatsift.serve.rates import MinuteWindow
 from chatsift.serve.sampling import NoPair, battle_pair
-from chatsift.serve.sessions import MODES, Battle, Conversation, MinuteWindow, Session, Sessions
+from chatsift.serve.sessions import LEASE_S, MODES, Battle, Conversation, Session, Sessions
 from chatsift.serve.settings import ServeSettings
 from chatsift.serve.store import Duplicate, NoConsent, Store
 from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG
@@ -40,9 +41,9 @@ class ChatService:
         self.secret = secret
         self.moderator = moderator  # a moderation backend (``.moderate(texts)``), or None
         self.rng = rng or random.Random()
-        self.sessions = Sessions(settings.limits.session_expiry_s, settings.limits.max_sessions,
+        self.sessions = Sessions(store, settings.limits.session_expiry_s, settings.limits.max_sessions,
                                  settings.limits.max_sessions_per_user)
-        self.rate = MinuteWindow(settings.limits.rate_per_minute)
+        self.rate = MinuteWindow(store, settings.limits.rate_per_minute, "send")
         self.ledger = Ledger()
         self.clients = {m.name: self._client(m.name, m.endpoint) for m in settings.models}
         self._board: tuple[int, object] | None = None
@@ -70,9 +71,9 @@ class ChatService:
             return False
         if session.consented != latest[2]:
             if session.consented is not None:
-                session.chat = None
-                session.battles.clear()
+                session.forget()
             session.consented = latest[2]
+            self.sessions.save(session)  # a stale copy is refused; the next change reads it again
         return True
 
     def accept_terms(self, session: Session) -> None:
@@ -80,24 +81,24 @@ class ChatService:
         self.store.add_consent(session.browser, "accept", self.settings.terms_version, now)
         latest = self.store.consent(session.browser)
         session.consented = latest[2] if latest else now
+        self.sessions.save(session)
 
     def withdraw(self, session: Session) -> None:
+        """Every session of the browser drops what it shows, in every process; a turn still streaming
+        is refused by the store when it comes to be written."""
         self.store.add_consent(session.browser, "withdraw", self.settings.terms_version, time.time())
+        self.sessions.forget_browser(session.browser)
         session.consented = None
-        session.chat = None
-        session.battles.clear()
+        session.forget()
 
     # ------------------------------------------------------------ turns
 
     def begin_turn(self, session: Session, mode: str, text: str | None, *, model: str | None = None,
                    models: list[str] | None = None, regenerate: bool = False) -> tuple[list[Conversation],
                                                                                     Battle | None]:
-        """Check the request and put the user's message on the conversation(s); the caller streams."""
-        with session.lock:
-            return self._begin_turn(session, mode, text, model, models, regenerate)
-
-    def _begin_turn(self, session: Session, mode: str, text: str | None, model: str | None,
-                    models: list[str] | None, regenerate: bool) -> tuple[list[Conversation], Battle | None]:
+        """Check the request, hold the session for the answer (refused when another request, in this
+        process or another, changed it meanwhile), and put the user's message on the conversation(s);
+        the caller streams."""
         if mode not in MODES:
             raise Refusal(400, f"unknown mode {mode!r} (chat, anony or named)")
         if not self.has_consent(session):
@@ -114,11 +115,6 @@ class ChatService:
                 raise Refusal(409, "this battle has been voted on; start a new round")
             self._check_rate(session)
             text = sides[0].messages[-2][1]
-            for conv in sides:
-                del conv.messages[-2:]
-                if conv.finish_reasons:
-                    conv.finish_reasons.pop()
-            self.store.add_event("regenerate", f"mode {mode}", ",".join(c.model for c in sides))
         else:
             text = (text or "").strip()
             if not text:
@@ -130,9 +126,20 @@ class ChatService:
                 raise Refusal(400, CONVERSATION_LIMIT_MSG)
             self._check_rate(session)
             self._moderate(session, text, sides)
+        # The stored session keeps its state before the turn: a process that dies mid-answer leaves it
+        # as it was, and the turn's end writes the new state with the turn's snapshots.
+        session.busy_until = time.time() + LEASE_S
+        if not self.sessions.save(session):
+            session.busy_until = None
+            raise Refusal(409, "this conversation changed in another tab or request; reload the page")
+        if regenerate:
+            for conv in sides:
+                del conv.messages[-2:]
+                if conv.finish_reasons:
+                    conv.finish_reasons.pop()
+            self.store.add_event("regenerate", f"mode {mode}", ",".join(c.model for c in sides))
         for conv in sides:
             conv.messages.append(["user", text])
-        session.busy = True
         return sides, battle
 
     def _check_rate(self, session: Session) -> None:
@@ -192,12 +199,17 @@ class ChatService:
             session.chat = None
         else:
             session.battles.pop(mode, None)
+        if not self.sessions.save(session):
+            raise Refusal(409, "this conversation changed in another tab or request; reload the page")
 
     # ------------------------------------------------------------ votes
 
     def vote(self, session: Session, mode: str, kind: str, battle_id: str | None = None) -> dict:
-        with session.lock:
-            return self._vote(session, mode, kind, battle_id)
+        """One vote; the store's unique vote key holds it to one per answer or battle, whichever process
+        takes the request."""
+        result = self._vote(session, mode, kind, battle_id)
+        self.sessions.save(session)  # what the page shows; the vote itself is already stored
+        return result
 
     def _vote(self, session: Session, mode: str, kind: str, battle_id: str | None) -> dict:
         if not self.has_consent(session):

@@ -69,6 +69,15 @@ def sqlite_path(url: str) -> Path:
     return Path(rest[1:])
 
 
+def store_label(url: str) -> str:
+    """The store URL without a password, for messages."""
+    if url.startswith("sqlite://"):
+        return url
+    head, _, tail = url.partition("://")
+    auth, at, host = tail.rpartition("@")
+    return f"{head}://{auth.split(':')[0] + '@' if at else ''}{host}"
+
+
 def open_store(url: str, *, migrate: bool = True, busy_timeout_s: float = 5.0, sqlite_pragmas: tuple = ()) -> Store:
     store = Store(url, busy_timeout_s=busy_timeout_s, sqlite_pragmas=sqlite_pragmas)
     if migrate:
@@ -102,12 +111,7 @@ class Store:
 
     @property
     def label(self) -> str:
-        """The URL without a password, for messages."""
-        if self.dialect == "sqlite":
-            return self.url
-        head, _, tail = self.url.partition("://")
-        auth, at, host = tail.rpartition("@")
-        return f"{head}://{auth.split(':')[0] + '@' if at else ''}{host}"
+        return store_label(self.url)
 
     # ------------------------------------------------------------ connections and transactions
 
@@ -241,9 +245,10 @@ class Store:
         """Store one finished answer's full conversation state; returns its ``seq``."""
         return self.add_snapshots([snapshot])[0]
 
-    def add_snapshots(self, snapshots: list[dict], battle: dict | None = None) -> list[int]:
+    def add_snapshots(self, snapshots: list[dict], battle: dict | None = None, then=None) -> list[int]:
         """A turn's snapshots in one transaction (a battle's two sides, and the battle row the first
-        time), so a battle is never stored one-sided."""
+        time), so a battle is never stored one-sided; ``then(cursor)`` writes more in the same one (the
+        session's state after the turn)."""
         seqs = []
         with self.tx() as cur:
             for browser in {s.get("browser") or s["user_id"] for s in snapshots}:
@@ -263,6 +268,8 @@ class Store:
                          s.get("start_tstamp"), s["finish_reason"], orjson.dumps(s["state"]).decode(),
                          orjson.dumps(s["gen_params"]).decode(), s.get("browser")))
                 seqs.append(seq)
+            if then is not None:
+                then(cur)
         return seqs
 
     def add_vote(self, *, vote_key: str, kind: str, user_id: str, tstamp: float, counted: bool,
@@ -386,6 +393,11 @@ class _Cursor:
     def all(self, sql: str, params: tuple = ()) -> list:
         self.cursor.execute(self._sql(sql), params)
         return self.cursor.fetchall()
+
+    def changed(self, sql: str, params: tuple = ()) -> int:
+        """Run an UPDATE or DELETE; the number of rows it changed."""
+        self.cursor.execute(self._sql(sql), params)
+        return self.cursor.rowcount
 
     def table_exists(self, name: str) -> bool:
         if self.dialect == "sqlite":

@@ -3,23 +3,26 @@
 Both sides of a battle stream at once through the LLM client; deltas reach the page as they come.
 An upstream that fails, stalls or sends garbage gets FastChat's behaviour: the answer becomes the
 serving-error text with an error code (what FastChat's logs show, and what curate's
-``network_error`` filter excludes). A stop keeps what was received. The turn's snapshots are written
-in one transaction when every side has finished; a server killed before that stores nothing of the
-turn, and a store that refuses the write leaves the screen as the store has it (the turn is undone).
+``network_error`` filter excludes). A stop (pressed in any serving process: it is read from the
+store while the answer streams) keeps what was received. The turn's snapshots and the session's new
+state are written in one transaction when every side has finished; a server killed before that
+stores nothing of the turn, and a store that refuses the write leaves the screen as the store has it
+(the turn is undone).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 
 from chatsift.llm import LLMClient, LLMError, StreamBroken
 from chatsift.schema import NETWORK_ERROR_MSG
-from chatsift.serve.sessions import Battle, Conversation, Session
+from chatsift.serve.sessions import LEASE_S, Battle, Conversation, Session, Sessions
 from chatsift.serve.settings import ServeSettings
-from chatsift.serve.store import Store, StoreError, for_users
+from chatsift.serve.store import StoreError, for_users
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ MODERATION_MSG = "$MODERATION$ YOUR INPUT VIOLATES OUR CONTENT MODERATION GUIDEL
 CONVERSATION_LIMIT_MSG = ("YOU HAVE REACHED THE CONVERSATION LENGTH LIMIT. PLEASE CLEAR HISTORY AND START A NEW "
                           "CONVERSATION.")
 INACTIVE_MSG = "THIS SESSION HAS BEEN INACTIVE FOR TOO LONG. PLEASE REFRESH THIS PAGE."
+STOP_POLL_S = 0.5  # how often a streaming turn looks for a stop in the store
 
 
 def gen_params(settings: ServeSettings, model: str) -> dict:
@@ -36,14 +40,30 @@ def gen_params(settings: ServeSettings, model: str) -> dict:
 
 
 async def run_turn(session: Session, mode: str, sides: list[Conversation], battle: Battle | None,
-                   clients: dict[str, LLMClient], settings: ServeSettings, store: Store) -> AsyncIterator[dict]:
+                   clients: dict[str, LLMClient], settings: ServeSettings, sessions: Sessions) -> AsyncIterator[dict]:
     """Stream the turn as events: ``{"side", "delta"}``, ``{"side", "error"}``, then ``{"done", "saved"}``
     (with ``problem``, the reason, when the store refused the turn)."""
     start = time.time()
+    store = sessions.store
     for conv in sides:
         conv.messages.append(["assistant", ""])
     queue: asyncio.Queue = asyncio.Queue()
     finish = ["stop"] * len(sides)
+    stopping = asyncio.Event()
+
+    async def watch() -> None:
+        """Look for a stop in the store, and renew the session's lease while the answer streams."""
+        renewed = time.monotonic()
+        while True:
+            await asyncio.sleep(STOP_POLL_S)
+            if time.monotonic() - renewed > LEASE_S / 3:
+                renewed = time.monotonic()
+                stop = await asyncio.to_thread(sessions.renew, session)
+            else:
+                stop = await asyncio.to_thread(sessions.stop_requested, session)
+            if stop:
+                stopping.set()
+                return
 
     async def pump(i: int, conv: Conversation) -> None:
         params = gen_params(settings, conv.model)
@@ -53,7 +73,7 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
                 parts.append(delta)
                 conv.messages[-1][1] = "".join(parts)
                 await queue.put({"side": i, "delta": delta})
-                if session.stop:
+                if stopping.is_set():
                     finish[i] = "stopped"
                     break
         except (StreamBroken, LLMError) as exc:
@@ -65,7 +85,7 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
         finally:
             await queue.put({"side": i, "end": True})
 
-    tasks = [asyncio.create_task(pump(i, c)) for i, c in enumerate(sides)]
+    tasks = [asyncio.create_task(pump(i, c)) for i, c in enumerate(sides)] + [asyncio.create_task(watch())]
     stored: str | None = None  # "" once stored, the user's reason when the store refused; None: not reached
     storing = False  # once the write has started (in a thread), it finishes on its own
     try:
@@ -78,27 +98,27 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
             yield event
         storing = True
         stored = await asyncio.to_thread(_store_turn, session, mode, sides, battle, finish, start, settings,
-                                         store)
+                                         sessions)
         done = {"done": True, "saved": not stored, "finish": finish}
         yield done | ({"problem": stored} if stored else {})
     finally:
         for task in tasks:  # a client that went away (stop, closed tab) cancels the stream
             task.cancel()
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        if stored is None and not storing:
+        if stored is None and not storing:  # the client went away: no awaiting here, the loop is closing it
             if all(not conv.messages[-1][1] for conv in sides):
-                for conv in sides:  # nothing was received: the turn never happened
-                    del conv.messages[-2:]
+                with contextlib.suppress(StoreError):  # nothing was received: the turn never happened
+                    sessions.release(session)
             else:  # keep what the user saw
                 finish = [f if f == "error" else "stopped" for f in finish]
-                _store_turn(session, mode, sides, battle, finish, start, settings, store)
-        session.busy = False
-        session.stop = False
+                _store_turn(session, mode, sides, battle, finish, start, settings, sessions)
 
 
 def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: Battle | None, finish: list[str],
-                start: float, settings: ServeSettings, store: Store) -> str:
-    """Store the turn's snapshots; returns "" or, when the store refused, what to tell the user."""
+                start: float, settings: ServeSettings, sessions: Sessions) -> str:
+    """Store the turn's snapshots and the session after it; returns "" or, when the store refused, what
+    to tell the user (the session is then released as it was before the turn)."""
+    store = sessions.store
     now = time.time()
     snapshots = [{"conv_id": c.conv_id, "user_id": session.user_id, "browser": session.browser, "model": c.model,
                   "mode": mode,
@@ -109,16 +129,23 @@ def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: 
         row = {"battle_id": battle.battle_id, "user_id": session.user_id, "anony": battle.anony,
                "model_a": battle.models[0], "model_b": battle.models[1], "conv_a": sides[0].conv_id,
                "conv_b": sides[1].conv_id, "created": battle.created}
+    for conv, f in zip(sides, finish):
+        conv.finish_reasons.append(f)
+    was_stored = battle is not None and battle.stored
+    if battle is not None:
+        battle.stored = True
+    session.busy_until = None
     try:
-        store.add_snapshots(snapshots, row)
+        store.add_snapshots(snapshots, row, then=lambda cur: sessions.write(cur, session))
     except StoreError as exc:
         log.warning("a turn was not stored: %s", exc)
         store.add_event("store_error", str(exc))
         for conv in sides:  # the screen shows what the store holds
             del conv.messages[-2:]
+            conv.finish_reasons.pop()
+        if battle is not None:
+            battle.stored = was_stored
+        with contextlib.suppress(StoreError):
+            sessions.release(session)
         return for_users(exc)[1]
-    if battle is not None:
-        battle.stored = True
-    for conv, f in zip(sides, finish):
-        conv.finish_reasons.append(f)
     return ""
