@@ -1,10 +1,12 @@
 """Load test of ``chatsift serve``: simulated users chatting and voting against a streaming upstream.
 
-Three processes on loopback: a local OpenAI-compatible upstream that streams every answer in
-``--chunks`` server-sent events ``--chunk-ms`` apart (Starlette on uvicorn), ``chatsift serve``, and
-this load generator. Each of ``--users`` users (its own address behind the trusted proxy, its own
-cookies) accepts the terms and then, ``--rounds`` times, fights an anonymous battle (both answers
-streamed), votes, starts a new round, and asks one single-chat question and upvotes it.
+Processes on loopback: a local OpenAI-compatible upstream that streams every answer in ``--chunks``
+server-sent events ``--chunk-ms`` apart (Starlette on uvicorn), ``--servers`` ``chatsift serve``
+processes on their own ports over one store, and this load generator. Each of ``--users`` users (its
+own address behind the trusted proxy, its own cookies) accepts the terms and then, ``--rounds`` times,
+fights an anonymous battle (both answers streamed), votes, starts a new round, and asks one
+single-chat question and upvotes it. With several servers, a user's successive requests go to the
+servers in turn (a proxy without sticky sessions), so its session, votes and limits cross processes.
 
 Reported: requests/s over the whole run; per streamed turn, time to the first delta and to the end,
 p50/p95, beside the same request sent straight to the upstream at the same concurrency, and the
@@ -12,9 +14,9 @@ difference (what the service adds). Then the checks: every sent turn and vote is
 every stored conversation is consistent (roles alternate, each answer is the upstream's full answer
 to its prompt, ``seq`` counts the turns), nothing is refused. Last, the server is killed with SIGKILL
 while answers stream, restarted, and a second, smaller wave runs: the export holds no half-written
-answer and the new wave is stored whole.
+answer and the new wave is stored whole. With several servers, only the first is killed; the others go on.
 
-    python benchmarks/bench_serve.py [--users 200 --rounds 3] [--db postgresql://...] [--json out.json]
+    python benchmarks/bench_serve.py [--users 200 --rounds 3] [--servers 2] [--db postgresql://...] [--json out.json]
 """
 
 from __future__ import annotations
@@ -119,6 +121,18 @@ class Stats:
         self.streaming = 0  # turns whose answer has started and not ended
 
 
+class Hops:
+    """Each request of one user to the next server in turn (starting from the user's own)."""
+
+    def __init__(self, bases: list[str], index: int) -> None:
+        self.bases, self.next = bases, index
+
+    def __call__(self, http: httpx.AsyncClient) -> httpx.AsyncClient:
+        http.base_url = self.bases[self.next % len(self.bases)]
+        self.next += 1
+        return http
+
+
 async def stream_turn(http: httpx.AsyncClient, csrf: str, body: dict, stats: Stats) -> list[dict]:
     start = time.perf_counter()
     first = None
@@ -144,33 +158,36 @@ async def stream_turn(http: httpx.AsyncClient, csrf: str, body: dict, stats: Sta
     return events
 
 
-async def user(base: str, index: int, rounds: int, stats: Stats, tag: str) -> None:
+async def user(bases: list[str], index: int, rounds: int, stats: Stats, tag: str) -> None:
     address = f"10.{index // 250}.{index % 250}.{7 if tag == 'main' else 9}"
-    async with httpx.AsyncClient(base_url=base, headers={"X-Forwarded-For": address}, timeout=120) as http:
-        page = (await http.get("/terms")).text
+    hop = Hops(bases, index)
+    async with httpx.AsyncClient(headers={"X-Forwarded-For": address}, timeout=120) as http:
+        page = (await hop(http).get("/terms")).text
         stats.requests += 1
         csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-        response = await http.post("/terms", data={"csrf": csrf, "accept": "yes", "next": "/"})
+        response = await hop(http).post("/terms", data={"csrf": csrf, "accept": "yes", "next": "/"})
         stats.requests += 1
         if response.status_code != 303:
             stats.refused.append(f"accept {response.status_code}")
             return
         for r in range(rounds):
             prompt = f"{tag} user {index} battle {r}: explain something"
-            if await stream_turn(http, csrf, {"mode": "anony", "text": prompt}, stats):
+            if await stream_turn(hop(http), csrf, {"mode": "anony", "text": prompt}, stats):
                 stats.sent_turns.append(("anony", prompt))
-            vote = await http.post("/api/vote", json={"mode": "anony", "kind": ("leftvote", "rightvote", "tievote")[
-                (index + r) % 3]}, headers={"X-CSRF-Token": csrf})
+            kind = ("leftvote", "rightvote", "tievote")[(index + r) % 3]
+            vote = await hop(http).post("/api/vote", json={"mode": "anony", "kind": kind},
+                                        headers={"X-CSRF-Token": csrf})
             stats.requests += 1
             stats.votes += vote.status_code == 200
             if vote.status_code != 200:
                 stats.refused.append(f"vote {vote.status_code}: {vote.text[:200]}")
-            await http.post("/clear", data={"csrf": csrf, "mode": "anony"})
+            await hop(http).post("/clear", data={"csrf": csrf, "mode": "anony"})
             stats.requests += 1
             prompt = f"{tag} user {index} chat {r}: a question"
-            if await stream_turn(http, csrf, {"mode": "chat", "text": prompt, "model": "model-a"}, stats):
+            if await stream_turn(hop(http), csrf, {"mode": "chat", "text": prompt, "model": "model-a"}, stats):
                 stats.sent_turns.append(("chat", prompt))
-            up = await http.post("/api/vote", json={"mode": "chat", "kind": "upvote"}, headers={"X-CSRF-Token": csrf})
+            up = await hop(http).post("/api/vote", json={"mode": "chat", "kind": "upvote"},
+                                      headers={"X-CSRF-Token": csrf})
             stats.requests += 1
             stats.votes += up.status_code == 200
 
@@ -250,7 +267,7 @@ async def main_async(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="chatsift-serve-bench-"))
     print(f"work folder (logs, store): {work}", file=sys.stderr)
     db = args.db or f"sqlite:///{work / 'chat.db'}"
-    up_port, port = free_port(), free_port()
+    up_port, ports = free_port(), [free_port() for _ in range(args.servers)]
     upstream_log = (work / "upstream.log").open("wb")
     upstream = subprocess.Popen([sys.executable, str(HERE), "--upstream-only", str(up_port), "--chunks",
                                  str(args.chunks), "--chunk-ms", str(args.chunk_ms)],
@@ -264,34 +281,34 @@ async def main_async(args) -> dict:
         "db": db, "trusted_proxies": ["127.0.0.1/32"], "upstream_concurrency": 512,
         "limits": {"rate_per_minute": 1000},
         "models": [{"name": f"model-{x}", "endpoint": f"{up_url}:model-{x}", "max_tokens": 64} for x in "abcd"]}))
-    server = start_server(config, port, env)
-    base = f"http://127.0.0.1:{port}"
+    servers = [start_server(config, port, env) for port in ports]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         direct = Stats()
         await direct_users(up_url, args.users, args.rounds, direct)
         d_first, d_total = direct.first, direct.total
         stats = Stats()
-        cpu_before = _cpu_s(server.pid)
+        cpu_before = sum(_cpu_s(s.pid) for s in servers)
         started = time.perf_counter()
-        await asyncio.gather(*(user(base, i, args.rounds, stats, "main") for i in range(args.users)))
+        await asyncio.gather(*(user(bases, i, args.rounds, stats, "main") for i in range(args.users)))
         wall = time.perf_counter() - started
-        server_cpu = _cpu_s(server.pid) - cpu_before
+        server_cpu = sum(_cpu_s(s.pid) for s in servers) - cpu_before
         expected = {"snapshots": 3 * args.users * args.rounds, "votes": 2 * args.users * args.rounds}
         first_check = check_store(db, expected, stats.sent_turns, args.chunks)
 
-        # Kill it mid-stream, restart, and carry on.
+        # Kill the first server mid-stream, restart it, and carry on.
         killed = Stats()
-        wave = asyncio.gather(*(user(base, i, 1, killed, "killed") for i in range(20)), return_exceptions=True)
+        wave = asyncio.gather(*(user(bases, i, 1, killed, "killed") for i in range(20)), return_exceptions=True)
         deadline = time.monotonic() + 30
         while killed.streaming < 10 and time.monotonic() < deadline:  # answers are on their way
             await asyncio.sleep(0.01)
         streaming_at_kill = killed.streaming
-        server.send_signal(signal.SIGKILL)
-        server.wait()
+        servers[0].send_signal(signal.SIGKILL)
+        servers[0].wait()
         await wave
-        server = start_server(config, port, env)
+        servers[0] = start_server(config, ports[0], env)
         after = Stats()
-        await asyncio.gather(*(user(base, i, 1, after, "after") for i in range(20)))
+        await asyncio.gather(*(user(bases, i, 1, after, "after") for i in range(20)))
         export = work / "logs"
         subprocess.run([sys.executable, "-m", "chatsift.cli.main", "export", db, "-o", str(export)], check=True,
                        env=env, capture_output=True)
@@ -304,11 +321,13 @@ async def main_async(args) -> dict:
         exported_prompts = {r["state"]["messages"][-2][1] for r in records if r["type"] == "chat"}
         final_check = check_store(db, {}, stats.sent_turns + killed.sent_turns + after.sent_turns, args.chunks)
     finally:
-        server.kill()
+        for server in servers:
+            server.kill()
         upstream.kill()
     turns = len(stats.total)
     result = {
-        "users": args.users, "rounds": args.rounds, "db": "postgresql" if db.startswith("postgres") else "sqlite",
+        "users": args.users, "rounds": args.rounds, "servers": args.servers,
+        "db": "postgresql" if db.startswith("postgres") else "sqlite",
         "upstream": {"chunks": args.chunks, "chunk_ms": args.chunk_ms},
         "wall_s": round(wall, 2), "server_cpu_per_wall": round(server_cpu / wall, 2), "requests": stats.requests,
         "requests_per_s": round(stats.requests / wall, 1),
@@ -344,6 +363,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--servers", type=int, default=1, help="chatsift serve processes over the one store")
     parser.add_argument("--chunks", type=int, default=10)
     parser.add_argument("--chunk-ms", type=float, default=100.0)
     parser.add_argument("--db", help="store URL (default: a new SQLite file); a PostgreSQL database must be empty")

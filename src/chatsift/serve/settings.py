@@ -56,7 +56,7 @@ class Limits:
     max_turns: int = 50
     session_expiry_s: float = 3600.0
     rate_per_minute: int = 30  # messages a user may send per minute
-    max_sessions: int = 100_000  # active sessions kept in memory; the idlest are dropped past this
+    max_sessions: int = 100_000  # live sessions kept in the store; the idlest are dropped past this
     max_sessions_per_user: int = 20  # one address's own oldest session goes past this (tabs, cookie-less bots)
 
 

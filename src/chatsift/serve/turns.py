@@ -31,7 +31,7 @@ MODERATION_MSG = "$MODERATION$ YOUR INPUT VIOLATES OUR CONTENT MODERATION GUIDEL
 CONVERSATION_LIMIT_MSG = ("YOU HAVE REACHED THE CONVERSATION LENGTH LIMIT. PLEASE CLEAR HISTORY AND START A NEW "
                           "CONVERSATION.")
 INACTIVE_MSG = "THIS SESSION HAS BEEN INACTIVE FOR TOO LONG. PLEASE REFRESH THIS PAGE."
-STOP_POLL_S = 0.5  # how often a streaming turn looks for a stop in the store
+STOP_POLL_S = 1.0  # how often a streaming turn looks for a stop in the store
 
 
 def gen_params(settings: ServeSettings, model: str) -> dict:
