@@ -14,6 +14,7 @@ answers a request it interrupts); ``"ignore_stream"`` answers with one JSON body
 
 Hostile endpoints: ``"endless_body"`` (200, then bytes without end until the client hangs up),
 ``"drip"`` (200, then one byte every 0.2 s, for ever), ``"huge_body"`` (a valid answer of 20 MB),
+``"padded_body"`` (a valid answer with 2 MB of log-probabilities),
 ``"stream_endless"`` (words without end) and ``"stream_number"`` (a chunk whose content is a number).
 """
 
@@ -145,6 +146,11 @@ class FakeLLM:
                                 time.sleep(0.2)
                     except (BrokenPipeError, ConnectionResetError):
                         return  # the client hung up: what it should do
+                if fault == "padded_body":  # a valid answer with 2 MB of what nobody reads (log-probabilities)
+                    answer = self._answer(path, body)
+                    answer["choices"][0]["logprobs"] = {"content": [{"token": "x", "logprob": -0.5}] * 60_000}
+                    self._send(200, json.dumps(answer).encode())
+                    return
                 if fault == "huge_body":
                     answer = self._answer(path, body)
                     answer["choices"][0]["message"]["content"] = "x" * 20_000_000

@@ -112,6 +112,20 @@ def test_answers_are_cached_and_a_rerun_pays_nothing(server, tmp_path):
     assert total.prompt_tokens > 0 and total.completion_tokens > 0
 
 
+def test_the_cache_keeps_what_is_read_not_the_whole_body(server, tmp_path):
+    """A server that pads its answers (2 MB of log-probabilities) costs the cache a few hundred bytes
+    an answer: it keeps the text, finish reason and usage, and a rerun reads the same answer from it."""
+    client = client_for(server, tmp_path)
+    server.inject(CHAT, "padded_body")
+    first = client.chat_many(chats(1))[0]
+    assert "logprobs" in first.response["choices"][0]  # the caller of this run gets the whole answer
+    rows = ResponseCache(tmp_path / "cache")._db().execute("SELECT LENGTH(response) FROM responses").fetchall()
+    assert len(rows) == 1 and rows[0][0] < 1_000
+    again = client_for(server, tmp_path).chat_many(chats(1))[0]
+    assert again.cached and chat_text(again.response) == chat_text(first.response) == "echo: question 0"
+    assert again.response["usage"] == first.response["usage"]
+
+
 def test_transient_faults_are_retried(server, tmp_path):
     server.inject(CHAT, "429", "500", "malformed", "truncated", "timeout", "503")
     ledger = Ledger()

@@ -45,6 +45,7 @@ from chatsift.llm.responses import (
     LLMError,
     RetryPolicy,
     StreamBroken,
+    cacheable,
     chat_text,
     estimate_tokens,
     retry_after,
@@ -221,7 +222,7 @@ class LLMClient:
                     if valid_response(path, body, data):
                         self._account(entry, body, data)
                         if self.cache is not None:
-                            self.cache.put(self.key(path, body), data)
+                            self.cache.put(self.key(path, body), cacheable(path, data))
                         return CallResult(data)
                     problem = "malformed response body"
                 elif status in FATAL_STATUSES:

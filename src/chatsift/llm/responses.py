@@ -90,6 +90,23 @@ def valid_response(path: str, body: dict, response: object) -> bool:
     return isinstance(response.get(key), list) and len(response[key]) == expected
 
 
+def cacheable(path: str, response: dict) -> dict:
+    """The part of a valid answer that chatsift reads (text, finish reason, scores, vectors, usage), as the
+    cache keeps it: log-probabilities, echoed prompts and whatever else a server adds are left out."""
+    kept = {k: response[k] for k in ("model", "usage") if k in response}
+    if path == CHAT:
+        kept["choices"] = [{"index": c.get("index", i), "finish_reason": c.get("finish_reason"),
+                            "message": {k: c["message"][k] for k in ("role", "content") if k in c["message"]}}
+                           for i, c in enumerate(response["choices"]) if isinstance(c, dict)
+                           and isinstance(c.get("message"), dict)]
+    elif path == MODERATIONS:
+        kept["results"] = response["results"]
+    else:
+        kept["data"] = [{"index": d.get("index", i), "embedding": d.get("embedding")}
+                        for i, d in enumerate(response["data"]) if isinstance(d, dict)]
+    return kept
+
+
 def retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
