@@ -230,7 +230,7 @@ def pct(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------- checks
 
 def check_store(db: str, expected: dict[str, int], prompts: list[tuple[str, str]], chunks: int) -> dict:
-    from chatsift.serve.store import open_store
+    from chatsift.chatstore.store import open_store
 
     store = open_store(db, migrate=False)
     with store.tx(write=False) as cur:

@@ -76,10 +76,10 @@ def settings_dict(db: str, upstream: str, models=("alpha", "beta", "gamma"), **e
 @contextlib.contextmanager
 def running(settings: dict, admin_token: str | None = None, **store_options):
     """The service on a loopback port: (base URL, service)."""
+    from chatsift.chatstore.store import open_store
     from chatsift.serve import build_service
     from chatsift.serve.app import create_app
     from chatsift.serve.settings import settings_from_dict
-    from chatsift.serve.store import open_store
 
     parsed = settings_from_dict(settings)
     store = open_store(parsed.db, **store_options)

@@ -393,7 +393,7 @@ def test_moderator_specs_and_config_errors():
 
 
 def test_moderate_resumes_shard_by_shard(tmp_path, shared_data):
-    from chatsift.moderation.release import STATE_DIR, tag_release
+    from chatsift.release.retag import STATE_DIR, tag_release
 
     answers = shared_data / "arena-hard-auto" / "v0.1" / "model_answer"
     out = tmp_path / "rel"

@@ -21,11 +21,11 @@ from click.testing import CliRunner
 from conftest import read_release, run_curate
 from fake_llm import FakeLLM
 
+from chatsift.chatstore.store import StoreError, open_store
 from chatsift.cli.main import cli
 from chatsift.serve.identity import browser_id, client_address, consent_key, user_id
 from chatsift.serve.sampling import battle_pair
 from chatsift.serve.settings import settings_from_dict
-from chatsift.serve.store import StoreError, open_store
 from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG, SERVER_ERROR_MSG
 
 STORES = ["sqlite", "postgresql"]

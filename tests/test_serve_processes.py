@@ -244,7 +244,7 @@ def test_serve_with_workers_runs_a_process_tree_that_shares_one_store(tmp_path):
         finally:
             if proc.poll() is None:
                 proc.kill()
-    from chatsift.serve.store import open_store
+    from chatsift.chatstore.store import open_store
 
     store = open_store(db, migrate=False)
     with store.tx(write=False) as cur:

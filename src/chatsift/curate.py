@@ -2,8 +2,9 @@
 
 The public entry point shared by the CLI, notebooks and the service. It plans the run, resumes an
 unfinished one in the same output folder when inputs and config are unchanged, lets an executor run
-the phases, then packs the release and writes its manifest and card (the manifest last, so a
-release without a manifest is an unfinished one).
+the phases with the release wing's write task (``release.assemble``), then has the wing pack the
+release and write its manifest and card (``release.finalize``; the manifest last, so a release without
+a manifest is an unfinished one).
 """
 
 from __future__ import annotations
@@ -15,20 +16,16 @@ import hashlib
 import logging
 import os
 import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from chatsift.common.files import atomic_write_bytes, read_json, write_json
 from chatsift.config import CurateConfig
 from chatsift.errors import ReleaseError
-from chatsift.executors.base import Executor, PhaseReport
+from chatsift.executors.base import Executor
 from chatsift.executors.local import LocalExecutor
+from chatsift.io.chat_store import StagedStores
 from chatsift.io.remote import (
     is_remote,
     remote_release_exists,
@@ -37,21 +34,16 @@ from chatsift.io.remote import (
     staging_root,
     upload_release,
 )
-from chatsift.llm.ledger import Ledger
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan, make_plan
 from chatsift.pipeline.workdir import WORK_DIR_NAME, WorkDir
-from chatsift.release.card import render_card
-from chatsift.release.manifest import build_manifest
-from chatsift.release.shards import pack_shards
+from chatsift.release.assemble import UnitAssembler
+from chatsift.release.finalize import RELEASE_DIRS, RELEASE_FILES, clear_release, finalize
 from chatsift.schema import release_schema
-from chatsift.serve.store import is_store_url
 from chatsift.stages.defaults import build_pipeline
 
 log = logging.getLogger(__name__)
 
-RELEASE_FILES = ("manifest.json", "README.md", "exclusions.parquet", "quarantine.jsonl", "llm-ledger.json")
-RELEASE_DIRS = ("data",)
 LOCK_NAME = ".chatsift.lock"
 
 
@@ -90,13 +82,6 @@ def _resolve_secret(config: CurateConfig, work: WorkDir) -> tuple[bytes, bool]:
     if work.secret_file.exists():
         return work.secret_file.read_bytes(), True
     return secrets.token_bytes(32), True
-
-
-def _clear_release(out: Path) -> None:
-    for name in RELEASE_FILES:
-        (out / name).unlink(missing_ok=True)
-    for name in RELEASE_DIRS:
-        shutil.rmtree(out / name, ignore_errors=True)
 
 
 def make_executor(config: CurateConfig) -> Executor:
@@ -147,7 +132,7 @@ def _check_empty(out: Path) -> None:
     if unknown:
         raise ReleaseError(f"{out} is not empty and is not a chatsift release (it holds {', '.join(unknown[:5])}); "
                            "choose an empty or new folder for --out")
-    _clear_release(out)
+    clear_release(out)
 
 
 def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | None = None, *,
@@ -169,20 +154,14 @@ def curate(inputs: list[str], out: str | os.PathLike, config: CurateConfig | Non
     out = Path(out)
     work = WorkDir(out, Path(work_dir) / f"work-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}"
                    if work_dir else None)
-    stores = [str(i) for i in inputs if is_store_url(str(i))]
-    if stores:  # a chat store is read as its FastChat-log export, staged once per run (a resumed run reuses it)
-        from chatsift.serve.export import parse_since, staged_export
-
-        fresh = restart or overwrite or not work.plan_file.exists()
-        since = parse_since(config.read.since)
-        staged = {s: str(staged_export(s, since, staging_root(work_dir), fresh and not dry_run)) for s in stores}
-        inputs = [staged.get(str(i), i) for i in inputs]
-    inputs = [stage_input(str(i), work_dir) if is_remote(i) else str(i) for i in inputs]
+    # A chat store is read as its FastChat-log export, staged once per run (a resumed run reuses it).
+    fresh = restart or overwrite or not work.plan_file.exists()
+    stores = StagedStores([str(i) for i in inputs], config.read.since, staging_root(work_dir), fresh and not dry_run)
+    inputs = [stage_input(i, work_dir) if is_remote(i) else i for i in stores.inputs]
     try:
         result = _run(inputs, out, work, config, remote_out, executor, overwrite, restart, dry_run, pipeline_hook)
-        if stores and not dry_run:  # the release is complete: the next run exports the store afresh
-            for folder in staged.values():
-                shutil.rmtree(Path(folder).parent, ignore_errors=True)
+        if not dry_run:
+            stores.done()
         return result
     except Exception as exc:
         failure = storage_failure(exc)
@@ -233,7 +212,7 @@ def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, exe
             if not overwrite:
                 what = "a finished release" if (out / "data").exists() else "a run that released nothing"
                 raise ReleaseError(f"{out} already holds {what}; pass --overwrite to replace it")
-            _clear_release(out)
+            clear_release(out)
             work.remove()
         if restart:
             work.remove()
@@ -272,7 +251,7 @@ def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, exe
 
         schema = release_schema(config.release.schema, config.release.keep_private)
         executor = executor or make_executor(config)
-        report = executor.run(plan, pipeline, work, list(schema.names), schema)
+        report = executor.run(plan, pipeline, work, UnitAssembler(schema))
         manifest = finalize(plan, pipeline, report, work, schema, executor.name)
         if not config.engine.keep_work:
             work.remove()
@@ -280,104 +259,3 @@ def _run(inputs, out: Path, work: WorkDir, config: CurateConfig, remote_out, exe
             upload_release(out, remote_out)
             return CurateResult(remote_out, manifest, resumed)
         return CurateResult(out, manifest, resumed)
-
-
-def finalize(plan: RunPlan, pipeline: Pipeline, report: PhaseReport, work: WorkDir, schema: pa.Schema,
-             executor_name: str) -> dict:
-    """Pack shards, gather exclusions and quarantine, write the card, then the manifest."""
-    out, cfg = work.out, plan.config.release
-    _clear_release(out)
-    shutil.rmtree(work.final, ignore_errors=True)
-    work.final.mkdir(parents=True)
-    parts = [work.write_path(u.index, "release.parquet") for u in plan.units]
-    shard_paths = pack_shards(parts, work.final / "data", schema, cfg.shard_max_bytes, cfg.compression)
-
-    exclusions = [pq.read_table(work.write_path(u.index, "exclusions.parquet")) for u in plan.units]
-    pq.write_table(pa.concat_tables(exclusions), work.final / "exclusions.parquet", compression="zstd")
-    with open(work.final / "quarantine.jsonl", "wb") as fh:
-        for u in plan.units:
-            fh.write(work.map_path(u.index, "quarantine.jsonl").read_bytes())
-
-    shards = []
-    for p in shard_paths:
-        rows = pq.ParquetFile(p).metadata.num_rows
-        shards.append({"path": f"data/{p.name}", "rows": rows, "bytes": p.stat().st_size})
-    ledger = _worker_ledgers(work)
-    if ledger.entries:
-        ledger.write(work.final / "llm-ledger.json")
-    statistics = _statistics(plan, report, work)
-    statistics["id_collisions"] = _id_collisions(shard_paths)
-    if statistics["id_collisions"]:
-        plan.warnings.append(f"{statistics['id_collisions']:,} conversation ids occur more than once in the release: "
-                             "different sources used the same ids (each kept as given; snapshot.scope=global "
-                             "treats them as snapshots of one conversation)")
-    manifest = build_manifest(plan, pipeline, report, shards, statistics, executor_name, list(schema.names))
-    if ledger.entries:
-        manifest["llm"] = ledger.to_dict()
-    (work.final / "README.md").write_text(render_card(manifest), encoding="utf-8")
-
-    (work.final / "data").replace(out / "data")
-    for name in ("exclusions.parquet", "quarantine.jsonl", "README.md", "llm-ledger.json"):
-        if (work.final / name).exists():
-            (work.final / name).replace(out / name)
-    write_json(out / "manifest.json", manifest)
-    return manifest
-
-
-def _id_collisions(shard_paths: list[Path]) -> int:
-    """How many conversation ids occur more than once among the released rows."""
-    if not shard_paths:
-        return 0
-    ids = pq.read_table([str(p) for p in shard_paths], columns=["conversation_id"]).column("conversation_id")
-    counts = pc.value_counts(ids.combine_chunks())
-    return int(pc.sum(pc.greater(counts.field("counts"), 1)).as_py() or 0)
-
-
-def _worker_ledgers(work: WorkDir) -> Ledger:
-    """The LLM calls the workers made (all attempts of this run, a resumed one too), added up."""
-    total = Ledger()
-    for path in sorted(work.root.glob("llm-ledger.*.json")):
-        total.merge(Ledger.from_dict(read_json(path)))
-    return total
-
-
-def _statistics(plan: RunPlan, report: PhaseReport, work: WorkDir) -> dict:
-    from collections import Counter
-
-    models: Counter[str] = Counter()
-    languages: Counter[str] = Counter()
-    pii: Counter[str] = Counter()
-    preexisting: Counter[str] = Counter()
-    backends: Counter[str] = Counter()
-    flagged = unparsed = 0
-    for s in report.write_stats:
-        mod = s.get("moderation", {})
-        backends.update(mod.get("backends", {}))
-        flagged += mod.get("flagged_conversations", 0)
-        unparsed += mod.get("unparsed_messages", 0)
-        models.update(s["models"])
-        languages.update(s["languages"])
-        pii.update(s.get("pii", {}))
-        preexisting.update(s.get("pii_preexisting", {}))
-    released = sum(s["released"] for s in report.write_stats)
-    turns = sum(s["turns"] for s in report.write_stats)
-    users_tables = [pq.read_table(work.write_path(u.index, "users.parquet")) for u in plan.units]
-    users_col = pa.concat_tables(users_tables).column("user_id") if users_tables else pa.chunked_array([], pa.string())
-    n_users = len(pc.unique(users_col)) if len(users_col) else None
-    return {
-        "conversations": released,
-        # A missing or empty model and an undetected language are not one more model or language (Table 1).
-        "models": len([m for m in models if m not in ("(none)", "")]),
-        "users": n_users,
-        "languages": len([lang for lang in languages if lang not in ("(none)", "", "unknown")]),
-        "mean_turns": turns / released if released else 0.0,
-        "redacted": sum(s["redacted"] for s in report.write_stats),
-        "pii_replacements": dict(sorted(pii.items())),
-        "pii_preexisting": {k: v for k, v in sorted(preexisting.items()) if v},
-        "moderation": {"backends": dict(backends.most_common()), "flagged_conversations": flagged,
-                       "unparsed_messages": unparsed},
-        "top_models": models.most_common(10),
-        "top_languages": languages.most_common(10),
-        "models_count": dict(models.most_common()),
-        "languages_count": dict(languages.most_common()),
-    }

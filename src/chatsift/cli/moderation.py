@@ -43,7 +43,7 @@ def moderate_command(release, moderator, prompt, recompute, dry_run, no_progress
     """Write openai_moderation for every message of RELEASE that has none (in place, resumable)."""
     from chatsift.llm import Ledger
     from chatsift.moderation.backends import BackendSpec, make_backend
-    from chatsift.moderation.release import pending_texts, tag_release
+    from chatsift.release.retag import pending_texts, tag_release
 
     spec = BackendSpec.parse(moderator, prompt)
     if spec.backend == "passthrough":

@@ -31,10 +31,10 @@ def serve_command(config_path, db, upstreams, host, port, workers) -> None:
     import socket
     import tempfile
 
+    from chatsift.chatstore.store import store_label
     from chatsift.errors import ConfigError
     from chatsift.serve import serve
     from chatsift.serve.settings import load_settings
-    from chatsift.serve.store import store_label
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn will: a restart may follow a crash
@@ -85,7 +85,7 @@ def export_command(store, out, since) -> None:
     server logged them, with the user's HMAC id in `ip`. What a user stored before withdrawing consent is
     left out.
     """
-    from chatsift.serve.export import export_logs, parse_since
+    from chatsift.chatstore.logs import export_logs, parse_since
 
     files, counts = export_logs(store, Path(out), parse_since(since))
     click.echo(f"exported {counts['chat']:,} chat snapshots and {counts['votes']:,} votes to {len(files)} file(s) "

@@ -14,10 +14,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from tqdm import tqdm
 
 from chatsift.common.files import read_json
-from chatsift.executors.base import Executor, PhaseReport
+from chatsift.executors.base import Executor, PhaseReport, WriteTask
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
-from chatsift.pipeline.tasks import MapWorker, run_reduce, write_unit
+from chatsift.pipeline.tasks import MapWorker, run_reduce
 from chatsift.pipeline.workdir import WorkDir
 from chatsift.processes import die_with_parent
 
@@ -39,8 +39,8 @@ def _map_task(unit, work: WorkDir) -> dict:
     return _worker.run(unit, work)
 
 
-def _write_task(unit, work: WorkDir, columns, schema) -> dict:
-    return write_unit(unit, work, columns, schema)
+def _write_task(unit, work: WorkDir, write: WriteTask) -> dict:
+    return write(unit, work)
 
 
 class LocalExecutor(Executor):
@@ -50,7 +50,7 @@ class LocalExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
 
-    def run(self, plan: RunPlan, pipeline: Pipeline, work: WorkDir, release_columns, release_schema) -> PhaseReport:
+    def run(self, plan: RunPlan, pipeline: Pipeline, work: WorkDir, write: WriteTask) -> PhaseReport:
         report = PhaseReport()
         worker = MapWorker(pipeline, plan.config, plan.formats, plan.format_problems)
 
@@ -79,7 +79,7 @@ class LocalExecutor(Executor):
         report.write_stats = [read_json(work.write_done(u.index)) for u in plan.units if u not in todo]
         with self._bar(len(plan.units), "write", unit="unit") as bar:
             bar.update(len(plan.units) - len(todo))
-            for _, stats in self._each(todo, _write_task, (work, release_columns, release_schema), None):
+            for _, stats in self._each(todo, _write_task, (work, write), None):
                 report.write_stats.append(stats)
                 bar.update(1)
         report.seconds["write"] = time.perf_counter() - started

@@ -10,7 +10,8 @@ How stages map to Ray Data (the stages themselves know nothing about Ray):
   folder (atomic, named by unit and first row, so a retried task rewrites the same files);
 - global stages: the reduce runs on the driver over the compact key columns (about 300 bytes a
   conversation), exactly as locally;
-- write: one Ray task per unit (``write_unit``), then the driver packs the shards as locally.
+- write: one Ray task per unit (the write callback, ``release.assemble.UnitAssembler``), then the driver
+  packs the shards as locally.
 
 Map tasks are retried by Ray when a worker dies; outputs are idempotent, so a retry neither loses
 nor doubles a record. The release is the same as the local executor's (the parity test checks it).
@@ -29,7 +30,7 @@ import pyarrow as pa
 
 from chatsift.common.files import read_json, write_json
 from chatsift.errors import ConfigError
-from chatsift.executors.base import Executor, PhaseReport
+from chatsift.executors.base import Executor, PhaseReport, WriteTask
 from chatsift.optional import require
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.plan import RunPlan
@@ -40,7 +41,6 @@ from chatsift.pipeline.tasks import (
     source_schema,
     unit_files,
     write_chunk,
-    write_unit,
 )
 from chatsift.pipeline.workdir import WorkDir
 
@@ -111,8 +111,8 @@ def _persist(batch: pa.Table, work: WorkDir) -> pa.Table:
                      "rows": pa.array(out["rows"], pa.int64())})
 
 
-def _write_task(unit, work: WorkDir, columns, schema) -> dict:
-    return write_unit(unit, work, columns, schema)
+def _write_task(unit, work: WorkDir, write: WriteTask) -> dict:
+    return write(unit, work)
 
 
 class _DropNotices(logging.Filter):
@@ -166,7 +166,7 @@ class RayExecutor(Executor):
         ctx.enable_progress_bars = self.progress
         return ray
 
-    def run(self, plan: RunPlan, pipeline: Pipeline, work: WorkDir, release_columns, release_schema) -> PhaseReport:
+    def run(self, plan: RunPlan, pipeline: Pipeline, work: WorkDir, write: WriteTask) -> PhaseReport:
         ray = self._init()
         report = PhaseReport()
 
@@ -185,7 +185,7 @@ class RayExecutor(Executor):
         started = time.perf_counter()
         todo = [u for u in plan.units if not work.write_done(u.index).exists()]
         task = ray.remote(max_retries=TASK_RETRIES)(_write_task)
-        ray.get([task.remote(u, work, release_columns, release_schema) for u in todo])
+        ray.get([task.remote(u, work, write) for u in todo])
         report.write_stats = [read_json(work.write_done(u.index)) for u in plan.units]
         report.seconds["write"] = time.perf_counter() - started
         return report

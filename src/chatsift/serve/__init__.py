@@ -21,7 +21,7 @@ def secret_path(settings: ServeSettings) -> Path | None:
     if settings.secret_file:
         return Path(settings.secret_file)
     if settings.db.startswith("sqlite://"):
-        from chatsift.serve.store import sqlite_path
+        from chatsift.chatstore.store import sqlite_path
 
         db = sqlite_path(settings.db)
         return db.with_name(db.name + ".secret")
@@ -29,9 +29,9 @@ def secret_path(settings: ServeSettings) -> Path | None:
 
 
 def build_service(settings: ServeSettings, *, store=None, rng=None):
+    from chatsift.chatstore.store import open_store
     from chatsift.serve.identity import load_secret
     from chatsift.serve.service import ChatService
-    from chatsift.serve.store import open_store
 
     store = store or open_store(settings.db)
     secret = load_secret(settings.secret_env, secret_path(settings))

@@ -30,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - an optional extra
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from chatsift import __version__
+from chatsift.chatstore.store import StoreBusy, StoreError, for_users
 from chatsift.serve.identity import (
     ADMIN_SESSION_S,
     admin_cookie,
@@ -46,7 +47,6 @@ from chatsift.serve.identity import (
 from chatsift.serve.rates import MinuteWindow
 from chatsift.serve.service import ChatService, Refusal
 from chatsift.serve.sessions import Session
-from chatsift.serve.store import StoreBusy, StoreError, for_users
 from chatsift.serve.turns import INACTIVE_MSG, run_turn
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "

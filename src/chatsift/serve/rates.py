@@ -1,7 +1,8 @@
 """Limits per key over any 60 s, kept in the store so that they hold across serving processes: the
 messages a user may send, the wrong admin tokens an address may try.
 
-Keys are already keyed hashes (``identity.user_id``), never addresses.
+Keys are already keyed hashes (``identity.user_id``), never addresses. Rows older than the window are
+not counted, and are deleted now and then by whichever request comes.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ class MinuteWindow:
     def _wait(self, cur, key: str, now: float) -> float:
         if cur.dialect == "postgresql":  # one counter per key at a time, across processes
             cur.run("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
-        cur.run("DELETE FROM rate_events WHERE key = ? AND tstamp <= ?", (key, now - WINDOW_S))
-        count, oldest = cur.one("SELECT COUNT(*), MIN(tstamp) FROM rate_events WHERE key = ?", (key,))
+        count, oldest = cur.one("SELECT COUNT(*), MIN(tstamp) FROM rate_events WHERE key = ? AND tstamp > ?",
+                                (key, now - WINDOW_S))
         return WINDOW_S - (now - float(oldest)) if int(count) >= self.per_minute else 0.0
 
     @staticmethod
     def _count(cur, key: str, now: float) -> None:
         cur.run("INSERT INTO rate_events (key, tstamp) VALUES (?, ?)", (key, now))
-        if random.random() < 0.01:  # keys that never come back: swept now and then
+        if random.random() < 0.01:  # rows out of the window, swept now and then (the count skips them)
             cur.run("DELETE FROM rate_events WHERE tstamp <= ?", (now - WINDOW_S,))
 
     def wait(self, key: str) -> float:

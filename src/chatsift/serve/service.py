@@ -13,12 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 
+from chatsift.chatstore.store import Duplicate, NoConsent, Store
 from chatsift.llm import Endpoint, Ledger, LLMClient, RetryPolicy, parse_endpoint
 from chatsift.serve.rates import MinuteWindow
 from chatsift.serve.sampling import NoPair, battle_pair
 from chatsift.serve.sessions import LEASE_S, MODES, Battle, Conversation, Session, Sessions
 from chatsift.serve.settings import ServeSettings
-from chatsift.serve.store import Duplicate, NoConsent, Store
 from chatsift.serve.turns import CONVERSATION_LIMIT_MSG, MODERATION_MSG
 from chatsift.serve.votes import ARENA_KINDS, SINGLE_KINDS, not_counted
 

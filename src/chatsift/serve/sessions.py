@@ -140,17 +140,17 @@ class Sessions:
         if not sid:
             return None, False
         now = time.time()
-        with self.store.tx(write=False) as cur:
+        with self.store.tx(write=False, atomic=False) as cur:
             row = cur.one(f"SELECT {self.COLUMNS} FROM sessions WHERE sid = ?", (sid,))
         if row is None:
             return None, False
         session = Session.from_row(*row)
         if now - session.last_seen > self.expiry_s:
-            with self.store.tx() as cur:
+            with self.store.tx(atomic=False) as cur:
                 cur.run("DELETE FROM sessions WHERE sid = ? AND last_seen = ?", (sid, session.last_seen))
             return None, True
         if now - session.last_seen > min(TOUCH_S, self.expiry_s / 10):
-            with self.store.tx() as cur:  # not a change of the session: the version stays
+            with self.store.tx(atomic=False) as cur:  # not a change of the session: the version stays
                 cur.run("UPDATE sessions SET last_seen = ? WHERE sid = ?", (now, sid))
             session.last_seen = now
         return session, False
@@ -172,7 +172,7 @@ class Sessions:
 
     def save(self, session: Session) -> bool:
         """Write the session if nobody changed it since it was read; False (and nothing written) otherwise."""
-        with self.store.tx() as cur:
+        with self.store.tx(atomic=False) as cur:  # one conditional UPDATE (with a release when it fails)
             return self.write(cur, session)
 
     def write(self, cur, session: Session) -> bool:
@@ -192,7 +192,7 @@ class Sessions:
     def release(self, session: Session) -> None:
         """The answer has ended (stored or not): the session takes requests again."""
         session.busy_until = None
-        with self.store.tx() as cur:
+        with self.store.tx(atomic=False) as cur:
             self._release(cur, session.sid)
 
     @staticmethod
@@ -202,7 +202,7 @@ class Sessions:
     def renew(self, session: Session) -> bool:
         """Extend a streaming answer's lease; True when its user has pressed stop (from any process)."""
         until = time.time() + LEASE_S
-        with self.store.tx() as cur:
+        with self.store.tx(atomic=False) as cur:
             cur.run("UPDATE sessions SET busy_until = ? WHERE sid = ? AND busy_until IS NOT NULL",
                     (until, session.sid))
             row = cur.one("SELECT stop FROM sessions WHERE sid = ?", (session.sid,))
@@ -210,13 +210,13 @@ class Sessions:
         return bool(row and row[0])
 
     def stop_requested(self, session: Session) -> bool:
-        with self.store.tx(write=False) as cur:
+        with self.store.tx(write=False, atomic=False) as cur:
             row = cur.one("SELECT stop FROM sessions WHERE sid = ?", (session.sid,))
         return bool(row and row[0])
 
     def request_stop(self, sid: str) -> bool:
         """Ask the process streaming this session's answer to stop; False when nothing is streaming."""
-        with self.store.tx() as cur:
+        with self.store.tx(atomic=False) as cur:
             return bool(cur.changed("UPDATE sessions SET stop = 1 WHERE sid = ? AND busy_until > ?",
                                     (sid, time.time())))
 
@@ -224,11 +224,11 @@ class Sessions:
         """A withdrawal: every session of the browser drops what it shows (a streaming answer's own
         write then fails its version check, so nothing comes back)."""
         empty = Session("", "").state().decode()
-        with self.store.tx() as cur:
+        with self.store.tx(atomic=False) as cur:
             cur.run("UPDATE sessions SET state = ?, version = version + 1 WHERE browser = ?", (empty, browser))
 
     def __len__(self) -> int:
-        with self.store.tx(write=False) as cur:
+        with self.store.tx(write=False, atomic=False) as cur:
             return int(cur.one("SELECT COUNT(*) FROM sessions WHERE last_seen >= ?",
                                (time.time() - self.expiry_s,))[0])
 

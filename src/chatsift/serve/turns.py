@@ -18,11 +18,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
+from chatsift.chatstore.store import StoreError, for_users
 from chatsift.llm import LLMClient, LLMError, StreamBroken
 from chatsift.schema import NETWORK_ERROR_MSG
 from chatsift.serve.sessions import LEASE_S, Battle, Conversation, Session, Sessions
 from chatsift.serve.settings import ServeSettings
-from chatsift.serve.store import StoreError, for_users
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 
+from chatsift.chatstore.store import StoreError, open_store
 from chatsift.errors import InputError
-from chatsift.serve.store import StoreError, open_store
 
 
 def parse_since(value: str | float | None) -> float | None:

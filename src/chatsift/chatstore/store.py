@@ -20,8 +20,8 @@ from pathlib import Path
 
 import orjson
 
+from chatsift.chatstore.migrations import LATEST, MIGRATIONS, statements
 from chatsift.errors import ChatsiftError
-from chatsift.serve.migrations import LATEST, MIGRATIONS, statements
 
 STORE_SCHEMES = ("sqlite://", "postgresql://", "postgres://")
 
@@ -142,11 +142,15 @@ class Store:
         return conn
 
     @contextlib.contextmanager
-    def tx(self, write: bool = True) -> Iterator[_Cursor]:
-        """One transaction; errors are mapped to the store's exceptions and roll everything back."""
+    def tx(self, write: bool = True, *, atomic: bool = True) -> Iterator[_Cursor]:
+        """One transaction; errors are mapped to the store's exceptions and roll everything back.
+        ``atomic=False``: no transaction around the statements, each one commits on its own (for a
+        single statement, which is atomic by itself: one round trip instead of three on PostgreSQL)."""
         conn = self._conn()
         try:
-            if self.dialect == "sqlite":
+            if not atomic:
+                yield _Cursor(conn.cursor(), self.dialect)
+            elif self.dialect == "sqlite":
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 cur = _Cursor(conn.cursor(), self.dialect)
                 try:
@@ -301,13 +305,13 @@ class Store:
 
     def consent(self, user_id: str) -> tuple[str, str, float] | None:
         """The user's latest (action, terms version, time), or None."""
-        with self.tx(write=False) as cur:
+        with self.tx(write=False, atomic=False) as cur:
             row = cur.one("SELECT action, terms_version, tstamp FROM consents WHERE user_id = ? "
                           "ORDER BY tstamp DESC, id DESC LIMIT 1", (user_id,))
         return None if row is None else (row[0], row[1], float(row[2]))
 
     def battle(self, battle_id: str) -> dict | None:
-        with self.tx(write=False) as cur:
+        with self.tx(write=False, atomic=False) as cur:
             row = cur.one("SELECT battle_id, user_id, anony, model_a, model_b, conv_a, conv_b, created, revealed "
                           "FROM battles WHERE battle_id = ?", (battle_id,))
         keys = ("battle_id", "user_id", "anony", "model_a", "model_b", "conv_a", "conv_b", "created", "revealed")

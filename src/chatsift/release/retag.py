@@ -1,4 +1,5 @@
-"""``chatsift moderate RELEASE``: tag (or re-tag) a finished release's shards in place, resumably.
+"""``chatsift moderate RELEASE``: tag (or re-tag) a finished release's shards in place, resumably. The
+release wing's (it shares the flag counts and the card with ``curate``'s assembly and finalisation).
 
 Each shard is rewritten to a temporary file and moved over the original, then a done marker is written
 to ``RELEASE/.chatsift-moderate/`` (with the backend and settings of the run); a killed run skips the
@@ -25,7 +26,8 @@ from chatsift.errors import ReleaseError
 from chatsift.moderation.apply import conversation_texts, tag
 from chatsift.moderation.backends import Backend
 from chatsift.pipeline.stage import set_column
-from chatsift.pipeline.tasks import flagged_conversations
+from chatsift.release.assemble import flagged_conversations
+from chatsift.release.card import render_card
 
 BATCH_ROWS = 4000
 
@@ -146,6 +148,4 @@ def _update_manifest(root: Path, backend: Backend, recompute: bool, report: TagR
         "backend": backend.name, "recompute": recompute,
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
     write_json(path, manifest)
-    from chatsift.release.card import render_card
-
     (root / "README.md").write_text(render_card(manifest), encoding="utf-8")
