@@ -283,8 +283,8 @@ def test_pii_audit_finds_what_an_unredacted_release_holds(tmp_path):
 
 
 def test_presidio_backend_fails_clearly_without_its_model(monkeypatch):
-    from chatsift.config import PiiConfig
     from chatsift.errors import ConfigError
+    from chatsift.privacy.settings import PiiConfig
     from chatsift.stages.pii import make_redactor
 
     try:

