@@ -10,9 +10,9 @@ import pytest
 from conftest import assert_reconciles, read_release, run_curate
 
 from chatsift.common.language import LanguageDetector, language_names
+from chatsift.common.text_keys import template_key, tokens
 from chatsift.config import FilterConfig
 from chatsift.pipeline.stage import BatchStage
-from chatsift.stages.dedup.signatures import template_key, tokens
 from chatsift.stages.filters import ContentFilter
 from chatsift.stages.normalize import normalize_messages
 from chatsift.stages.user_id import keyed_user_id

@@ -108,7 +108,7 @@ def _facts(release: Path, cols: set[str]) -> pa.Table:
 
 def _exact_keys(release: Path) -> list[int | None]:
     """The curate stage's exact-duplicate key (the hash of the normalised user turns) per conversation."""
-    from chatsift.stages.dedup.signatures import hash64, tokens
+    from chatsift.common.text_keys import hash64, tokens
 
     keys: list[int | None] = []
     for shard in release_shards(release):

@@ -24,9 +24,9 @@ from chatsift.analysis.topics.label import LLMLabeler, ctfidf_keywords
 from chatsift.analysis.topics.layout import layout_2d
 from chatsift.analysis.topics.prompts import select_prompts
 from chatsift.analysis.topics.shares import topic_shares
+from chatsift.common.text_keys import template_key, tokens
 from chatsift.errors import ConfigError
 from chatsift.llm import Estimate
-from chatsift.stages.dedup.signatures import template_key, tokens
 
 DISPLAY_CHARS = 512  # the paper's display cut for representative prompts
 OTHER = "other (fewer distinct users than the privacy threshold)"

@@ -14,47 +14,22 @@ that the duplicate-group stage reduces; 0 means "no key".
 
 from __future__ import annotations
 
-import hashlib
-import re
-
 import numpy as np
 import pyarrow as pa
 
 from chatsift.common.repeats import RepeatCache
+from chatsift.common.text_keys import hash64, shingles, template_key, tokens
 from chatsift.config import DuplicatesConfig
 from chatsift.pipeline.stage import BatchStage, set_column
 
 EXACT = "_exact_hash"
 TEMPLATE = "_template_hash"
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+")
 _MASK64 = (1 << 64) - 1
 
 
 def band_column(i: int) -> str:
     return f"_band_{i}"
-
-
-def hash64(text: str) -> int:
-    value = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
-    return value or 1  # 0 is reserved for "no key"
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.casefold())
-
-
-def shingles(toks: list[str], n: int) -> list[str]:
-    if len(toks) <= n:
-        return [" ".join(toks)]
-    return [" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1)]
-
-
-def template_key(toks: list[str], prefix: int, suffix: int) -> int:
-    if len(toks) < prefix + suffix + 1:
-        return 0
-    masked = ["0" if t.isdigit() else t for t in toks]
-    return hash64(" ".join(masked[:prefix]) + "\x1f" + " ".join(masked[-suffix:]))
 
 
 class DuplicateSignatures(BatchStage):
