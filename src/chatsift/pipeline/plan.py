@@ -9,17 +9,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
 from chatsift import __version__
-from chatsift.config import CurateConfig
 from chatsift.errors import AdaptError
 from chatsift.io.containers import DamagedInput, iter_records
 from chatsift.io.field_map import before_reader, check_paths, parse_map
 from chatsift.io.inputs import InputFile, Unit, plan_units, resolve_inputs
 from chatsift.io.readers.registry import detect_format, get_reader
 from chatsift.privacy.scrub import public_label, redact_excerpt
+
+if TYPE_CHECKING:  # the type only: config imports the settings of the layers below it, not the other way
+    from chatsift.config import CurateConfig
 
 SNIFF_RECORDS = 64
 

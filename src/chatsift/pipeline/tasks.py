@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chatsift.common.files import INTERMEDIATE_COMPRESSION, read_json, tmp_path, write_json, write_table
-from chatsift.config import CurateConfig
 from chatsift.errors import PrivacyError
 from chatsift.io.inputs import Unit
 from chatsift.pipeline.pipeline import Pipeline
@@ -29,6 +29,9 @@ from chatsift.pipeline.reduce import (
 )
 from chatsift.pipeline.unit_reader import EVENT_SCHEMA, UnitReader, source_schema
 from chatsift.pipeline.workdir import WorkDir
+
+if TYPE_CHECKING:  # the type only: config imports the settings of the layers below it, not the other way
+    from chatsift.config import CurateConfig
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import orjson
 import pyarrow as pa
 
 from chatsift.common.files import tmp_path, write_table
-from chatsift.config import CurateConfig
 from chatsift.errors import AdaptError
 from chatsift.io.containers import iter_records
 from chatsift.io.field_map import after_reader, before_reader, parse_map
@@ -26,6 +26,9 @@ from chatsift.io.readers.registry import get_reader
 from chatsift.pipeline.workdir import WorkDir
 from chatsift.privacy.scrub import redact_excerpt
 from chatsift.schema import working_schema
+
+if TYPE_CHECKING:  # the type only: config imports the settings of the layers below it, not the other way
+    from chatsift.config import CurateConfig
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ normalize -> user_id -> format_filter -> [snapshot_dedup] -> language -> pii -> 
 
 from __future__ import annotations
 
-from chatsift.config import CurateConfig
+from typing import TYPE_CHECKING
+
 from chatsift.pipeline.pipeline import Pipeline
 from chatsift.pipeline.stage import Stage
 from chatsift.schema import working_schema
@@ -23,6 +24,9 @@ from chatsift.stages.sample import Sample
 from chatsift.stages.select import Select
 from chatsift.stages.snapshot import PRE_SNAPSHOT_REASONS, SnapshotDedup
 from chatsift.stages.user_id import RAW_USER, UserIdStage
+
+if TYPE_CHECKING:  # the type only: config imports the settings of the layers below it, not the other way
+    from chatsift.config import CurateConfig
 
 
 def build_pipeline(config: CurateConfig, user_secret: bytes, work_dir: str | None = None) -> Pipeline:

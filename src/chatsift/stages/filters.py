@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from chatsift.config import FilterConfig
 from chatsift.pipeline.stage import BatchStage, set_column
 from chatsift.schema import NETWORK_ERROR_TEXT
+from chatsift.stages.settings import FilterConfig
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 

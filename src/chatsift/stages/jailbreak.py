@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatsift.config import SafetyConfig
 from chatsift.pipeline.stage import BatchStage, set_column
 from chatsift.safety.detector import JailbreakDetector
+from chatsift.stages.settings import SafetyConfig
 
 
 class JailbreakStage(BatchStage):

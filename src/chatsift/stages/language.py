@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from chatsift.common.language import LanguageDetector
-from chatsift.config import LanguageConfig
 from chatsift.pipeline.stage import BatchStage, set_column
+from chatsift.stages.settings import LanguageConfig
 
 
 class LanguageStage(BatchStage):

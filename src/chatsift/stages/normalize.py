@@ -12,9 +12,9 @@ import unicodedata
 
 import pyarrow as pa
 
-from chatsift.config import NormalizeConfig
 from chatsift.pipeline.stage import BatchStage, set_column
 from chatsift.schema import CONVERSATION_TYPE, TOOL_EVENT_TYPE
+from chatsift.stages.settings import NormalizeConfig
 
 
 def normalize_messages(messages: list[dict], system: str | None, form: str | None, merge: bool,

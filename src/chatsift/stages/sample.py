@@ -10,9 +10,9 @@ import random
 
 import numpy as np
 
-from chatsift.config import SampleConfig
 from chatsift.pipeline.reduce import ReduceContext
 from chatsift.pipeline.stage import GlobalStage
+from chatsift.stages.settings import SampleConfig
 
 
 class Sample(GlobalStage):

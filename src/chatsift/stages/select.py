@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from chatsift.config import SelectConfig
 from chatsift.pipeline.reduce import ReduceContext, first_of_groups
 from chatsift.pipeline.stage import GlobalStage
 from chatsift.stages.dedup.groups import EXACT_GROUP, NEAR_CLUSTER
 from chatsift.stages.dedup.signatures import EXACT
+from chatsift.stages.settings import SelectConfig
 from chatsift.stages.snapshot import exclude_by_reasons
 
 

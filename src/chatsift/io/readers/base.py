@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from chatsift.config import ReadConfig
 from chatsift.errors import AdaptError
+from chatsift.io.settings import ReadConfig
 from chatsift.schema import MODERATION_CATEGORIES
 
 _NAMESPACE = uuid.UUID("6f1c4d0e-5b7a-4c1e-9a53-2f7e0c4b8d11")

@@ -12,10 +12,10 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from chatsift.config import DuplicatesConfig
 from chatsift.pipeline.reduce import ReduceContext, first_of_groups
 from chatsift.pipeline.stage import GlobalStage
 from chatsift.stages.dedup.signatures import EXACT, TEMPLATE, band_column
+from chatsift.stages.settings import DuplicatesConfig
 
 EXACT_GROUP, EXACT_SIZE = "dedup.exact_group", "dedup.exact_size"
 NEAR_CLUSTER, NEAR_SIZE = "dedup.near_cluster", "dedup.near_size"

@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from chatsift.common.repeats import RepeatCache
 from chatsift.common.text_keys import hash64, shingles, template_key, tokens
-from chatsift.config import DuplicatesConfig
 from chatsift.pipeline.stage import BatchStage, set_column
+from chatsift.stages.settings import DuplicatesConfig
 
 EXACT = "_exact_hash"
 TEMPLATE = "_template_hash"
