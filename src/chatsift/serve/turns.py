@@ -50,6 +50,15 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
     queue: asyncio.Queue = asyncio.Queue()
     finish = ["stop"] * len(sides)
     stopping = asyncio.Event()
+    # Each side's deltas, joined when the answer ends: joining them on every delta is quadratic in the
+    # answer's length, on the event loop every user shares.
+    received: list[list[str]] = [[] for _ in sides]
+
+    def take_received() -> None:
+        """Put what each side received on its conversation (a side that failed keeps its error text)."""
+        for conv, parts, f in zip(sides, received, finish):
+            if f != "error":
+                conv.messages[-1][1] = "".join(parts)
 
     async def watch() -> None:
         """Look for a stop in the store, and renew the session's lease while the answer streams."""
@@ -67,11 +76,9 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
 
     async def pump(i: int, conv: Conversation) -> None:
         params = gen_params(settings, conv.model)
-        parts: list[str] = []
         try:
             async for delta in clients[conv.model].astream_chat(conv.openai_messages()[:-1], **params):
-                parts.append(delta)
-                conv.messages[-1][1] = "".join(parts)
+                received[i].append(delta)
                 await queue.put({"side": i, "delta": delta})
                 if stopping.is_set():
                     finish[i] = "stopped"
@@ -96,6 +103,7 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
                 ended += 1
                 continue
             yield event
+        take_received()
         storing = True
         stored = await asyncio.to_thread(_store_turn, session, mode, sides, battle, finish, start, settings,
                                          sessions)
@@ -106,6 +114,7 @@ async def run_turn(session: Session, mode: str, sides: list[Conversation], battl
             task.cancel()
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
         if stored is None and not storing:  # the client went away: no awaiting here, the loop is closing it
+            take_received()
             if all(not conv.messages[-1][1] for conv in sides):
                 with contextlib.suppress(StoreError):  # nothing was received: the turn never happened
                     sessions.release(session)
