@@ -127,6 +127,19 @@ class User:
                 return response.status_code, [response.json()]
             return 200, [json.loads(line) for line in response.iter_lines() if line]
 
+    def send_and_stop(self, text: str, after: int, stopper: User | None = None) -> list[dict]:
+        """Send a chat message and press stop (from ``stopper``: another tab, maybe on another process)
+        once ``after`` events have come; the stream's events."""
+        events: list[dict] = []
+        with self.http.stream("POST", "/api/send", json={"mode": "chat", "text": text},
+                              headers={"X-CSRF-Token": self.csrf}) as response:
+            for line in response.iter_lines():
+                events.append(json.loads(line))
+                if len(events) == after:
+                    stopped = (stopper or self).post("/api/stop", {"mode": "chat"}).json()
+                    assert stopped == {"ok": True, "stopping": True}, stopped
+        return events
+
     def vote(self, mode: str, kind: str, **body) -> httpx.Response:
         return self.post("/api/vote", {"mode": mode, "kind": kind, **body})
 

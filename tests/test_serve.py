@@ -540,13 +540,7 @@ def test_stop_keeps_what_was_streamed_and_an_idle_session_expires(tmp_path):
             running(settings_dict(db, upstream.url, limits={"session_expiry_s": 1.5})) as (base, service):
         user = User(base, "198.51.100.170")
         user.accept()
-        events = []
-        with user.http.stream("POST", "/api/send", json={"mode": "chat", "text": "go on and on"},
-                              headers={"X-CSRF-Token": user.csrf}) as response:
-            for line in response.iter_lines():
-                events.append(json.loads(line))
-                if len(events) == 5:
-                    assert user.post("/api/stop", {"mode": "chat"}).json() == {"ok": True, "stopping": True}
+        events = user.send_and_stop("go on and on", after=5)
         assert events[-1]["done"] and events[-1]["finish"] == ["stopped"] and events[-1]["saved"]
         shown = answer_text(events)
         assert 0 < len(shown.split()) < 80

@@ -100,13 +100,7 @@ def test_a_stop_a_withdrawal_and_a_race_across_processes(db):
         other.csrf = user.csrf
 
         # Stop pressed on B stops the answer A streams; what was shown is stored.
-        events = []
-        with user.http.stream("POST", "/api/send", json={"mode": "chat", "text": "a long one, please"},
-                              headers={"X-CSRF-Token": user.csrf}) as response:
-            for line in response.iter_lines():
-                events.append(json.loads(line))
-                if len(events) == 4:
-                    assert other.post("/api/stop", {"mode": "chat"}).json() == {"ok": True, "stopping": True}
+        events = user.send_and_stop("a long one, please", after=4, stopper=other)
         assert events[-1]["finish"] == ["stopped"] and events[-1]["saved"] is True
         assert 0 < len("".join(e.get("delta", "") for e in events).split()) < 60
 
