@@ -172,12 +172,13 @@ class Sessions:
 
     def save(self, session: Session) -> bool:
         """Write the session if nobody changed it since it was read; False (and nothing written) otherwise."""
-        with self.store.tx(atomic=False) as cur:  # one conditional UPDATE (with a release when it fails)
+        with self.store.tx(atomic=False) as cur:  # one conditional UPDATE
             return self.write(cur, session)
 
-    def write(self, cur, session: Session) -> bool:
-        """``save`` inside the caller's transaction (a turn's end writes it with the turn's snapshots). A
-        session whose answer has ended is released even when its state cannot be written."""
+    def write(self, cur, session: Session, *, turn_ended: bool = False) -> bool:
+        """``save`` inside the caller's transaction (a turn's end writes it with the turn's snapshots, and
+        ``turn_ended`` releases the session even when its state cannot be written: the turn held it).
+        Any other failed write leaves the row alone: it may be another request's claim."""
         now = time.time()
         n = cur.changed("UPDATE sessions SET state = ?, busy_until = ?, stop = 0, version = version + 1, "
                         "last_seen = ? WHERE sid = ? AND version = ?",
@@ -185,7 +186,7 @@ class Sessions:
         if n:
             session.version += 1
             session.last_seen = now
-        elif session.busy_until is None:
+        elif turn_ended:
             self._release(cur, session.sid)
         return bool(n)
 

@@ -145,7 +145,7 @@ def _store_turn(session: Session, mode: str, sides: list[Conversation], battle: 
         battle.stored = True
     session.busy_until = None
     try:
-        store.add_snapshots(snapshots, row, then=lambda cur: sessions.write(cur, session))
+        store.add_snapshots(snapshots, row, then=lambda cur: sessions.write(cur, session, turn_ended=True))
     except StoreError as exc:
         log.warning("a turn was not stored: %s", exc)
         store.add_event("store_error", str(exc))
