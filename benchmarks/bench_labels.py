@@ -11,9 +11,10 @@ label terms than the other prompts do (median over clusters; filler words have a
 Labels are compared three ways: "plain" (English stop words, raw counts), "words" (``label_phrases`` of
 one word, counted once per prompt) and "phrases" (up to three words, the default); a third check, the
 median coverage, is the share of a cluster's prompts holding one of its label terms. ``--embedders``
-also measures cluster quality per embedder (``embedders``).
+also measures cluster quality per embedder (``embedders``); ``--k-sweep`` the checks for other
+numbers of clusters (``k_sweep``).
 
-    python benchmarks/bench_labels.py [--embedders]
+    python benchmarks/bench_labels.py [--embedders] [--k-sweep]
 """
 
 from __future__ import annotations
@@ -90,6 +91,37 @@ def embedders(texts: list[str]) -> dict:
     return out
 
 
+def k_sweep(texts: list[str], spec: str, ks: tuple[int, ...] = (8, 12, 20, 30, 40, 60)) -> list[dict]:
+    """The same checks for other numbers of clusters (embedder ``spec``, phrase labels): the silhouette of
+    held-apart prompts (k-means on a seeded 80%, the rest assigned to the nearest centre), the own-label
+    hit rate, the median lift and coverage. Hit rates fall as k grows by construction (more labels to be
+    nearest); read them beside the chance rate, 1/k."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    from chatsift.analysis.topics.cluster import kmeans
+    from chatsift.analysis.topics.embed import get_embedder
+    from chatsift.analysis.topics.label import ctfidf_keywords
+
+    embedder = get_embedder(spec)
+    vectors = embedder.embed(texts)
+    held = np.random.default_rng(42).random(len(texts)) < 0.2
+    rows = []
+    for k in ks:
+        model = KMeans(k, n_init="auto", random_state=42).fit(vectors[~held])
+        silhouette = silhouette_score(vectors[held], model.predict(vectors[held]), metric="cosine")
+        clustering = kmeans(vectors, k, 42)
+        members = [[texts[i] for i in np.flatnonzero(clustering.labels == c)] for c in range(k)]
+        labels = [kw[:4] for kw in ctfidf_keywords(members)]
+        label_vectors = embedder.embed([", ".join(words) or "(empty)" for words in labels])
+        rows.append({"k": k, "silhouette_held_apart": round(float(silhouette), 4),
+                     "hit_rate": round(hit_rate(vectors, clustering.labels, label_vectors), 4),
+                     "chance": round(1 / k, 4),
+                     "median_lift": round(median_lift(texts, clustering.labels, labels), 2),
+                     "median_coverage": round(coverage(texts, clustering.labels, labels), 3)})
+    return rows
+
+
 def main() -> None:
     from conftest import run_curate
 
@@ -124,6 +156,8 @@ def main() -> None:
                       "representative": texts[clustering.central[c][0]][:90]} for c in range(20)]
     if "--embedders" in sys.argv:
         out["embedders"] = embedders(texts)
+    if "--k-sweep" in sys.argv:
+        out["k_sweep"] = {spec: k_sweep(texts, spec) for spec in ("static", "st:all-MiniLM-L6-v2")}
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
 
