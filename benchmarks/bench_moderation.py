@@ -11,6 +11,9 @@ ToxicChat-T5 0.822):
                     80% of the release (stratified, seed 42) and scored on the other 20%;
   toxicchat-on-openai the ToxicChat-trained model on that same held-out 20% (binary: flagged or not);
   bundled-toxicchat the bundled model (never trained on ToxicChat) on all 2,801 ToxicChat prompts;
+  bundled-toxicchat-with-jailbreak the bundled model's ``flagged`` or the default jailbreak stage's
+                    detector at its own stored threshold (ToxicChat labels every jailbreak toxic), on
+                    ToxicChat and on the harmless prompts of ``harmless``;
   heldout           the bundled model on moderation-train's held-apart test splits;
   harmless          share of harmless prompts it flags (ToxicChat's non-toxic ones, Arena-Hard, OASST);
   technical         share of flagged messages among MT-bench and Arena-Hard answers (none are harmful).
@@ -123,6 +126,29 @@ def bundled_on_toxicchat(encoder: bool = False, point: str = "balanced") -> dict
     return _binary(data.labels[:, HEADS.index("flagged")] == 1, out.flagged, out.flag_score)
 
 
+def with_jailbreak(encoder: bool = False) -> dict:
+    """ToxicChat counts a jailbreak as toxic; chatsift's ``flagged`` follows OpenAI's categories and the
+    default ``jailbreak`` stage scores jailbreak prompts apart. Their union, with the detector's threshold
+    as it was chosen at its training (nothing here is fitted on ToxicChat)."""
+    from chatsift.safety.detector import JailbreakDetector
+
+    detector = JailbreakDetector.load()
+    model = _bundled(encoder)
+    data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
+    gold = data.labels[:, HEADS.index("flagged")] == 1
+    out = model.moderate(data.texts)
+    jailbreak = detector.scores(data.texts)
+    either = out.flagged | (jailbreak >= detector.threshold)
+    harmless_sets = {"toxicchat_harmless": [t for t, g in zip(data.texts, gold) if not g],
+                     "arena_hard_v0.1": load_benign(DATA / "arena-hard-auto/v0.1/question.jsonl").texts,
+                     "oasst_trees": load_benign(DATA / "openassistant-oasst-eval-samples/en_100_tree.jsonl").texts}
+    shares = {k: round(float((model.moderate(v).flagged | (detector.scores(v) >= detector.threshold)).mean()), 4)
+              for k, v in harmless_sets.items()}
+    return {"detector": detector.name, "threshold": round(detector.threshold, 4),
+            "flagged_only": prf(gold, out.flagged), "flagged_or_jailbreak": prf(gold, either),
+            "harmless_flagged_share": shares}
+
+
 def heldout(encoder: bool = False) -> dict:
     """The bundled model on the held-apart test splits of moderation-train (ConvAbuse, EDOS,
     HatemojiBuild, DiaSafety, ToxiChat)."""
@@ -213,6 +239,8 @@ def _steps(speed_messages: int) -> dict:
             "openai-heldout": openai_heldout,
             "toxicchat-on-openai": toxicchat_on_openai, "bundled-toxicchat": bundled_on_toxicchat,
             "heldout": heldout, "harmless": harmless,
+            "bundled-toxicchat-with-jailbreak": with_jailbreak,
+            "bundled-toxicchat-with-jailbreak-encoder": lambda: with_jailbreak(encoder=True),
             # the bundled model's opt-in encoder stage, and its recall point
             "bundled-toxicchat-encoder": lambda: bundled_on_toxicchat(encoder=True),
             "heldout-encoder": lambda: heldout(encoder=True), "harmless-encoder": lambda: harmless(encoder=True),
