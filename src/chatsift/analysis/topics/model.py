@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chatsift.analysis.topics.cluster import kmeans, parents
-from chatsift.analysis.topics.embed import EmbeddingCache, get_embedder
+from chatsift.analysis.topics.embed import EmbeddingCache, get_embedder, resolve_embedder
 from chatsift.analysis.topics.label import LLMLabeler, ctfidf_keywords
 from chatsift.analysis.topics.layout import layout_2d
 from chatsift.analysis.topics.prompts import select_prompts
@@ -38,7 +38,7 @@ class TopicSettings:
     language: str | None = "English"
     k: int = 20
     seed: int = 42
-    embedder: str = "static"
+    embedder: str = "auto"  # MiniLM up to embed.AUTO_MINILM_MAX prompts, the static embedder above
     labeler: str = "ctfidf"  # or openai:BASE_URL#MODEL
     label_language: str = "auto"  # LLM labels in the prompts' language, or "en"
     parents: int = 0  # 0: no second level
@@ -88,7 +88,7 @@ def build_topics(release: str | Path, settings: TopicSettings | None = None, wri
     if len(texts) < 2:
         raise ConfigError(f"only {len(texts)} prompt(s) qualify for the topic map (language={s.language!r}, "
                           "32-1536 characters); try --language any or a larger --sample")
-    embedder = get_embedder(s.embedder)
+    embedder = get_embedder(resolve_embedder(s.embedder, len(texts)))
     t0 = time.perf_counter()
     vectors = EmbeddingCache(embedder).embed(texts)
     timings["embed"] = time.perf_counter() - t0
