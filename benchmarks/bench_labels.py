@@ -12,9 +12,9 @@ Labels are compared three ways: "plain" (English stop words, raw counts), "words
 one word, counted once per prompt) and "phrases" (up to three words, the default); a third check, the
 median coverage, is the share of a cluster's prompts holding one of its label terms. ``--embedders``
 also measures cluster quality per embedder (``embedders``); ``--k-sweep`` the checks for other
-numbers of clusters (``k_sweep``).
+numbers of clusters (``k_sweep``); ``--side-by-side`` the k=20 labels of each embedder, largest first.
 
-    python benchmarks/bench_labels.py [--embedders] [--k-sweep]
+    python benchmarks/bench_labels.py [--embedders] [--k-sweep] [--side-by-side]
 """
 
 from __future__ import annotations
@@ -122,6 +122,30 @@ def k_sweep(texts: list[str], spec: str, ks: tuple[int, ...] = (8, 12, 20, 30, 4
     return rows
 
 
+def side_by_side(texts: list[str], k: int = 20) -> dict:
+    """The phrase labels of k clusters per embedder, largest cluster first, with its size, its most central
+    prompt (first 80 characters) and the three checks."""
+    from chatsift.analysis.topics.cluster import kmeans
+    from chatsift.analysis.topics.embed import get_embedder
+    from chatsift.analysis.topics.label import ctfidf_keywords
+
+    out = {}
+    for spec in ("static", "st:all-MiniLM-L6-v2"):
+        embedder = get_embedder(spec)
+        vectors = embedder.embed(texts)
+        clustering = kmeans(vectors, k, 42)
+        members = [[texts[i] for i in np.flatnonzero(clustering.labels == c)] for c in range(k)]
+        labels = [kw[:4] for kw in ctfidf_keywords(members)]
+        label_vectors = embedder.embed([", ".join(words) or "(empty)" for words in labels])
+        order = sorted(range(k), key=lambda c: -len(members[c]))
+        out[spec] = {"hit_rate": round(hit_rate(vectors, clustering.labels, label_vectors), 4),
+                     "median_lift": round(median_lift(texts, clustering.labels, labels), 2),
+                     "median_coverage": round(coverage(texts, clustering.labels, labels), 3),
+                     "clusters": [{"size": len(members[c]), "label": ", ".join(labels[c]),
+                                   "central": texts[clustering.central[c][0]][:80]} for c in order]}
+    return out
+
+
 def main() -> None:
     from conftest import run_curate
 
@@ -156,6 +180,8 @@ def main() -> None:
                       "representative": texts[clustering.central[c][0]][:90]} for c in range(20)]
     if "--embedders" in sys.argv:
         out["embedders"] = embedders(texts)
+    if "--side-by-side" in sys.argv:
+        out["side_by_side"] = side_by_side(texts)
     if "--k-sweep" in sys.argv:
         out["k_sweep"] = {spec: k_sweep(texts, spec) for spec in ("static", "st:all-MiniLM-L6-v2")}
     print(json.dumps(out, indent=2, ensure_ascii=False))
