@@ -8,8 +8,11 @@ embedded with the label texts of all clusters, and a hit is a prompt whose own c
 nearest (hit rate over prompts); and the lift, how much more often a cluster's prompts contain one of its
 label terms than the other prompts do (median over clusters; filler words have a lift near 1).
 
-Labels are compared three ways: "plain" (English stop words, raw counts), "words" (``label_phrases`` of
-one word, counted once per prompt) and "phrases" (up to three words, the default); a third check, the
+Labels are compared four ways: "plain" (English stop words, raw counts), "words" (``label_phrases`` of
+one word, counted once per prompt), "phrases" (up to three words, in c-TF-IDF order) and "phrases_mmr"
+(the same terms, the four shown chosen by maximal marginal relevance: near the cluster's centre and
+unlike each other, measured and not adopted; ``topics`` shows "phrases"; the main table uses the
+static embedder); a third check, the
 median coverage, is the share of a cluster's prompts holding one of its label terms. ``--embedders``
 also measures cluster quality per embedder (``embedders``); ``--k-sweep`` the checks for other
 numbers of clusters (``k_sweep``); ``--side-by-side`` the k=20 labels of each embedder, largest first.
@@ -56,6 +59,29 @@ def coverage(texts: list[str], labels: np.ndarray, terms: list[list[str]]) -> fl
         members = [lowered[i] for i in np.flatnonzero(labels == c)]
         shares.append(np.mean([any(w in t for w in words) for t in members]) if members and words else 0.0)
     return float(np.median(shares))
+
+
+def by_relevance_and_diversity(keywords: list[list[str]], centroids: np.ndarray, embed, shown: int = 4,
+                               diversity: float = 0.3) -> list[list[str]]:
+    """Each cluster's c-TF-IDF terms reordered so that the ``shown`` first are chosen by maximal marginal
+    relevance: near the cluster's centre in the embedding the prompts were clustered in, and unlike the
+    terms chosen before them (``diversity`` weighs the second); the rest follow in c-TF-IDF order."""
+    out = []
+    for terms, centre in zip(keywords, centroids):
+        if len(terms) < 2:
+            out.append(list(terms))
+            continue
+        vectors = embed(list(terms))
+        relevance = vectors @ (centre / max(float(np.linalg.norm(centre)), 1e-12))
+        chosen: list[int] = []
+        left = list(range(len(terms)))
+        while left and len(chosen) < shown:
+            likeness = (vectors[left] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(left))
+            best = left[int(np.argmax((1 - diversity) * relevance[left] - diversity * likeness))]
+            chosen.append(best)
+            left.remove(best)
+        out.append([terms[j] for j in chosen] + [terms[j] for j in left])
+    return out
 
 
 def embedders(texts: list[str]) -> dict:
@@ -123,8 +149,8 @@ def k_sweep(texts: list[str], spec: str, ks: tuple[int, ...] = (8, 12, 20, 30, 4
 
 
 def side_by_side(texts: list[str], k: int = 20) -> dict:
-    """The phrase labels of k clusters per embedder, largest cluster first, with its size, its most central
-    prompt (first 80 characters) and the three checks."""
+    """The labels ``topics`` shows (phrases) of k clusters per embedder, largest cluster first, with its size,
+    its most central prompt (first 80 characters) and the three checks."""
     from chatsift.analysis.topics.cluster import kmeans
     from chatsift.analysis.topics.embed import get_embedder
     from chatsift.analysis.topics.label import ctfidf_keywords
@@ -166,9 +192,12 @@ def main() -> None:
     vectors = embedder.embed(texts)
     clustering = kmeans(vectors, 20, 42)
     members = [[texts[i] for i in np.flatnonzero(clustering.labels == c)] for c in range(20)]
+    phrases = ctfidf_keywords(members)
     variants = {"plain": [kw[:4] for kw in ctfidf_keywords(members, clean=False)],
                 "words": [kw[:4] for kw in ctfidf_keywords(members, longest=1)],
-                "phrases": [kw[:4] for kw in ctfidf_keywords(members)]}
+                "phrases": [kw[:4] for kw in phrases],
+                "phrases_mmr": [kw[:4] for kw in by_relevance_and_diversity(phrases, clustering.centroids,
+                                                                            embedder.embed)]}
     out = {"prompts": len(texts), "clusters": 20}
     for name, labels in variants.items():
         label_vectors = embedder.embed([", ".join(words) or "(empty)" for words in labels])
