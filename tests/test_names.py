@@ -130,6 +130,13 @@ KEEP = [
     ("Quelle est la meilleure saison pour visiter Marseille ?", "fr"),
     ("Qual é a diferença entre o Banco do Brasil e a Caixa?", "pt"),
     ("Explain Bayesian inference to a high school student.", "en"),
+    # greetings and "I am" before words that are no given names, or are assistants' product names
+    ("I am German and I live in Munich.", "en"),
+    ("Dear Sir or Madam, I am writing to apply.", "en"),
+    ("Write a Hello World program in C.", "en"),
+    ("Hi Team, the release is out.", "en"),
+    ("Hey Siri, set a timer for ten minutes.", "en"),
+    ("I am happy to help with that.", "en"),
 ]
 # Introductions in several languages: the person must go, the rest stay.
 INTRODUCTIONS = [
@@ -143,6 +150,13 @@ INTRODUCTIONS = [
     ("Mijn naam is Pieter Jansen.", "nl", "Mijn naam is NAME_1."),
     ("Meu nome é Rafael Souza.", "pt", "Meu nome é NAME_1."),
     ("我叫李明，请帮我写一封信。", "zh", "我叫NAME_1，请帮我写一封信。"),
+    # introductions without the word "name", and greetings: the word after must be a known given name
+    ("I'm Priya and I need help with my resume.", "en", "I'm NAME_1 and I need help with my resume."),
+    ("Hello, I am Lucas and I love football.", "en", "Hello, I am NAME_1 and I love football."),
+    ("Dear Karen,\nThank you for the quick reply.", "en", "Dear NAME_1,\nThank you for the quick reply."),
+    ("Je suis Camille, j'ai une question.", "fr", "Je suis NAME_1, j'ai une question."),
+    ("Hallo, ich bin Jonas.", "de", "Hallo, ich bin NAME_1."),
+    ("Hej, jag är Erik.", "sv", "Hej, jag är NAME_1."),
 ]
 
 

@@ -4,6 +4,10 @@ the ablation on dev, see BENCHMARKS.md):
 - an introduction ("my name is", "je m'appelle", "меня зовут", "我叫", ...) names a person: the words
   after it, capitalised or not (chat text is often lower case), in any script;
 - an honorific ("Mr.", "Dr.", "Frau", "Sra.") names a person: the capitalised words after it;
+- a self-introduction without the word "name" ("I'm Priya", "ich bin Jonas") or a greeting ("Dear Karen,",
+  "Hallo Stefan") names a person when the capitalised word after it is a known given name that is not a
+  common word of the language ("I am German", "Dear Sir", "Hello World" stay), unless it is a very common
+  given name ("I am Grace");
 - a Japanese or Chinese name before an honorific suffix (さん, 様, 先生, 氏);
 - a name before a noun that makes it a term ("Gauss's law", "the Monte Carlo method", "Bayes theorem")
   names a law, method or disease, not a person in the text (English eponyms);
@@ -20,6 +24,7 @@ from collections.abc import Iterator
 import re2
 
 from chatsift.privacy.structured import _OPTS, gstart
+from chatsift.privacy.wordlists import gazetteers, language_lists, latin_key
 
 INTRO = re2.compile(
     r"(?i)(?:my name is|my name's|(?:last|first|full|sur) ?name is|mi nombre es|me llamo|je m'appelle|"
@@ -41,6 +46,22 @@ HONORIFIC = re.compile(
     r"Doña|Sig|Signor|Signora|Rev|Capt|Sgt|Mister|Г-н|Г-жа|Господин|Госпожа)\.?[ \t]+"
     r"(?P<n>[^\W\d_][\w'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)[ \t]+)?"
     r"[^\W\d_][\w'’-]*){0,2})")
+# Self-introductions without "name" and greetings, per language; what follows must be a known given name.
+ADDRESS = re2.compile(
+    r"(?:^|[^\p{L}\p{N}_'’])(?i:I am|I'm|I’m|je suis|ich bin|soy|sono|sou|ik ben|jag är|jeg er|ja sam|som|я|"
+    r"dear|hi|hello|hey|liebe|lieber|hallo|cher|chère|bonjour|salut|hola|querido|querida|olá|oi|ciao|caro|cara|"
+    r"beste|hoi|hej|kære|kära|bok|zdravo|ahoj|привет|здравствуйте|дорогой|дорогая)[ \t]*,?[ \t]+"
+    r"(?P<n>\p{Lu}[\p{L}\p{M}\p{N}_'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)[ \t]+)?"
+    r"\p{L}[\p{L}\p{M}\p{N}_'’-]*){0,2})",
+    _OPTS,
+)
+# A given name this prominent (summed country frequency classes) is read as a name even when it is also a
+# common word ("Grace", "June", "Christian"); below it, a common word stays a word ("I am German").
+ADDRESS_GIVEN_MIN, ADDRESS_COMMON_GIVEN_MIN = 5, 30
+# Chat logs greet the assistant by its product name ("Hi Claude", "Hey Siri"): a product, not a person.
+ASSISTANT_NAMES = frozenset({"claude", "siri", "alexa", "cortana", "bard", "gemini", "vicuna", "alpaca", "koala",
+                             "llama", "dolly", "bing", "copilot", "grok", "mistral", "falcon", "pi", "bixby"})
+
 # The nouns that make a name before them a term (English eponyms: "Gauss's law", "Alzheimer's disease").
 EPONYM_NOUNS = frozenset({
     "law", "laws", "theorem", "theorems", "lemma", "conjecture", "hypothesis", "principle", "paradox",
@@ -98,6 +119,33 @@ def introduced_names(text: str) -> Iterator[tuple[int, int]]:
     if "." in text or " " in text:
         for m in HONORIFIC.finditer(text):
             yield from _words_of_name(text, m.start("n"), m.group("n"), capitalised_only=True)
+
+
+def addressed_names(text: str, language: str | None) -> Iterator[tuple[int, int]]:
+    """The names that self-introductions without "name" and greetings give, when the first word is a known
+    given name that is not a common word of the text's language (see ``ADDRESS``)."""
+    given = gazetteers().given
+    pos = 0
+    while (m := ADDRESS.search(text, pos)) is not None:
+        start = gstart(m, "n")
+        pos = start - 1  # the next search starts before this word: "Hello, I am Lucas" has two openings
+        found = m.group("n")
+        first = re.match(r"[^\W\d_][\w'’-]*", found).group()
+        low = first.lower()
+        if (first.isupper() and len(first) > 1) or low in ASSISTANT_NAMES:
+            continue
+        weight = given.get(latin_key(low), 0)
+        if weight < ADDRESS_GIVEN_MIN or (weight < ADDRESS_COMMON_GIVEN_MIN and _common_word(low, language)):
+            continue
+        pos = start + len(found)
+        yield from _words_of_name(text, start, found, capitalised_only=True)
+
+
+def _common_word(word: str, language: str | None) -> bool:
+    lists = language_lists(language) if language and language != "en" else None
+    if lists is not None:
+        return word in lists.function or word in lists.words
+    return word in gazetteers().dictionary
 
 
 def _words_of_name(text: str, start: int, found: str, capitalised_only: bool = False) -> Iterator[tuple[int, int]]:

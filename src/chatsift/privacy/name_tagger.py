@@ -14,12 +14,12 @@ from importlib import resources
 from pathlib import Path
 
 from chatsift.privacy.name_model import NameModel
-from chatsift.privacy.name_rules import code_regions, introduced_names, names_a_term
+from chatsift.privacy.name_rules import addressed_names, code_regions, introduced_names, names_a_term
 from chatsift.privacy.spans import ScanTimeout, Span
 from chatsift.privacy.wordlists import gazetteers, language_lists
 
 PIECE_CHARS = 4_000  # a long text is scored in pieces of about this many characters, deadline between them
-RULES = frozenset({"introductions", "eponyms", "code"})  # see name_rules
+RULES = frozenset({"introductions", "addresses", "eponyms", "code"})  # see name_rules
 
 
 def bundled_model_path() -> Path:
@@ -61,8 +61,10 @@ class LearnedNameFinder:
         spans = self._model_spans(text, language, deadline)
         if "eponyms" in self.rules:
             spans = [(s, e) for s, e in spans if not names_a_term(text, e)]
-        if "introductions" in self.rules:
-            introduced = list(introduced_names(text))
+        introduced = list(introduced_names(text)) if "introductions" in self.rules else []
+        if "addresses" in self.rules:
+            introduced += addressed_names(text, language)
+        if introduced:
             # an introduction says exactly where the name starts: it wins over a model span it overlaps
             spans = [(s, e) for s, e in spans if not any(s < b and a < e for a, b in introduced)] + introduced
         if not spans:
