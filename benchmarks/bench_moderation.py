@@ -113,8 +113,11 @@ def openai_heldout(seed: int = 42) -> dict:
     return evaluate(held, model.moderate(held.texts))
 
 
+MODEL_PATH: str | None = None  # --model: score another model folder where the steps say "bundled"
+
+
 def _bundled(encoder: bool, point: str = "balanced") -> LocalModerator:
-    model = LocalModerator.load(encoder=encoder)
+    model = LocalModerator.load(MODEL_PATH, encoder=encoder)
     if point != "balanced":
         model.use_point(point)
     return model
@@ -184,7 +187,7 @@ def technical_texts() -> list[str]:
 
 def technical() -> dict:
     texts = technical_texts()
-    out: ModerationOutput = LocalModerator.load().moderate(texts)
+    out: ModerationOutput = _bundled(False).moderate(texts)
     return {"messages": len(texts), "flagged": int(out.flagged.sum()),
             "per_1000": round(1000 * float(out.flagged.mean()), 2)}
 
@@ -253,8 +256,8 @@ def speed_encoder(n: int = 20_000) -> dict:
     """The bundled model with its encoder stage, one process (torch uses both cores): messages/s and
     the share the stage read."""
     texts = _chat_messages(n)
-    model = LocalModerator.load(encoder=True)
-    model.moderate(texts[:100])  # load MiniLM first
+    model = _bundled(True)
+    model.moderate(texts[:100])  # load the encoder first
     model.encoded = 0
     started = time.perf_counter()
     for i in range(0, n, 6000):
@@ -269,7 +272,11 @@ def main() -> None:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--speed-messages", type=int, default=200_000)
     ap.add_argument("--only", nargs="+", choices=list(_steps(0)))
+    ap.add_argument("--model", help="a model folder to score instead of the bundled one (every step but the "
+                                    "cross-validations, openai-heldout and the two-process speed)")
     args = ap.parse_args()
+    global MODEL_PATH
+    MODEL_PATH = args.model
     if not DATA.is_dir():
         sys.exit(f"shared data not found at {DATA}")
     steps = _steps(args.speed_messages)

@@ -90,8 +90,11 @@ def moderator_group() -> None:
               help="Also train the encoder stage: heads over the bundled MiniLM's sentence embeddings, stacked "
                    "on the n-grams where they are not sure (needs the topics extra; about 6 ms a message "
                    "it reads, on a CPU core).")
+@click.option("--encoder-model", default="st:all-MiniLM-L6-v2", show_default=True,
+              help="The encoder stage's sentence encoder: st:MODEL, or static (model2vec distilled from the "
+                   "bundled MiniLM: about 100 times faster, a smaller gain; see BENCHMARKS.md).")
 def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmless_rate, heldout, c_grid,
-                  encoder) -> None:
+                  encoder, encoder_model) -> None:
     """Train chatsift's local moderator on labelled DATA.
 
     DATA: the OpenAI moderation release (JSONL), ToxicChat (JSON), a tagged release folder (learn from
@@ -105,7 +108,7 @@ def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmle
     labelled = concat(sets)
     click.echo(f"training on {len(labelled):,} messages from {len(sets)} source(s)", err=True)
     settings = TrainSettings(folds=folds, seed=seed, min_df=min_df, harmless_rate=harmless_rate, encoder=encoder,
-                             **({"c_grid": tuple(c_grid)} if c_grid else {}))
+                             encoder_model=encoder_model, **({"c_grid": tuple(c_grid)} if c_grid else {}))
     harmless_texts = [t for p in harmless for t in load_benign(p).texts]
     model = train_moderator(labelled, settings, name=name or Path(out).name,
                             progress=lambda step: click.echo(f"  {step}", err=True), harmless=harmless_texts)

@@ -90,7 +90,7 @@ class EncoderHeads:
 
 def fit_encoder_heads(embeddings: np.ndarray, heads: list[tuple[np.ndarray, np.ndarray] | None],
                       splits: list[tuple[np.ndarray, np.ndarray]], ngram_oof: dict[int, np.ndarray],
-                      ngram_calibration: np.ndarray, c: float = 4.0, seed: int = 42,
+                      ngram_calibration: np.ndarray, c: float = 4.0, seed: int = 42, encoder: str = ENCODER,
                       ) -> tuple[EncoderHeads, dict[int, tuple[np.ndarray, np.ndarray]]]:
     """Fit the stage on the rows each head has labels for, using the n-gram heads' out-of-fold logits.
 
@@ -132,7 +132,7 @@ def fit_encoder_heads(embeddings: np.ndarray, heads: list[tuple[np.ndarray, np.n
         bias[h] = model.intercept_[0]
         trained[h] = True
         out_of_fold[h] = (y, np.where(ngram_p >= floors[h], combined, ngram_p))
-    stage = EncoderHeads(weights, bias, stack, floors, np.ones(n_heads), trained,
+    stage = EncoderHeads(weights, bias, stack, floors, np.ones(n_heads), trained, encoder=encoder,
                          meta={"missed_share": MISSED_SHARE, "c": c})
     return stage, out_of_fold
 

@@ -43,6 +43,9 @@ class TrainSettings:
     # positive), not only on a training mix that is half positive.
     harmless_rate: float = 0.002
     encoder: bool = False  # also fit the encoder stage (needs the topics extra)
+    # the stage's sentence encoder: the bundled MiniLM, or "static" (model2vec distilled from it: about 100x
+    # faster, a smaller gain; BENCHMARKS.md, "A static-embedding stage")
+    encoder_model: str = ENCODER
     encoder_c: float = 4.0
 
 
@@ -151,9 +154,10 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
     model.meta = meta
     if s.encoder:
         if progress:
-            progress(f"encoding {len(data):,} texts with {ENCODER}")
-        embeddings = encode(data.texts, ENCODER, s.max_chars)
-        stage, stage_oof = fit_encoder_heads(embeddings, heads, splits, ngram_oof, calibration, s.encoder_c, s.seed)
+            progress(f"encoding {len(data):,} texts with {s.encoder_model}")
+        embeddings = encode(data.texts, s.encoder_model, s.max_chars)
+        stage, stage_oof = fit_encoder_heads(embeddings, heads, splits, ngram_oof, calibration, s.encoder_c, s.seed,
+                                             s.encoder_model)
         model.encoder_heads, model.use_encoder = stage, True
         stage_harmless = model.probabilities(harmless) if harmless else None  # the stage in use from here
         stage_settings = [{"head": head} for head in HEADS]
