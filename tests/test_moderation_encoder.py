@@ -159,3 +159,7 @@ def test_train_command_with_the_encoder_stores_held_apart_figures_per_stage(tmp_
         trust = trust_figures({"backend": "local", "model": str(out), "encoder": encoder})
         assert trust["heldout"][held]["binary"] == figures
         assert trust["model"].endswith("+encoder") == encoder
+    # the stage's encoder is chosen with the stage, never alone
+    result = CliRunner().invoke(cli, ["moderator", "train", str(train), "--out", str(tmp_path / "s"),
+                                      "--encoder-model", "static"])
+    assert result.exit_code == 2 and "add --encoder" in result.output and not (tmp_path / "s").exists()

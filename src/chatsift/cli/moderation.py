@@ -92,7 +92,7 @@ def moderator_group() -> None:
                    "it reads, on a CPU core).")
 @click.option("--encoder-model", default="st:all-MiniLM-L6-v2", show_default=True,
               help="The encoder stage's sentence encoder: st:MODEL, or static (model2vec distilled from the "
-                   "bundled MiniLM: about 100 times faster, a smaller gain; see BENCHMARKS.md).")
+                   "bundled MiniLM: about 60 times faster, a smaller gain; see BENCHMARKS.md). With --encoder.")
 def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmless_rate, heldout, c_grid,
                   encoder, encoder_model) -> None:
     """Train chatsift's local moderator on labelled DATA.
@@ -103,6 +103,9 @@ def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmle
     """
     from chatsift.moderation.data import concat, load_benign, load_labelled
     from chatsift.moderation.train import TrainSettings, score_held_apart, train_moderator
+
+    if encoder_model != "st:all-MiniLM-L6-v2" and not encoder:
+        raise click.UsageError("--encoder-model chooses the encoder stage's encoder: add --encoder")
 
     sets = [load_labelled(p) for p in data] + [load_benign(p) for p in benign]
     labelled = concat(sets)

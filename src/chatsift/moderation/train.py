@@ -43,7 +43,7 @@ class TrainSettings:
     # positive), not only on a training mix that is half positive.
     harmless_rate: float = 0.002
     encoder: bool = False  # also fit the encoder stage (needs the topics extra)
-    # the stage's sentence encoder: the bundled MiniLM, or "static" (model2vec distilled from it: about 100x
+    # the stage's sentence encoder: the bundled MiniLM, or "static" (model2vec distilled from it: about 60x
     # faster, a smaller gain; BENCHMARKS.md, "A static-embedding stage")
     encoder_model: str = ENCODER
     encoder_c: float = 4.0
