@@ -15,6 +15,8 @@ ToxicChat-T5 0.822):
                     detector at its own stored threshold (ToxicChat labels every jailbreak toxic), on
                     ToxicChat and on the harmless prompts of ``harmless``;
   heldout           the bundled model on moderation-train's held-apart test splits;
+  (these steps score the n-grams alone; their "-static" twins the default second stage over the
+  shipped static embeddings, their "-encoder" twins the opt-in MiniLM stage)
   harmless          share of harmless prompts it flags (ToxicChat's non-toxic ones, Arena-Hard, OASST);
   technical         share of flagged messages among MT-bench and Arena-Hard answers (none are harmful).
 Speed: messages/s of the bundled model on real chat messages, one process and two.
@@ -71,6 +73,7 @@ def toxicchat_cv(folds: int = 5, seed: int = 42, encoder: bool = False) -> dict:
     points = {point: np.zeros(len(data), bool) for point in ("precision", "recall")}
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(data)), gold):
         model = train_moderator(data.subset(train), TrainSettings(encoder=encoder), name="toxicchat-cv")
+        model.use_stage("minilm" if encoder else "none")  # a MiniLM stage is opt-in when tagging
         texts = [data.texts[i] for i in test]
         out = model.moderate(texts)
         encoded += model.encoded
@@ -116,27 +119,30 @@ def openai_heldout(seed: int = 42) -> dict:
 MODEL_PATH: str | None = None  # --model: score another model folder where the steps say "bundled"
 
 
-def _bundled(encoder: bool, point: str = "balanced") -> LocalModerator:
-    model = LocalModerator.load(MODEL_PATH, encoder=encoder)
+def _bundled(stage: str, point: str = "balanced") -> LocalModerator:
+    """The bundled model with ``stage`` as its second stage (none, static, minilm); no memory of repeats,
+    so that every figure pays for every message."""
+    model = LocalModerator.load(MODEL_PATH, encoder=stage)
+    model.repeats = None
     if point != "balanced":
         model.use_point(point)
     return model
 
 
-def bundled_on_toxicchat(encoder: bool = False, point: str = "balanced") -> dict:
+def bundled_on_toxicchat(stage: str = "none", point: str = "balanced") -> dict:
     data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
-    out = _bundled(encoder, point).moderate(data.texts)
+    out = _bundled(stage, point).moderate(data.texts)
     return _binary(data.labels[:, HEADS.index("flagged")] == 1, out.flagged, out.flag_score)
 
 
-def with_jailbreak(encoder: bool = False) -> dict:
+def with_jailbreak(stage: str = "none") -> dict:
     """ToxicChat counts a jailbreak as toxic; chatsift's ``flagged`` follows OpenAI's categories and the
     default ``jailbreak`` stage scores jailbreak prompts apart. Their union, with the detector's threshold
     as it was chosen at its training (nothing here is fitted on ToxicChat)."""
     from chatsift.safety.detector import JailbreakDetector
 
     detector = JailbreakDetector.load()
-    model = _bundled(encoder)
+    model = _bundled(stage)
     data = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
     gold = data.labels[:, HEADS.index("flagged")] == 1
     out = model.moderate(data.texts)
@@ -152,17 +158,17 @@ def with_jailbreak(encoder: bool = False) -> dict:
             "harmless_flagged_share": shares}
 
 
-def heldout(encoder: bool = False) -> dict:
+def heldout(stage: str = "none") -> dict:
     """The bundled model on the held-apart test splits of moderation-train (ConvAbuse, EDOS,
     HatemojiBuild, DiaSafety, ToxiChat)."""
     data = load_labelled(f"{DATA / 'moderation-train'}@test")
-    return evaluate(data, _bundled(encoder).moderate(data.texts))["binary"]
+    return evaluate(data, _bundled(stage).moderate(data.texts))["binary"]
 
 
-def harmless(encoder: bool = False, point: str = "balanced") -> dict:
+def harmless(stage: str = "none", point: str = "balanced") -> dict:
     """Share of harmless prompts the bundled model flags: ToxicChat's non-toxic prompts (real traffic),
     Arena-Hard v0.1 questions and OASST messages (none trained on)."""
-    model = _bundled(encoder, point)
+    model = _bundled(stage, point)
     toxicchat = load_labelled(DATA / "toxicchat-train" / "toxic_chat_train.json")
     ok = [t for t, y in zip(toxicchat.texts, toxicchat.labels[:, HEADS.index("flagged")]) if y == 0]
     out = {"toxicchat_harmless": ok}
@@ -185,9 +191,9 @@ def technical_texts() -> list[str]:
     return texts
 
 
-def technical() -> dict:
+def technical(stage: str = "none") -> dict:
     texts = technical_texts()
-    out: ModerationOutput = _bundled(False).moderate(texts)
+    out: ModerationOutput = _bundled(stage).moderate(texts)
     return {"messages": len(texts), "flagged": int(out.flagged.sum()),
             "per_1000": round(1000 * float(out.flagged.mean()), 2)}
 
@@ -204,27 +210,35 @@ def _chat_messages(n: int) -> list[str]:
 _MODEL = None
 
 
+def _load_worker(stage: str, model_path: str | None) -> None:
+    global _MODEL, MODEL_PATH
+    MODEL_PATH = model_path
+    _MODEL = _bundled(stage)
+
+
 def _score(batch: list[str]) -> int:
-    global _MODEL
-    if _MODEL is None:
-        _MODEL = LocalModerator.load()
     _MODEL.moderate(batch)
     return len(batch)
 
 
-def speed(n: int, batch: int = 6000, repeats: int = 3) -> dict:
+def speed(n: int, batch: int = 6000, repeats: int = 3, stage: str = "none") -> dict:
+    """Messages/s of the bundled model with ``stage``, one process and two, on real chat messages (the
+    pool repeats, so no memory of repeats: every message is scored as if new)."""
     texts = _chat_messages(n)
     batches = [texts[i:i + batch] for i in range(0, n, batch)]
     chars = sum(len(t) for t in texts)
-    out = {"messages": n, "mean_chars": round(chars / n), "batch": batch}
+    out = {"messages": n, "mean_chars": round(chars / n), "batch": batch, "stage": stage}
+    _load_worker(stage, MODEL_PATH)
     one = []
     for _ in range(repeats):
+        _MODEL.encoded = 0
         started = time.perf_counter()
         for b in batches:
             _score(b)
         one.append(time.perf_counter() - started)
     out["one_process_msgs_per_s"] = round(n / statistics.median(one))
-    with get_context("spawn").Pool(2) as pool:
+    out["encoded_share"] = round(_MODEL.encoded / n, 4)
+    with get_context("spawn").Pool(2, initializer=_load_worker, initargs=(stage, MODEL_PATH)) as pool:
         pool.map(_score, batches[:2])  # load the model in both workers first
         two = []
         for _ in range(repeats):
@@ -243,10 +257,16 @@ def _steps(speed_messages: int) -> dict:
             "toxicchat-on-openai": toxicchat_on_openai, "bundled-toxicchat": bundled_on_toxicchat,
             "heldout": heldout, "harmless": harmless,
             "bundled-toxicchat-with-jailbreak": with_jailbreak,
-            "bundled-toxicchat-with-jailbreak-encoder": lambda: with_jailbreak(encoder=True),
-            # the bundled model's opt-in encoder stage, and its recall point
-            "bundled-toxicchat-encoder": lambda: bundled_on_toxicchat(encoder=True),
-            "heldout-encoder": lambda: heldout(encoder=True), "harmless-encoder": lambda: harmless(encoder=True),
+            "bundled-toxicchat-with-jailbreak-encoder": lambda: with_jailbreak("minilm"),
+            # the steps above score the n-grams alone; "-static" the default second stage (static
+            # embeddings), "-encoder" the opt-in MiniLM stage; "-recall" the n-grams' recall point
+            "bundled-toxicchat-static": lambda: bundled_on_toxicchat("static"),
+            "heldout-static": lambda: heldout("static"), "harmless-static": lambda: harmless("static"),
+            "bundled-toxicchat-with-jailbreak-static": lambda: with_jailbreak("static"),
+            "technical-static": lambda: technical("static"),
+            "speed-static": lambda: speed(speed_messages // 4, stage="static"),
+            "bundled-toxicchat-encoder": lambda: bundled_on_toxicchat("minilm"),
+            "heldout-encoder": lambda: heldout("minilm"), "harmless-encoder": lambda: harmless("minilm"),
             "bundled-toxicchat-recall": lambda: bundled_on_toxicchat(point="recall"),
             "harmless-recall": lambda: harmless(point="recall"),
             "technical": technical, "speed": lambda: speed(speed_messages), "speed-encoder": speed_encoder}
@@ -256,7 +276,7 @@ def speed_encoder(n: int = 20_000) -> dict:
     """The bundled model with its encoder stage, one process (torch uses both cores): messages/s and
     the share the stage read."""
     texts = _chat_messages(n)
-    model = _bundled(True)
+    model = _bundled("minilm")
     model.moderate(texts[:100])  # load the encoder first
     model.encoded = 0
     started = time.perf_counter()

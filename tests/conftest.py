@@ -38,7 +38,7 @@ settings.load_profile("chatsift")
 
 @pytest.fixture(scope="session")
 def _model_cache(tmp_path_factory):
-    """One cache for the whole run: the static embedder is distilled once (about half a minute)."""
+    """One cache for the whole run: embeddings, LLM answers and word lists are built once."""
     return os.environ.get("CHATSIFT_TEST_CACHE") or str(tmp_path_factory.mktemp("chatsift-cache"))
 
 

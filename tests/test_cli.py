@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import assert_reconciles
@@ -109,14 +110,23 @@ def test_no_user_id_warning_for_a_release_without_user_id(tmp_path, caplog):
     assert "no user-id secret" in caplog.text
 
 
-def test_distilling_the_static_embedder_prints_nothing(tmp_path, monkeypatch, capfd):
-    pytest.importorskip("model2vec")
-    from chatsift.analysis.topics.embed import StaticEmbedder
+def test_distilling_the_static_embedder_rebuilds_the_shipped_one_and_prints_nothing(tmp_path, capfd):
+    pytest.importorskip("model2vec.distill")
+    from chatsift.common.static_embedder import FILES, StaticEmbedder, bundled_embedder_path
 
-    monkeypatch.setenv("CHATSIFT_CACHE", str(tmp_path))
-    StaticEmbedder(dims=32)
+    result = CliRunner().invoke(cli, ["moderator", "distill-embedder", "--out", str(tmp_path / "e")])
+    assert result.exit_code == 0, result.output
     out, err = capfd.readouterr()
     assert "LOAD REPORT" not in out + err and "Encoding tokens" not in out + err
+    # the same command wrote the table chatsift ships (byte for byte on the machine that built it; here,
+    # the same vectors): the moderator's heads were trained over them
+    assert all((tmp_path / "e" / name).exists() for name in FILES)
+    texts = ["Will I get pregnant this month?", "putting all apples in an array and sort them", "Danke!"]
+    vectors = StaticEmbedder(tmp_path / "e").embed(texts)
+    shipped = StaticEmbedder(bundled_embedder_path()).embed(texts)
+    assert vectors.shape == (3, 256) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert float((vectors * shipped).sum(axis=1).min()) > 0.999
+    assert "sentence-transformers/all-MiniLM-L6-v2" in (tmp_path / "e" / "config.json").read_text()
 
 
 def test_formats_names_the_break_in_a_truncated_json_file(tmp_path):

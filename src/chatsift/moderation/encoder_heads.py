@@ -6,10 +6,12 @@ places such texts near their kind. Per head, a logistic regression over the enco
 second logit, and a two-feature logistic regression fitted on out-of-fold logits of both (so that it
 learns how far to trust each, and calibrates the sum) gives the probability.
 
-Encoding costs about 6 ms a message on a CPU core, so the stage is a cascade: a message is encoded only
-where some head's n-gram probability reaches that head's *floor*. The floor is chosen in training so
-that at most ``MISSED_SHARE`` of the out-of-fold positives the stacked model catches lie under it; the
-figures stored for this stage are measured with the cascade in place, that loss included.
+A model may hold one such stage per encoder: ``static`` (the static table chatsift ships, tens of
+microseconds a message: on by default) and the bundled MiniLM (about 6 ms a message: opt-in). Either is
+a cascade: a message is encoded only where some head's n-gram probability reaches that head's *floor*.
+The floor is chosen in training so that at most ``MISSED_SHARE`` of the out-of-fold positives the
+stacked model catches lie under it; the figures stored for this stage are measured with the cascade in
+place, that loss included.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ from sklearn.linear_model import LogisticRegression
 from chatsift.errors import ConfigError
 
 ENCODER = "st:all-MiniLM-L6-v2"
+STATIC = "static"
 MISSED_SHARE = 0.01
-FILE = "encoder_heads.npz"
+
+
+def stage_name(encoder: str) -> str:
+    """How settings, tags and the model's files name the stage over ``encoder``."""
+    return {ENCODER: "minilm", STATIC: STATIC}.get(encoder, encoder)
+
+
+def stage_file(encoder: str) -> str:
+    return "encoder_heads.npz" if encoder == ENCODER else f"{stage_name(encoder).replace(':', '-')}_heads.npz"
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -73,15 +84,20 @@ class EncoderHeads:
         p = sigmoid(self.stack[:, 0] * ngram_logits + self.stack[:, 1] * z + self.stack[:, 2])
         return np.where((ngram_probabilities >= self.floors) & self.trained, p, ngram_probabilities)
 
+    @property
+    def name(self) -> str:
+        return stage_name(self.encoder)
+
     def save(self, folder: Path) -> dict:
-        np.savez_compressed(folder / FILE, weights=self.weights.astype(np.float32), bias=self.bias, stack=self.stack,
+        file = stage_file(self.encoder)
+        np.savez_compressed(folder / file, weights=self.weights.astype(np.float32), bias=self.bias, stack=self.stack,
                             floors=self.floors, thresholds=self.thresholds, trained=self.trained)
-        return dict(self.meta, encoder=self.encoder, file=FILE)
+        return dict(self.meta, encoder=self.encoder, file=file)
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> EncoderHeads:
         try:
-            with np.load(folder / meta.get("file", FILE)) as w:
+            with np.load(folder / meta.get("file", stage_file(meta.get("encoder", ENCODER)))) as w:
                 arrays = {k: w[k] for k in ("weights", "bias", "stack", "floors", "thresholds", "trained")}
         except (OSError, KeyError, ValueError) as exc:
             raise ConfigError(f"{folder}: the encoder stage's weights could not be read ({exc})") from None

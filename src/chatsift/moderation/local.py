@@ -6,8 +6,9 @@ data contract plus ``flagged`` (any harm: ToxicChat's toxicity label trains only
 without training labels scores 0 and never fires. Scores are Platt-calibrated probabilities;
 thresholds were chosen on held-out (out-of-fold) predictions to maximise F1.
 
-A model trained with ``--encoder`` also holds the encoder stage (``encoder_heads.py``); it is read only
-when asked for (``load(encoder=True)``, ``moderation.encoder``), being far slower than the n-grams.
+A model trained with ``--encoder`` also holds one second stage per encoder (``encoder_heads.py``):
+``load(encoder=...)`` (``moderation.encoder``) picks the one in use; by default the static-embedding
+stage where the model has one, never the MiniLM one, which is far slower than the n-grams.
 ``use_point(name)`` switches every head to one of its named operating points.
 """
 
@@ -22,10 +23,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from chatsift.common.repeats import RepeatCache
 from chatsift.errors import ConfigError
 from chatsift.moderation.categories import CATEGORIES, HEADS
-from chatsift.moderation.encoder_heads import EncoderHeads, encode
+from chatsift.moderation.encoder_heads import ENCODER, EncoderHeads, encode, stage_name
 from chatsift.moderation.features import Featurizer, load_featurizer, read_model_meta, save_featurizer
+from chatsift.moderation.settings import choose_stage
 
 FORMAT_VERSION = 1
 
@@ -66,13 +69,23 @@ class LocalModerator:
         self.thresholds = thresholds.astype(np.float64)
         self.trained = trained.astype(bool)
         self.meta = meta
-        self.encoder_heads: EncoderHeads | None = None
-        self.use_encoder = False  # opt-in (see load)
-        self.encoded = 0  # messages the encoder stage has read (the cascade's share, for the figures)
+        self.stages: dict[str, EncoderHeads] = {}  # second stages by name (encoder_heads.stage_name)
+        self.stage: str | None = None  # the one in use (see load)
+        self.encoded = 0  # messages the stage in use has read (the cascade's share, for the figures)
+        # the stage's answers by text (about 200 bytes each, so at most ~40 MB a process); None: no memory
+        self.repeats: RepeatCache | None = RepeatCache(max_chars=20_000, max_entries=200_000)
+
+    @property
+    def encoder_heads(self) -> EncoderHeads | None:
+        return self.stages.get(self.stage) if self.stage else None
 
     @property
     def encoding(self) -> bool:
-        return self.encoder_heads is not None and self.use_encoder
+        return self.encoder_heads is not None
+
+    def use_stage(self, choice: str | bool) -> None:
+        """The second stage ``moderation.encoder`` names (``settings.STAGES``), or none."""
+        self.stage = choose_stage(list(self.stages), choice)
 
     def active_thresholds(self) -> np.ndarray:
         """The thresholds of the stage in use (the encoder stage's own where it decides)."""
@@ -98,8 +111,8 @@ class LocalModerator:
         return f"local:{self.meta.get('name', 'unnamed')}"
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, encoder: bool = False) -> LocalModerator:
-        """The model in ``path`` (the bundled one by default); ``encoder``: use its encoder stage if it has one."""
+    def load(cls, path: str | os.PathLike | None = None, encoder: str | bool = "auto") -> LocalModerator:
+        """The model in ``path`` (the bundled one by default); ``encoder``: which second stage to use."""
         folder = Path(path) if path else bundled_model_path()
         meta = read_model_meta(folder, "moderator model", "chatsift moderator train DATA --out FOLDER")
         if meta.get("format") != FORMAT_VERSION or meta.get("heads") != list(HEADS):
@@ -109,9 +122,10 @@ class LocalModerator:
         heads = meta["head_settings"]
         model = cls(featurizer, w["weights"], w["bias"], np.array([[h["a"], h["b"]] for h in heads]),
                     np.array([h["threshold"] for h in heads]), np.array([h["trained"] for h in heads]), meta)
-        if meta.get("encoder_stage"):
-            model.encoder_heads = EncoderHeads.load(folder, meta["encoder_stage"])
-        model.use_encoder = encoder
+        for stage_meta in stage_metas(meta).values():
+            stage = EncoderHeads.load(folder, stage_meta)
+            model.stages[stage.name] = stage
+        model.use_stage(encoder)
         return model
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -125,8 +139,9 @@ class LocalModerator:
             {**previous[i], "head": h, "trained": bool(self.trained[i]), "a": float(self.calibration[i, 0]),
              "b": float(self.calibration[i, 1]), "threshold": float(self.thresholds[i])}
             for i, h in enumerate(HEADS)]
-        if self.encoder_heads is not None:
-            meta["encoder_stage"] = self.encoder_heads.save(folder)
+        meta.pop("encoder_stage", None)  # one stage, as models before v4 stored it (read by stage_metas)
+        if self.stages:
+            meta["encoder_stages"] = {name: stage.save(folder) for name, stage in self.stages.items()}
         (folder / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         return folder
 
@@ -142,15 +157,37 @@ class LocalModerator:
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
         p[:, ~self.trained] = 0.0
         if self.encoding:
-            stage = self.encoder_heads
-            rows = np.flatnonzero(stage.consulted(p))
-            if len(rows):
-                values = texts.to_pylist() if isinstance(texts, pa.Array) else texts
-                embeddings = encode([values[i] for i in rows], stage.encoder, self.featurizer.max_chars)
-                p[rows] = stage.probabilities(logits[rows], p[rows], embeddings)
-                p[:, ~self.trained] = 0.0
-                self.encoded += len(rows)
+            self._restate(texts, logits, p)
         return p
+
+    def _restate(self, texts: list[str | None] | pa.Array, logits: np.ndarray, p: np.ndarray) -> None:
+        """The second stage's probabilities in place of the n-grams' where it is consulted; a text read
+        before (chat logs repeat: "hi", templated prompts) is answered from memory."""
+        stage = self.encoder_heads
+        rows = np.flatnonzero(stage.consulted(p))
+        if not len(rows):
+            return
+        values = texts.to_pylist() if isinstance(texts, pa.Array) else texts
+        memory = self.repeats
+        todo, keys = [], []
+        for i in rows:
+            key = memory.key(values[i] or "", self.stage) if memory is not None else None
+            known = memory.get(key) if memory is not None else None
+            if known is None:
+                todo.append(i)
+                keys.append(key)
+            else:
+                p[i] = known
+        if not todo:
+            return
+        embeddings = encode([values[i] for i in todo], stage.encoder, self.featurizer.max_chars)
+        restated = stage.probabilities(logits[todo], p[todo], embeddings)
+        restated[:, ~self.trained] = 0.0
+        p[todo] = restated
+        if memory is not None:
+            for key, row in zip(keys, restated):
+                memory.put(key, row)
+        self.encoded += len(todo)
 
     def moderate(self, texts: list[str | None] | pa.Array) -> ModerationOutput:
         p = self.probabilities(texts)
@@ -160,3 +197,11 @@ class LocalModerator:
         flagged = decide[:, :cats].any(axis=1) | decide[:, cats]
         flag_score = np.maximum(flag_head, p[:, :cats].max(axis=1))
         return ModerationOutput(p[:, :cats], decide[:, :cats], flagged, flag_score, np.ones(len(p), bool))
+
+
+def stage_metas(meta: dict) -> dict[str, dict]:
+    """A model's second stages by name, from its ``model.json`` (one-stage models kept ``encoder_stage``)."""
+    if meta.get("encoder_stages"):
+        return dict(meta["encoder_stages"])
+    single = meta.get("encoder_stage")
+    return {stage_name(single.get("encoder", ENCODER)): single} if single else {}

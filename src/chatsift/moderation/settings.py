@@ -12,6 +12,11 @@ BACKENDS = ("local", "openai", "llm", "passthrough")
 # Named operating points of a local model: "balanced" maximises F1 (raised for the harmless prompts when
 # given); the others move from it until the out-of-fold precision, or recall, reaches its target.
 POINTS = ("balanced", "precision", "recall")
+# A local model's second stage: "auto" reads the model's static-embedding stage where it has one (fast
+# enough for every message of a default curate), "minilm" its MiniLM stage (opt-in: about 150 messages/s
+# on 2 cores), "static" insists on the static one, "none" keeps the n-grams alone.
+STAGES = ("auto", "none", "static", "minilm")
+_YES, _NO = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
 @dataclass(frozen=True)
@@ -29,9 +34,9 @@ class ModerationConfig:
     # local: a named operating point the model stores per head (balanced | precision | recall; see
     # `chatsift moderator train`), each with its held-out precision and recall.
     operating_point: str = "balanced"
-    # local: use the model's encoder stage where it has one (trained with --encoder; needs the topics extra).
-    # Opt-in: it reads about 150 messages/s on 2 cores, far under what a default curate at 1M needs.
-    encoder: bool = False
+    # local: which second stage decides where the n-grams are unsure (STAGES; true/false, the switch of
+    # models with one stage, still read: true is the model's strongest stage, false none).
+    encoder: str = "auto"
 
 
 def _one_of(key: str, value: str, allowed) -> None:
@@ -39,8 +44,27 @@ def _one_of(key: str, value: str, allowed) -> None:
         raise ConfigError(f"moderation.{key}: expected {', '.join(allowed)}, got {value!r}")
 
 
+def choose_stage(available: list[str], choice: str | bool) -> str | None:
+    """The stage of a model holding ``available`` (stage names) that ``moderation.encoder`` asks for."""
+    value = str(choice).strip().lower()
+    if value == "none" or value in _NO:
+        return None
+    if value in _YES:  # the switch of one-stage models: the strongest stage there is
+        return next((s for s in available if s != "static"), "static" if "static" in available else None)
+    if value == "auto":
+        return "static" if "static" in available else None
+    if value in available:
+        return value
+    if value in STAGES:
+        raise ConfigError(f"moderation.encoder: this model has no {value} stage "
+                          f"({'it has ' + ', '.join(available) if available else 'it has none'})")
+    raise ConfigError(f"moderation.encoder: expected {', '.join(STAGES)}, got {choice!r}")
+
+
 def validate_moderation(config: ModerationConfig) -> None:
     _one_of("backend", config.backend, BACKENDS)
+    if str(config.encoder).strip().lower() not in {*STAGES, *_YES, *_NO}:
+        raise ConfigError(f"moderation.encoder: expected {', '.join(STAGES)}, got {config.encoder!r}")
     if config.backend == "llm" and not config.endpoint:
         raise ConfigError("moderation.backend llm needs moderation.endpoint (e.g. --moderator llm:URL:MODEL)")
     _one_of("prompt", config.prompt, tuple(PROMPTS))

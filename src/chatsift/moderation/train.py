@@ -5,9 +5,10 @@ in each fold, so no fold sees its test texts) pick the regularisation by AUPRC, 
 and choose the threshold that maximises F1 on the calibrated held-out scores. The final weights
 are fitted on all labelled rows. The held-out metrics are stored in ``model.json``.
 
-With ``encoder=True`` the encoder stage (``encoder_heads``) is fitted on the same folds and its own
-thresholds chosen the same way. Every head also stores named operating points (``settings.POINTS``), each with
-its out-of-fold precision and recall, so that a user can trade recall for precision by name.
+With ``encoder=True`` a second stage (``encoder_heads``) per encoder of ``encoder_models`` is fitted on
+the same folds, each with its own thresholds chosen the same way. Every head also stores named
+operating points (``settings.POINTS``), each with its out-of-fold precision and recall, so that a user
+can trade recall for precision by name.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ class TrainSettings:
     # at most this share of them, so that the tags hold at real traffic's prevalence (a few percent
     # positive), not only on a training mix that is half positive.
     harmless_rate: float = 0.002
-    encoder: bool = False  # also fit the encoder stage (needs the topics extra)
-    # the stage's sentence encoder: the bundled MiniLM, or "static" (model2vec distilled from it: about 60x
-    # faster, a smaller gain; BENCHMARKS.md, "A static-embedding stage")
-    encoder_model: str = ENCODER
+    encoder: bool = False  # also fit second stages over sentence encoders
+    # one stage per encoder: the bundled MiniLM (the topics extra), "static" (the static table chatsift
+    # ships: about 60x faster, a smaller gain; BENCHMARKS.md, "A static-embedding stage")
+    encoder_models: tuple[str, ...] = (ENCODER,)
     encoder_c: float = 4.0
 
 
@@ -152,20 +153,22 @@ def train_moderator(data: LabelledSet, settings: TrainSettings | None = None, na
         "threshold_note": notes,
     }
     model.meta = meta
-    if s.encoder:
+    for encoder in s.encoder_models if s.encoder else ():
         if progress:
-            progress(f"encoding {len(data):,} texts with {s.encoder_model}")
-        embeddings = encode(data.texts, s.encoder_model, s.max_chars)
+            progress(f"encoding {len(data):,} texts with {encoder}")
+        embeddings = encode(data.texts, encoder, s.max_chars)
         stage, stage_oof = fit_encoder_heads(embeddings, heads, splits, ngram_oof, calibration, s.encoder_c, s.seed,
-                                             s.encoder_model)
-        model.encoder_heads, model.use_encoder = stage, True
-        stage_harmless = model.probabilities(harmless) if harmless else None  # the stage in use from here
+                                             encoder)
+        model.stages[stage.name] = stage
+        model.stage = stage.name
+        stage_harmless = model.probabilities(harmless) if harmless else None  # this stage in use
         stage_settings = [{"head": head} for head in HEADS]
         for h, (y, p) in stage_oof.items():
             stage_settings[h]["held_out"] = {"auprc": round(float(average_precision_score(y, p)), 4)}
             stage.thresholds[h] = best_threshold(y, p)[0]
         _choose_points(stage.thresholds, stage_oof, stage_harmless, s.harmless_rate, stage_settings)
         stage.meta["head_settings"] = stage_settings
+    model.use_stage("auto")
     return model
 
 
@@ -206,21 +209,21 @@ def _choose_points(thresholds: np.ndarray, out_of_fold: dict[int, tuple[np.ndarr
 
 def score_held_apart(model: LocalModerator, data: LabelledSet, spec: str) -> dict:
     """The model's figures on labelled data held apart from training, stored in its meta under
-    ``heldout[spec]``: the n-grams alone (the default) and, where the model has one, the encoder stage
-    (``encoder_stage.heldout``), so that whichever a release uses, its card prints that one's figures."""
+    ``heldout[spec]``: the n-grams alone and each second stage (in that stage's meta), so that whichever
+    a release uses, its card prints that one's figures."""
     from chatsift.moderation.evaluate import evaluate
 
-    using = model.use_encoder
-    stages = [(model.meta, False)] + ([(model.encoder_heads.meta, True)] if model.encoder_heads is not None else [])
+    using = model.stage
+    stages = [(model.meta, None)] + [(stage.meta, name) for name, stage in model.stages.items()]
     reports = {}
     try:
-        for meta, encoder in stages:
-            model.use_encoder = encoder
+        for meta, name in stages:
+            model.stage = name
             report = evaluate(data, model.moderate(data.texts))
             meta.setdefault("heldout", {})[spec] = {"messages": len(data), "binary": report.get("binary"),
                                                    "categories": report.get("categories")}
-            reports["encoder" if encoder else "n-grams"] = report.get("binary")
+            reports[f"{name} stage" if name else "n-grams"] = report.get("binary")
     finally:
-        model.use_encoder = using
+        model.stage = using
     return reports
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chatsift.moderation.local import bundled_model_path
+from chatsift.errors import ConfigError
+from chatsift.moderation.local import bundled_model_path, stage_metas
+from chatsift.moderation.settings import choose_stage
 
 
 def trust_figures(moderation_config: dict | None) -> dict | None:
@@ -24,7 +26,12 @@ def trust_figures(moderation_config: dict | None) -> dict | None:
     except (OSError, ValueError):
         return {"model": folder.name, "heads": {}, "note": "its model.json could not be read"}
     point = moderation_config.get("operating_point") or "balanced"
-    stage = meta.get("encoder_stage") if moderation_config.get("encoder", False) else None
+    stages = stage_metas(meta)
+    try:
+        stage_name = choose_stage(list(stages), moderation_config.get("encoder", "auto"))
+    except ConfigError:  # the model has changed since the release was tagged: its n-gram figures at least
+        stage_name = None
+    stage = stages.get(stage_name) if stage_name else None
     trained = {h["head"] for h in meta.get("head_settings", []) if h.get("trained")}
     heads = {}
     for h in (stage or meta).get("head_settings", []):
@@ -40,14 +47,14 @@ def trust_figures(moderation_config: dict | None) -> dict | None:
             for c, m in categories.items()}}
     note = meta.get("threshold_note", "")
     if stage:
-        note += (f"; an encoder stage ({stage.get('encoder')}) restates the scores where the n-grams are not sure, "
-                 "with its own thresholds")
+        note += (f"; a second stage over sentence embeddings ({stage.get('encoder')}) restates the scores where "
+                 "the n-grams are not sure, with its own thresholds")
     if point != "balanced":
         note += f"; this release uses the `{point}` operating point"
     if moderation_config.get("threshold") is not None:
         note = (f"set to {moderation_config['threshold']:g} for every category by this release's config "
                 "(moderation.threshold), so the figures above, measured at the model's own thresholds, do not apply")
-    name = meta.get("name", folder.name) + ("+encoder" if stage else "")
+    name = meta.get("name", folder.name) + (f"+{stage_name}" if stage else "")
     return {"model": name, "heads": heads, "heldout": heldout, "note": note, "point": point}
 
 

