@@ -264,6 +264,8 @@ def _steps(speed_messages: int) -> dict:
             "heldout-static": lambda: heldout("static"), "harmless-static": lambda: harmless("static"),
             "bundled-toxicchat-with-jailbreak-static": lambda: with_jailbreak("static"),
             "technical-static": lambda: technical("static"),
+            "bundled-toxicchat-static-recall": lambda: bundled_on_toxicchat("static", "recall"),
+            "harmless-static-recall": lambda: harmless("static", "recall"),
             "speed-static": lambda: speed(speed_messages // 4, stage="static"),
             "bundled-toxicchat-encoder": lambda: bundled_on_toxicchat("minilm"),
             "heldout-encoder": lambda: heldout("minilm"), "harmless-encoder": lambda: harmless("minilm"),

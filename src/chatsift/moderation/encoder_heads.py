@@ -51,7 +51,7 @@ def encode(texts: Sequence[str | None], encoder: str = ENCODER, max_chars: int =
         embedder = _embedders[encoder] if encoder in _embedders else _embedders.setdefault(
             encoder, get_embedder(encoder))
     except ConfigError as exc:
-        raise ConfigError(f"the moderator's encoder stage needs {encoder}: {exc}") from None
+        raise ConfigError(f"the moderator's second stage needs {encoder}: {exc}") from None
     return embedder.embed([(t or "")[:max_chars] for t in texts])
 
 
@@ -100,7 +100,7 @@ class EncoderHeads:
             with np.load(folder / meta.get("file", stage_file(meta.get("encoder", ENCODER)))) as w:
                 arrays = {k: w[k] for k in ("weights", "bias", "stack", "floors", "thresholds", "trained")}
         except (OSError, KeyError, ValueError) as exc:
-            raise ConfigError(f"{folder}: the encoder stage's weights could not be read ({exc})") from None
+            raise ConfigError(f"{folder}: the second stage's weights could not be read ({exc})") from None
         return cls(**arrays, encoder=meta.get("encoder", ENCODER), meta=meta)
 
 

@@ -72,7 +72,7 @@ class LocalModerator:
         self.stages: dict[str, EncoderHeads] = {}  # second stages by name (encoder_heads.stage_name)
         self.stage: str | None = None  # the one in use (see load)
         self.encoded = 0  # messages the stage in use has read (the cascade's share, for the figures)
-        # the stage's answers by text (about 200 bytes each, so at most ~40 MB a process); None: no memory
+        # the stage's answers by text (a few hundred bytes each, so at most ~70 MB a process); None: none kept
         self.repeats: RepeatCache | None = RepeatCache(max_chars=20_000, max_entries=200_000)
 
     @property
@@ -88,7 +88,7 @@ class LocalModerator:
         self.stage = choose_stage(list(self.stages), choice)
 
     def active_thresholds(self) -> np.ndarray:
-        """The thresholds of the stage in use (the encoder stage's own where it decides)."""
+        """The thresholds of the stage in use (the second stage's own where one decides)."""
         return self.encoder_heads.thresholds if self.encoding else self.thresholds
 
     def use_point(self, point: str) -> None:
@@ -150,7 +150,7 @@ class LocalModerator:
         return self.featurizer.project(texts, self.weights[:n_words], self.weights[n_words:]) + self.bias
 
     def probabilities(self, texts: list[str | None] | pa.Array) -> np.ndarray:
-        """(texts, heads) calibrated probabilities; untrained heads are 0. With the encoder stage in use,
+        """(texts, heads) calibrated probabilities; untrained heads are 0. With a second stage in use,
         the rows where some head's n-gram probability reaches its floor are encoded and restated."""
         logits = self.logits(texts)
         z = logits * self.calibration[:, 0] + self.calibration[:, 1]

@@ -41,7 +41,8 @@ class ModerationStage(BatchStage):
         if self.spec.backend == "passthrough":
             return "keep the source's openai_moderation where it lines up with the messages; null elsewhere"
         keep = "replace the source's tags" if self.config.recompute else "keep the source's tags where they line up"
-        who = {"local": f"local model {self.spec.model or '(bundled)'}",
+        stage = "" if self.spec.encoder == "auto" else f", second stage {self.spec.encoder}"
+        who = {"local": f"local model {self.spec.model or '(bundled)'}{stage}",
                "openai": f"moderations API {self.spec.endpoint}",
                "llm": f"LLM guard {self.spec.endpoint} ({self.spec.prompt} prompt)"}[self.spec.backend]
         return f"{keep}; tag every other message with the {who}"
