@@ -171,7 +171,9 @@ def test_exports_are_read_by_datasets_and_trl(mt_release, tmp_path):
 
     _run("sft", "export", str(subset), "--format", "hf", "--out", str(tmp_path / "hf"))
     datasets = pytest.importorskip("datasets")
-    ds = datasets.load_dataset(str(tmp_path / "hf"), split="train")
+    # a cache of its own: datasets keys a local folder's cache by the folder's name, not its path, so a
+    # stale "hf" from an earlier run with other rows would be read back instead
+    ds = datasets.load_dataset(str(tmp_path / "hf"), split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert ds.num_rows == len(rows)
     string = datasets.Value("string")
     assert ds.features["messages"] == datasets.List({"role": string, "content": string})
