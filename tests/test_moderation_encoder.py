@@ -119,6 +119,22 @@ def test_the_second_stage_a_setting_chooses(available, choice, chosen):
     assert choose_stage(available, choice) == chosen
 
 
+def test_a_model_saved_with_one_stage_still_loads(tmp_path):
+    """Models before v4 kept their one stage under ``encoder_stage``: it loads, named by its encoder,
+    opt-in as it was for MiniLM."""
+    folder = tmp_path / "v3"
+    shutil.copytree(bundled_model_path(), folder)
+    meta = json.loads((folder / "model.json").read_text())
+    meta["encoder_stage"] = meta.pop("encoder_stages")["minilm"]
+    meta["encoder_stage"].pop("file")
+    (folder / "static_heads.npz").unlink()
+    (folder / "model.json").write_text(json.dumps(meta))
+    assert LocalModerator.load(folder).stage is None
+    old = LocalModerator.load(folder, encoder=True)
+    assert list(old.stages) == ["minilm"] and old.stage == "minilm"
+    assert old.encoder_heads.thresholds.shape == (len(old.trained),)
+
+
 def test_each_stage_has_its_own_file_in_the_model_folder():
     from chatsift.moderation.encoder_heads import stage_file
 
