@@ -1,6 +1,6 @@
 """The person-name tagger on the dev splits it never saw, in-process: the model alone, with each general
-rule (introductions and honorifics, greetings and introductions without "name", eponymous terms, code),
-and its speed.
+rule (introductions and honorifics, greetings and introductions without "name", people named by relation,
+eponymous terms, code), and its speed.
 
     python benchmarks/bench_name_tagger.py                      # the bundled model
     python benchmarks/bench_name_tagger.py --model /tmp/m --json benchmarks/out/tagger.json
@@ -30,7 +30,8 @@ from chatsift.privacy.ner_gold import read_gold  # noqa: E402
 from chatsift.privacy.train_names import DEV_SOURCES  # noqa: E402
 
 ABLATION = {"model alone": (), "+ introductions and honorifics": ("introductions",),
-            "+ greetings and introductions without \"name\"": ("addresses",), "+ eponymous terms kept": ("eponyms",),
+            "+ greetings and introductions without \"name\"": ("addresses",),
+            "+ people named by relation (\"my son Liam\")": ("relations",), "+ eponymous terms kept": ("eponyms",),
             "+ code is no prose": ("code",), "all (the default)": RULES}
 
 

@@ -137,6 +137,9 @@ KEEP = [
     ("Hi Team, the release is out.", "en"),
     ("Hey Siri, set a timer for ten minutes.", "en"),
     ("I am happy to help with that.", "en"),
+    # a relation before a company's name
+    ("Our client Siemens wants a quote by Friday.", "en"),
+    ("Our partner Deutsche Bank signed the contract.", "en"),
 ]
 # Introductions in several languages: the person must go, the rest stay.
 INTRODUCTIONS = [
@@ -157,6 +160,14 @@ INTRODUCTIONS = [
     ("Je suis Camille, j'ai une question.", "fr", "Je suis NAME_1, j'ai une question."),
     ("Hallo, ich bin Jonas.", "de", "Hallo, ich bin NAME_1."),
     ("Hej, jag är Erik.", "sv", "Hej, jag är NAME_1."),
+    # people named by relation: a possessive, a relative, friend or colleague, then a known given name
+    ("Can you help me write a birthday card for my son Liam?", "en",
+     "Can you help me write a birthday card for my son NAME_1?"),
+    ("Mon frère Julien veut apprendre le piano.", "fr", "Mon frère NAME_1 veut apprendre le piano."),
+    ("Ich schreibe meiner Tochter Lena einen Brief.", "de", "Ich schreibe meiner Tochter NAME_1 einen Brief."),
+    ("Mi hermana Lucía estudia medicina.", "es", "Mi hermana NAME_1 estudia medicina."),
+    ("Mijn broer Daan speelt voetbal.", "nl", "Mijn broer NAME_1 speelt voetbal."),
+    ("Il mio amico Marco non risponde ai messaggi.", "it", "Il mio amico NAME_1 non risponde ai messaggi."),
 ]
 
 

@@ -8,6 +8,8 @@ the ablation on dev, see BENCHMARKS.md):
   "Hallo Stefan") names a person when the capitalised word after it is a known given name that is not a
   common word of the language ("I am German", "Dear Sir", "Hello World" stay), unless it is a very common
   given name ("I am Grace");
+- a relation after a possessive ("my son Liam", "mon frère Julien", "meiner Tochter Lena") names a person
+  when the capitalised word after it is such a known given name: chat names private people this way;
 - a Japanese or Chinese name before an honorific suffix (さん, 様, 先生, 氏);
 - a name before a noun that makes it a term ("Gauss's law", "the Monte Carlo method", "Bayes theorem")
   names a law, method or disease, not a person in the text (English eponyms);
@@ -53,6 +55,51 @@ ADDRESS = re2.compile(
     r"beste|hoi|hej|kære|kära|bok|zdravo|ahoj|привет|здравствуйте|дорогой|дорогая)[ \t]*,?[ \t]+"
     r"(?P<n>\p{Lu}[\p{L}\p{M}\p{N}_'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)[ \t]+)?"
     r"\p{L}[\p{L}\p{M}\p{N}_'’-]*){0,2})",
+    _OPTS,
+)
+# A person named by relation ("my son Liam"): a possessive, perhaps an adjective, a word for a relative, friend
+# or colleague, then the name; per language (en, fr, de, es, pt, it, nl, and the Scandinavian languages).
+_POSSESSIVES = (
+    "my|our|his|her|their|mon|ma|notre|son|sa|leur|mein|meine|meinem|meinen|meiner|unser|unsere|unserem|unseren|"
+    "unserer|sein|seine|seinem|seinen|seiner|ihr|ihre|ihrem|ihren|ihrer|mi|mis|nuestro|nuestra|su|meu|minha|nosso|"
+    "nossa|seu|sua|mio|mia|il mio|la mia|il suo|la sua|mijn|onze|zijn|haar|min|mitt|mine|vores|vår|vårt"
+)
+_RELATION_ADJECTIVES = (
+    "best|little|big|older|younger|elder|old|new|former|dear|late|good|close|petit|petite|grand|grande|cher|chère|"
+    "meilleur|meilleure|kleiner|kleinen|kleine|großer|großen|große|älterer|älteren|ältere|jüngerer|jüngeren|jüngere|"
+    "bester|besten|beste|lieber|lieben|liebe|mejor|querido|querida|melhor|caro|cara|migliore|lieve|"
+    "bäste|bedste|kære|kära"
+)
+_RELATIONS = (
+    # en
+    "friend|son|daughter|wife|husband|boyfriend|girlfriend|partner|fiancé|fiancée|fiance|fiancee|brother|sister|"
+    "mother|mom|mum|father|dad|stepson|stepdaughter|stepmother|stepfather|grandson|granddaughter|grandmother|"
+    "grandfather|grandma|grandpa|cousin|uncle|aunt|nephew|niece|boss|colleague|coworker|co-worker|classmate|"
+    "roommate|flatmate|neighbor|neighbour|teacher|student|tutor|coach|mentor|manager|landlord|tenant|"
+    "kid|child|baby|buddy|bestie|crush|ex|"
+    # fr
+    "ami|amie|copain|copine|fils|fille|femme|mari|frère|sœur|soeur|mère|père|maman|papa|cousine|oncle|tante|neveu|"
+    "nièce|collègue|voisin|voisine|patron|patronne|chef|compagnon|compagne|grand-mère|grand-père|enfant|bébé|"
+    "professeur|prof|élève|"
+    # de
+    "freund|freundin|sohn|tochter|frau|mann|ehemann|ehefrau|bruder|schwester|mutter|mama|vater|onkel|neffe|"
+    "nichte|kollege|kollegin|kollegen|nachbar|nachbarin|nachbarn|chefin|verlobte|verlobter|verlobten|partnerin|oma|"
+    "opa|enkel|enkelin|kind|lehrer|lehrerin|"
+    # es, pt, it
+    "amigo|amiga|hijo|hija|esposa|esposo|marido|novio|novia|hermano|hermana|madre|mamá|padre|papá|primo|prima|tío|"
+    "tía|sobrino|sobrina|colega|compañero|compañera|vecino|vecina|jefe|jefa|abuela|abuelo|filho|filha|mulher|"
+    "namorado|namorada|irmão|irmã|mãe|pai|tio|tia|sobrinho|sobrinha|vizinho|vizinha|chefe|avó|avô|amico|amica|"
+    "figlio|figlia|moglie|fidanzato|fidanzata|fratello|sorella|mamma|papà|cugino|cugina|zio|zia|nipote|collega|"
+    "vicino|vicina|capo|nonna|nonno|"
+    # nl, sv, da, no
+    "vriend|vriendin|zoon|dochter|vrouw|man|broer|zus|moeder|vader|neef|nicht|oom|buurman|buurvrouw|baas|"
+    "vän|ven|venn|veninde|venninne|dotter|datter|søn|fru|kone|mand|bror|syster|søster|mor|far|pappa|kollega|granne|"
+    "nabo"
+)
+RELATION = re2.compile(
+    r"(?:^|[^\p{L}\p{N}_'’])(?i:" + _POSSESSIVES + r")[ \t]+(?:(?i:" + _RELATION_ADJECTIVES + r")[ \t]+)?(?i:"
+    + _RELATIONS + r")[ \t]*,?[ \t]+(?P<n>\p{Lu}[\p{L}\p{M}\p{N}_'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|"
+    r"del|la|le|bin|al|ibn)[ \t]+)?\p{L}[\p{L}\p{M}\p{N}_'’-]*){0,2})",
     _OPTS,
 )
 # A given name this prominent (summed country frequency classes) is read as a name even when it is also a
@@ -124,9 +171,19 @@ def introduced_names(text: str) -> Iterator[tuple[int, int]]:
 def addressed_names(text: str, language: str | None) -> Iterator[tuple[int, int]]:
     """The names that self-introductions without "name" and greetings give, when the first word is a known
     given name that is not a common word of the text's language (see ``ADDRESS``)."""
+    yield from _given_names_after(ADDRESS, text, language)
+
+
+def related_names(text: str, language: str | None) -> Iterator[tuple[int, int]]:
+    """The names that a relation after a possessive gives ("my son Liam"), on the same condition as
+    ``addressed_names`` (see ``RELATION``)."""
+    yield from _given_names_after(RELATION, text, language)
+
+
+def _given_names_after(pattern, text: str, language: str | None) -> Iterator[tuple[int, int]]:
     given = gazetteers().given
     pos = 0
-    while (m := ADDRESS.search(text, pos)) is not None:
+    while (m := pattern.search(text, pos)) is not None:
         start = gstart(m, "n")
         pos = start - 1  # the next search starts before this word: "Hello, I am Lucas" has two openings
         found = m.group("n")

@@ -14,12 +14,12 @@ from importlib import resources
 from pathlib import Path
 
 from chatsift.privacy.name_model import NameModel
-from chatsift.privacy.name_rules import addressed_names, code_regions, introduced_names, names_a_term
+from chatsift.privacy.name_rules import addressed_names, code_regions, introduced_names, names_a_term, related_names
 from chatsift.privacy.spans import ScanTimeout, Span
 from chatsift.privacy.wordlists import gazetteers, language_lists
 
 PIECE_CHARS = 4_000  # a long text is scored in pieces of about this many characters, deadline between them
-RULES = frozenset({"introductions", "addresses", "eponyms", "code"})  # see name_rules
+RULES = frozenset({"introductions", "addresses", "relations", "eponyms", "code"})  # see name_rules
 
 
 def bundled_model_path() -> Path:
@@ -64,6 +64,8 @@ class LearnedNameFinder:
         introduced = list(introduced_names(text)) if "introductions" in self.rules else []
         if "addresses" in self.rules:
             introduced += addressed_names(text, language)
+        if "relations" in self.rules:
+            introduced += related_names(text, language)
         if introduced:
             # an introduction says exactly where the name starts: it wins over a model span it overlaps
             spans = [(s, e) for s, e in spans if not any(s < b and a < e for a, b in introduced)] + introduced
