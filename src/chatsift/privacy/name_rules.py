@@ -48,15 +48,17 @@ HONORIFIC = re.compile(
     r"Doña|Sig|Signor|Signora|Rev|Capt|Sgt|Mister|Г-н|Г-жа|Господин|Госпожа)\.?[ \t]+"
     r"(?P<n>[^\W\d_][\w'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)[ \t]+)?"
     r"[^\W\d_][\w'’-]*){0,2})")
+_BOUNDARY = r"(?:^|[^\p{L}\p{N}_'’])"
+# The capitalised name after an opening: up to three words, a particle allowed between them.
+_NAME_AFTER = (r"(?P<n>\p{Lu}[\p{L}\p{M}\p{N}_'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)"
+               r"[ \t]+)?\p{L}[\p{L}\p{M}\p{N}_'’-]*){0,2})")
 # Self-introductions without "name" and greetings, per language; what follows must be a known given name.
-ADDRESS = re2.compile(
-    r"(?:^|[^\p{L}\p{N}_'’])(?i:I am|I'm|I’m|je suis|ich bin|soy|sono|sou|ik ben|jag är|jeg er|ja sam|som|я|"
+_ADDRESS_OPENING = (
+    r"(?i:I am|I'm|I’m|je suis|ich bin|soy|sono|sou|ik ben|jag är|jeg er|ja sam|som|я|"
     r"dear|hi|hello|hey|liebe|lieber|hallo|cher|chère|bonjour|salut|hola|querido|querida|olá|oi|ciao|caro|cara|"
     r"beste|hoi|hej|kære|kära|bok|zdravo|ahoj|привет|здравствуйте|дорогой|дорогая)[ \t]*,?[ \t]+"
-    r"(?P<n>\p{Lu}[\p{L}\p{M}\p{N}_'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ibn)[ \t]+)?"
-    r"\p{L}[\p{L}\p{M}\p{N}_'’-]*){0,2})",
-    _OPTS,
 )
+ADDRESS = re2.compile(_BOUNDARY + _ADDRESS_OPENING + _NAME_AFTER, _OPTS)
 # A person named by relation ("my son Liam"): a possessive, perhaps an adjective, a word for a relative, friend
 # or colleague, then the name; per language (en, fr, de, es, pt, it, nl, and the Scandinavian languages).
 _POSSESSIVES = (
@@ -93,15 +95,15 @@ _RELATIONS = (
     "vicino|vicina|capo|nonna|nonno|"
     # nl, sv, da, no
     "vriend|vriendin|zoon|dochter|vrouw|man|broer|zus|moeder|vader|neef|nicht|oom|buurman|buurvrouw|baas|"
-    "vän|ven|venn|veninde|venninne|dotter|datter|søn|fru|kone|mand|bror|syster|søster|mor|far|pappa|kollega|granne|"
+    "vän|ven|venn|veninde|venninne|dotter|datter|søn|sønn|fru|kone|mand|bror|syster|søster|mor|far|pappa|kollega|granne|"
     "nabo"
 )
-RELATION = re2.compile(
-    r"(?:^|[^\p{L}\p{N}_'’])(?i:" + _POSSESSIVES + r")[ \t]+(?:(?i:" + _RELATION_ADJECTIVES + r")[ \t]+)?(?i:"
-    + _RELATIONS + r")[ \t]*,?[ \t]+(?P<n>\p{Lu}[\p{L}\p{M}\p{N}_'’-]*(?:[ \t]+(?:(?:van|von|de|der|den|da|di|du|"
-    r"del|la|le|bin|al|ibn)[ \t]+)?\p{L}[\p{L}\p{M}\p{N}_'’-]*){0,2})",
-    _OPTS,
-)
+_RELATION_OPENING = (r"(?i:" + _POSSESSIVES + r")[ \t]+(?:(?i:" + _RELATION_ADJECTIVES + r")[ \t]+)?(?i:" + _RELATIONS
+                     + r")[ \t]*,?[ \t]+")
+RELATION = re2.compile(_BOUNDARY + _RELATION_OPENING + _NAME_AFTER, _OPTS)
+# Both in one scan: each search costs about the same whatever the pattern, so the default pays for one.
+ADDRESS_OR_RELATION = re2.compile(_BOUNDARY + "(?:" + _ADDRESS_OPENING + "|" + _RELATION_OPENING + ")" + _NAME_AFTER,
+                                  _OPTS)
 # A given name this prominent (summed country frequency classes) is read as a name even when it is also a
 # common word ("Grace", "June", "Christian"); below it, a common word stays a word ("I am German").
 ADDRESS_GIVEN_MIN, ADDRESS_COMMON_GIVEN_MIN = 5, 30
@@ -180,6 +182,11 @@ def related_names(text: str, language: str | None) -> Iterator[tuple[int, int]]:
     yield from _given_names_after(RELATION, text, language)
 
 
+def addressed_or_related_names(text: str, language: str | None) -> Iterator[tuple[int, int]]:
+    """``addressed_names`` and ``related_names`` in one scan."""
+    yield from _given_names_after(ADDRESS_OR_RELATION, text, language)
+
+
 def _given_names_after(pattern, text: str, language: str | None) -> Iterator[tuple[int, int]]:
     given = gazetteers().given
     pos = 0
@@ -194,8 +201,10 @@ def _given_names_after(pattern, text: str, language: str | None) -> Iterator[tup
         weight = given.get(latin_key(low), 0)
         if weight < ADDRESS_GIVEN_MIN or (weight < ADDRESS_COMMON_GIVEN_MIN and _common_word(low, language)):
             continue
-        pos = start + len(found)
-        yield from _words_of_name(text, start, found, capitalised_only=True)
+        words = list(_words_of_name(text, start, found, capitalised_only=True))
+        # the next search starts after the name, not after all ``found`` took ("Lucas and my son Liam")
+        pos = words[-1][1] if words else start + len(first)
+        yield from words
 
 
 def _common_word(word: str, language: str | None) -> bool:

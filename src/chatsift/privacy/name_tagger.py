@@ -14,7 +14,14 @@ from importlib import resources
 from pathlib import Path
 
 from chatsift.privacy.name_model import NameModel
-from chatsift.privacy.name_rules import addressed_names, code_regions, introduced_names, names_a_term, related_names
+from chatsift.privacy.name_rules import (
+    addressed_names,
+    addressed_or_related_names,
+    code_regions,
+    introduced_names,
+    names_a_term,
+    related_names,
+)
 from chatsift.privacy.spans import ScanTimeout, Span
 from chatsift.privacy.wordlists import gazetteers, language_lists
 
@@ -62,9 +69,11 @@ class LearnedNameFinder:
         if "eponyms" in self.rules:
             spans = [(s, e) for s, e in spans if not names_a_term(text, e)]
         introduced = list(introduced_names(text)) if "introductions" in self.rules else []
-        if "addresses" in self.rules:
+        if "addresses" in self.rules and "relations" in self.rules:
+            introduced += addressed_or_related_names(text, language)
+        elif "addresses" in self.rules:
             introduced += addressed_names(text, language)
-        if "relations" in self.rules:
+        elif "relations" in self.rules:
             introduced += related_names(text, language)
         if introduced:
             # an introduction says exactly where the name starts: it wins over a model span it overlaps
