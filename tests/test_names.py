@@ -68,6 +68,17 @@ def test_training_refuses_a_file_it_cannot_parse_with_the_file_and_line(tmp_path
 
 
 @needs_data
+def test_files_named_beside_the_default_sources_are_listed_in_the_model(tmp_path):
+    extra = _write(tmp_path / "mine.conll", "Anna\tB-PER\nlives\tO\nin\tO\nOslo\tB-LOC\n\n")
+    result = CliRunner().invoke(cli, ["pii", "train-names", f"en:{extra}", "--shared-data", str(SHARED_DATA),
+                                      "--limit", "200", "--iterations", "3", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    trained_on = json.loads((tmp_path / "m" / "model.json").read_text())["trained_on"]
+    assert {"source": f"en:{extra}"} in trained_on  # no licence is claimed for it
+    assert any(s["source"].endswith("wnut17train.conll") and s["licence"] == "CC BY 4.0" for s in trained_on)
+
+
+@needs_data
 def test_a_model_trained_on_a_slice_finds_people_in_sentences_held_apart(tmp_path):
     """Trained here on 2,500 sentences of Portuguese and Danish training data, scored on their dev splits."""
     specs = [str(SHARED_DATA / p) for p, _, _ in TRAIN_SOURCES if "Bosque" in p or "Danish" in p]

@@ -42,6 +42,8 @@ def train_names_command(gold, out, dev, shared_data, c1, c2, iterations, name, l
     specs, dev_specs = list(gold), list(dev)
     if shared_data:
         default_train, default_dev, licences = default_specs(Path(shared_data))
+        # files named beside --shared-data are trained on too: the model's metadata lists them (no licence known)
+        licences = licences + [{"source": spec} for spec in specs]
         specs, dev_specs = specs + default_train, dev_specs + default_dev
     if not specs:
         raise click.UsageError("name GOLD files to train on, or --shared-data for the default model")
